@@ -125,4 +125,3 @@ func (h *bareHeap) pop() bareItem {
 	}
 	return top
 }
-
