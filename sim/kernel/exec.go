@@ -1,0 +1,249 @@
+package kernel
+
+import (
+	"github.com/ghostsim/ghostsim/sim"
+	"github.com/ghostsim/ghostsim/sim/hw"
+)
+
+// This file runs thread programs on CPUs: it fetches each operation from
+// the task's coroutine, progresses its work at the rate the machine model
+// gives (recomputed whenever a sibling's activity changes), and applies
+// the operation's effect when the work is done.
+
+// resumeCurrent lets c's current task progress, unless an interrupt
+// handler holds the CPU (exitIRQ resumes it then).
+func (k *Kernel) resumeCurrent(c *cpuState, now sim.Time) {
+	if c.inIRQ || c.switching {
+		return
+	}
+	k.runTask(c, now)
+}
+
+// pauseCurrent stops the current task's progress (preemption, interrupt).
+func (k *Kernel) pauseCurrent(c *cpuState, now sim.Time) {
+	t := c.curr
+	if t != nil && t.inOp {
+		t.progress.SetRate(now, 0)
+	}
+	c.opTimer.Stop()
+}
+
+// rateOf is the rate t progresses at on c now.
+func (k *Kernel) rateOf(c *cpuState, t *Task) hw.Rate {
+	sib := hw.SiblingIdle
+	for _, s := range k.m.Siblings(c.id) {
+		if a := k.cpus[s].activity; a > sib {
+			sib = a
+		}
+	}
+	remote := t.numaHome >= 0 && t.numaHome != k.m.CPU(c.id).Socket
+	return k.m.ExecRate(sib, t.memShare, remote)
+}
+
+// runTask drives c's current task: it starts operations and completes
+// those whose work is zero until one needs simulated time, then arms the
+// CPU's operation timer for its completion.
+func (k *Kernel) runTask(c *cpuState, now sim.Time) {
+	for {
+		t := c.curr
+		if !t.inOp {
+			k.fetchOp(t)
+			t.inOp = true
+			t.progress.Start(now, t.cur.work, k.rateOf(c, t))
+		} else if t.progress.Rate() == 0 {
+			t.progress.SetRate(now, k.rateOf(c, t))
+		}
+		if t.progress.Remaining(now) > 0 {
+			c.opTimer.Arm(k.eng, t.progress.FinishAt(), k.id, sim.Event{Kind: evOpDone, A: int32(c.id)})
+			return
+		}
+		if !k.applyEffect(c, t) {
+			return
+		}
+	}
+}
+
+// fetchOp takes t's next operation: pending kernel work first, then the
+// program's next request. A program that returns (or panics) exits.
+func (k *Kernel) fetchOp(t *Task) {
+	if t.pendingKernelWork > 0 {
+		t.cur = op{kind: opCompute, work: t.pendingKernelWork}
+		t.pendingKernelWork = 0
+		return
+	}
+	req, ok, err := t.co.Resume()
+	if err != nil {
+		k.programPanic(t, err)
+	}
+	if !ok {
+		req = op{kind: opExit}
+	}
+	t.cur = req
+}
+
+// completeOp runs when c's current task finished its operation's work.
+func (k *Kernel) completeOp(c *cpuState) {
+	if k.applyEffect(c, c.curr) {
+		k.runTask(c, k.eng.Now())
+	}
+}
+
+// addWork adds kernel work (full-rate ps) to t: to the operation in
+// progress, or before its next one.
+func (k *Kernel) addWork(t *Task, now sim.Time, work int64) {
+	if t.inOp {
+		t.progress.Start(now, t.progress.Remaining(now)+work, t.progress.Rate())
+		return
+	}
+	t.pendingKernelWork += work
+}
+
+// applyEffect applies the effect of t's finished operation. It reports
+// whether t goes on running on c.
+func (k *Kernel) applyEffect(c *cpuState, t *Task) bool {
+	t.inOp = false
+	cur := t.cur
+	t.cur = op{}
+	switch cur.kind {
+	case opCompute:
+		return true
+	case opBlock:
+		if t.wakePending {
+			t.wakePending = false
+			return true
+		}
+		k.blockCurrent(c, t)
+		return false
+	case opSleep:
+		t.sleepTimer.Arm(k.eng, k.eng.Now()+cur.d, k.id, sim.Event{Kind: evSleepDone, A: int32(t.id)})
+		k.blockCurrent(c, t)
+		return false
+	case opYield:
+		k.stats.Yields++
+		if t.class == ClassCFS {
+			k.cfsYield(c)
+		}
+		k.schedule(c)
+		return false
+	case opWake:
+		if cost := k.wake(cur.target, c.id); cost > 0 {
+			t.pendingKernelWork += int64(cost)
+		}
+		return true
+	case opSetAffinity:
+		aff := cur.set.And(RangeSet(0, len(k.cpus)))
+		if aff.Empty() {
+			return true // EINVAL: the mask is left as it was
+		}
+		t.affinity = aff
+		if !aff.Has(c.id) {
+			k.moveRunning(c, t)
+			return false
+		}
+		return true
+	case opSetNice:
+		n := min(max(cur.n, -20), 19)
+		if t.class == ClassCFS {
+			k.cfsReweight(c, t, n)
+		} else {
+			t.setNice(n)
+		}
+		return true
+	case opSetClass:
+		k.changeClass(c, t, Class(cur.n))
+		return true
+	case opExit:
+		k.exitCurrent(c, t)
+		return false
+	}
+	panic("kernel: unknown operation")
+}
+
+// blockCurrent puts c's running task to sleep and reschedules.
+func (k *Kernel) blockCurrent(c *cpuState, t *Task) {
+	k.deactivate(t)
+	t.state = TaskBlocked
+	k.schedule(c)
+	t.cpu = -1
+}
+
+// exitCurrent ends c's running task.
+func (k *Kernel) exitCurrent(c *cpuState, t *Task) {
+	k.deactivate(t)
+	t.state = TaskDead
+	t.exitedAt = k.eng.Now()
+	t.sleepTimer.Stop()
+	k.stats.Exited++
+	k.schedule(c)
+	t.cpu = -1
+	t.co.Stop()
+}
+
+// moveRunning migrates c's running task to another allowed CPU (its
+// affinity no longer includes c).
+func (k *Kernel) moveRunning(c *cpuState, t *Task) {
+	k.deactivate(t)
+	t.state = TaskBlocked // off every queue while switched out
+	k.schedule(c)
+	dst := k.selectTaskRQ(t, -1)
+	k.migrateVruntime(t, c.id, dst)
+	k.activate(t, dst, false, false)
+	k.checkPreempt(dst, t, c.id)
+}
+
+// changeClass moves c's running task t to class nc and lets the class
+// walk decide who runs (__sched_setscheduler).
+func (k *Kernel) changeClass(c *cpuState, t *Task, nc Class) {
+	if nc == t.class || nc >= numClasses || nc == ClassIdle || nc == ClassStop {
+		return
+	}
+	k.deactivate(t)
+	if t.class == ClassCFS {
+		c.cfs.curr = nil
+	}
+	t.class = nc
+	if nc == ClassCFS {
+		c.cfs.curr = t
+		t.se.execStart = k.eng.Now()
+		t.se.prevSumExec = t.se.sumExec
+		k.cfsEnqueue(c, t, false, false)
+	}
+	// FIFO classes keep their running task off the queue.
+	k.resched(c.id)
+}
+
+// setActivity records what c is doing for its SMT siblings' rates, and
+// updates the rate of each sibling's running task.
+func (k *Kernel) setActivity(c *cpuState, a hw.SiblingActivity) {
+	if c.activity == a {
+		return
+	}
+	c.activity = a
+	for _, s := range k.m.Siblings(c.id) {
+		k.refreshRate(&k.cpus[s])
+	}
+}
+
+// refreshRate re-evaluates the rate of c's running task and moves its
+// completion if the rate changed.
+func (k *Kernel) refreshRate(c *cpuState) {
+	t := c.curr
+	if t == nil || c.switching || c.inIRQ || !t.inOp {
+		return
+	}
+	r := k.rateOf(c, t)
+	if r == t.progress.Rate() {
+		return
+	}
+	now := k.eng.Now()
+	t.progress.SetRate(now, r)
+	c.opTimer.Arm(k.eng, t.progress.FinishAt(), k.id, sim.Event{Kind: evOpDone, A: int32(c.id)})
+}
+
+// programPanic records a panic in a thread program; the task exits.
+func (k *Kernel) programPanic(t *Task, err error) {
+	k.stats.ProgramPanics++
+	if k.firstPanic == nil {
+		k.firstPanic = err
+	}
+}

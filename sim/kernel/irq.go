@@ -1,0 +1,101 @@
+package kernel
+
+import (
+	"github.com/ghostsim/ghostsim/sim"
+	"github.com/ghostsim/ghostsim/sim/hw"
+)
+
+// This file models interrupts: the scheduler tick and IPIs. An interrupt
+// handler takes the CPU from whatever runs there for its cost; the task's
+// work pauses meanwhile, and a reschedule it asks for happens on return
+// (preemption at interrupt exit).
+
+// enterIRQ occupies c with interrupt handling for cost. During a context
+// switch the handler delays the switch.
+func (k *Kernel) enterIRQ(c *cpuState, cost sim.Time) {
+	if cost <= 0 {
+		return
+	}
+	now := k.eng.Now()
+	k.stats.IRQTime += cost
+	if c.switching {
+		at, _ := c.switchTimer.Armed()
+		c.switchTimer.Arm(k.eng, at+cost, k.id, sim.Event{Kind: evSwitchDone, A: int32(c.id)})
+		return
+	}
+	if !c.inIRQ {
+		c.inIRQ = true
+		c.irqEnd = now
+		k.pauseCurrent(c, now)
+		if c.curr == nil {
+			k.setActivity(c, hw.SiblingComputing)
+		}
+	}
+	c.irqEnd += cost
+	c.irqTimer.Arm(k.eng, c.irqEnd, k.id, sim.Event{Kind: evIRQDone, A: int32(c.id)})
+}
+
+// exitIRQ returns c from interrupt handling: reschedule if asked,
+// otherwise resume the current task.
+func (k *Kernel) exitIRQ(c *cpuState) {
+	c.inIRQ = false
+	now := k.eng.Now()
+	if c.curr == nil {
+		k.setActivity(c, hw.SiblingIdle)
+	}
+	if c.needResched {
+		k.schedule(c)
+		return
+	}
+	if c.curr != nil {
+		k.runTask(c, now)
+	}
+}
+
+// startTick starts c's periodic tick if it is stopped. Ticks fall on
+// multiples of the tick period on every CPU (skew_tick = 0).
+func (k *Kernel) startTick(c *cpuState, now sim.Time) {
+	if c.tickOn {
+		return
+	}
+	c.tickOn = true
+	next := (now/k.tickPeriod + 1) * k.tickPeriod
+	c.tickTimer.Arm(k.eng, next, k.id, sim.Event{Kind: evTick, A: int32(c.id)})
+}
+
+// tick is scheduler_tick on c. An idle CPU stops its tick (NO_HZ_IDLE).
+func (k *Kernel) tick(c *cpuState) {
+	now := k.eng.Now()
+	if c.curr == nil && !c.switching {
+		c.tickOn = false
+		return
+	}
+	c.tickTimer.Arm(k.eng, now+k.tickPeriod, k.id, sim.Event{Kind: evTick, A: int32(c.id)})
+	k.stats.Ticks++
+	k.enterIRQ(c, k.costs.Tick)
+	if !c.switching {
+		k.updateCurr(c, now)
+		if t := c.curr; t != nil && t.class == ClassCFS {
+			k.cfsTick(c)
+		}
+	}
+	k.triggerLoadBalance(c, now)
+}
+
+// sendIPI sends an IPI of kind from CPU from to CPU to: it arrives after
+// the flight time by distance.
+func (k *Kernel) sendIPI(from, to int, kind int32) {
+	k.stats.IPIs++
+	k.at(k.eng.Now()+k.m.IPIFlight(from, to), evIPI, int32(to), kind)
+}
+
+// handleIPI runs an IPI's handler on c.
+func (k *Kernel) handleIPI(c *cpuState, kind int32) {
+	k.enterIRQ(c, k.costs.IPIReceive)
+	switch kind {
+	case ipiResched:
+		k.resched(c.id)
+	case ipiNohzBalance:
+		k.nohzIdleBalance(c)
+	}
+}

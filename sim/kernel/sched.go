@@ -1,0 +1,305 @@
+package kernel
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/ghostsim/ghostsim/sim"
+	"github.com/ghostsim/ghostsim/sim/hw"
+)
+
+// This file is the core scheduler (kernel/sched/core.c): the class walk,
+// activate/deactivate, preemption checks, and context switches.
+
+// activate puts a runnable task on cpu's run queue of its class
+// (activate_task). wakeup and isNew select CFS placement.
+func (k *Kernel) activate(t *Task, cpu int, wakeup, isNew bool) {
+	c := &k.cpus[cpu]
+	t.state = TaskRunnable
+	t.cpu = cpu
+	switch t.class {
+	case ClassAgent:
+		c.agentQ = append(c.agentQ, t)
+	case ClassRT:
+		c.rtQ = append(c.rtQ, t)
+	case ClassCFS:
+		k.cfsEnqueue(c, t, wakeup, isNew)
+	case ClassGhost:
+		c.ghostQ = append(c.ghostQ, t)
+	default:
+		panic(fmt.Sprintf("kernel: activate %v in class %v", t, t.class))
+	}
+}
+
+// deactivate takes t off its CPU's run queue (deactivate_task). The
+// running task stays current until schedule() switches away from it.
+func (k *Kernel) deactivate(t *Task) {
+	c := &k.cpus[t.cpu]
+	switch t.class {
+	case ClassAgent:
+		c.agentQ = removeTask(c.agentQ, t)
+	case ClassRT:
+		c.rtQ = removeTask(c.rtQ, t)
+	case ClassCFS:
+		k.cfsDequeue(c, t)
+	case ClassGhost:
+		c.ghostQ = removeTask(c.ghostQ, t)
+	}
+}
+
+func removeTask(q []*Task, t *Task) []*Task {
+	if i := slices.Index(q, t); i >= 0 {
+		return slices.Delete(q, i, i+1)
+	}
+	return q
+}
+
+// nrRunning returns the runnable tasks of a CPU, the running one included
+// (rq->nr_running).
+func (c *cpuState) nrRunning() int {
+	n := len(c.agentQ) + len(c.rtQ) + c.cfs.nr + len(c.ghostQ)
+	if t := c.curr; t != nil && t.class != ClassCFS && t.state == TaskRunning {
+		n++ // FIFO classes keep the running task off their queues
+	}
+	return n
+}
+
+// checkPreempt decides whether newly runnable t preempts cpu's current
+// task (check_preempt_curr), and asks for a reschedule if so. from is the
+// CPU doing the wakeup, -1 for none; it returns the CPU time that CPU
+// spends on the request (an IPI send).
+func (k *Kernel) checkPreempt(cpu int, t *Task, from int) sim.Time {
+	c := &k.cpus[cpu]
+	curr := c.curr
+	switch {
+	case curr == nil:
+		// Idle (or switching to idle): the idle class loses to everyone.
+	case t.class < curr.class:
+	case t.class == curr.class && t.class == ClassCFS:
+		k.updateCurr(c, k.eng.Now())
+		if !k.cfsWakeupPreempts(curr, t) {
+			return 0
+		}
+	default:
+		return 0
+	}
+	return k.reschedFrom(cpu, from)
+}
+
+// resched marks cpu as needing to reschedule at the next opportunity,
+// from code running on that CPU (resched_curr, local case).
+func (k *Kernel) resched(cpu int) {
+	c := &k.cpus[cpu]
+	c.needResched = true
+	if c.switching || c.inIRQ || c.reschedQueued {
+		return // checked when the switch or interrupt ends
+	}
+	c.reschedQueued = true
+	k.at(k.eng.Now(), evResched, int32(cpu), 0)
+}
+
+// reschedFrom asks cpu to reschedule on behalf of CPU from (resched_curr
+// from a remote CPU). An idle CPU polls its need_resched flag (mwait on
+// the thread flags) and wakes when the line changes hands; a busy one
+// needs an IPI. It returns the sender's CPU time.
+func (k *Kernel) reschedFrom(cpu, from int) sim.Time {
+	if from < 0 || from == cpu {
+		k.resched(cpu)
+		return 0
+	}
+	c := &k.cpus[cpu]
+	if c.needResched {
+		return 0
+	}
+	if c.curr == nil && !c.switching {
+		c.needResched = true
+		if !c.idleWakeArmed {
+			c.idleWakeArmed = true
+			k.at(k.eng.Now()+k.m.LineTransfer(from, cpu, -1), evIdleWake, int32(cpu), 0)
+		}
+		return 0
+	}
+	k.sendIPI(from, cpu, ipiResched)
+	return k.costs.IPISend
+}
+
+// pickNext walks the classes in priority order (pick_next_task).
+func (k *Kernel) pickNext(c *cpuState, now sim.Time) *Task {
+	if len(c.agentQ) > 0 {
+		t := c.agentQ[0]
+		c.agentQ = c.agentQ[1:]
+		return t
+	}
+	if len(c.rtQ) > 0 {
+		t := c.rtQ[0]
+		c.rtQ = c.rtQ[1:]
+		return t
+	}
+	if t := k.cfsPick(c, now); t != nil {
+		return t
+	}
+	if len(c.ghostQ) > 0 {
+		t := c.ghostQ[0]
+		c.ghostQ = c.ghostQ[1:]
+		return t
+	}
+	return nil
+}
+
+// putPrev returns a task that is still runnable to its class's queue
+// (put_prev_task).
+func (k *Kernel) putPrev(c *cpuState, t *Task) {
+	switch t.class {
+	case ClassCFS:
+		k.cfsPutPrev(c, t)
+	case ClassAgent:
+		c.agentQ = append(c.agentQ, t)
+	case ClassRT:
+		c.rtQ = append(c.rtQ, t)
+	case ClassGhost:
+		c.ghostQ = append(c.ghostQ, t)
+	}
+}
+
+// schedule is __schedule on CPU c: account the previous task, put it back
+// if it is still runnable, pick the next by the class walk, and start the
+// context switch.
+func (k *Kernel) schedule(c *cpuState) {
+	now := k.eng.Now()
+	c.needResched = false
+	prev := c.curr
+	if prev != nil {
+		k.updateCurr(c, now)
+		k.pauseCurrent(c, now)
+		if prev.state == TaskRunning {
+			prev.state = TaskRunnable
+			k.putPrev(c, prev)
+			if dst := prev.migrateTo; dst >= 0 {
+				prev.migrateTo = -1
+				prev.lastCPU, prev.lastRan = c.id, now
+				k.deactivate(prev)
+				k.migrateVruntime(prev, c.id, dst)
+				k.activate(prev, dst, false, false)
+				k.checkPreempt(dst, prev, c.id)
+			}
+		} else if prev.class == ClassCFS && c.cfs.curr == prev {
+			c.cfs.curr = nil
+		}
+		prev.lastCPU = c.id
+		prev.lastRan = now
+	}
+	next := k.pickNext(c, now)
+	if next == nil && prev == nil {
+		return
+	}
+	if next == nil {
+		// Going idle: idle_balance first (newly idle balancing).
+		c.curr = nil
+		k.switchRecord(c, prev, nil, now)
+		k.setActivity(c, hw.SiblingIdle)
+		c.busy.Set(now, false)
+		c.idleSince = now
+		if pulled := k.newIdleBalance(c); pulled {
+			k.resched(c.id)
+		}
+		return
+	}
+	next.state = TaskRunning
+	next.cpu = c.id
+	if next == prev {
+		// The previous task goes on: no switch.
+		k.resumeCurrent(c, now)
+		return
+	}
+	if prev == nil {
+		k.updateAvgIdle(c, now)
+	}
+	c.curr = next
+	k.switchRecord(c, prev, next, now)
+	k.stats.ContextSwitches++
+	next.switches++
+	next.ranAt = now
+	if next.class == ClassCFS {
+		next.se.execStart = now
+	}
+	c.busy.Set(now, true)
+	k.setActivity(c, hw.SiblingComputing)
+	k.startTick(c, now)
+	c.switching = true
+	cost := k.switchCost(next)
+	if cost == 0 {
+		k.finishSwitch(c)
+		return
+	}
+	c.switchTimer.Arm(k.eng, now+cost, k.id, sim.Event{Kind: evSwitchDone, A: int32(c.id)})
+}
+
+// switchCost is the CPU time of a context switch to next: the minimal
+// thread switch, or the CFS switch (which includes CFS's pick and put
+// work) when next is a CFS task. The ghOSt issue adds the commit path.
+func (k *Kernel) switchCost(next *Task) sim.Time {
+	if next.class == ClassCFS {
+		return k.costs.ContextSwitchCFS
+	}
+	return k.costs.ContextSwitchMin
+}
+
+// finishSwitch runs when the context switch to c.curr completes: the task
+// starts (or resumes) executing, unless something asked for another
+// reschedule meanwhile.
+func (k *Kernel) finishSwitch(c *cpuState) {
+	c.switching = false
+	if c.needResched {
+		k.schedule(c)
+		return
+	}
+	t := c.curr
+	now := k.eng.Now()
+	if t.lastCPU != c.id {
+		if t.lastCPU >= 0 {
+			k.stats.migrate(k.m.Distance(t.lastCPU, c.id))
+		}
+		if pen := k.m.RefillPenalty(t.lastCPU, c.id, t.footprintKB); pen > 0 {
+			k.addWork(t, now, int64(pen))
+		}
+	}
+	t.lastCPU = c.id
+	k.resumeCurrent(c, now)
+}
+
+// updateAvgIdle folds the idle period that ends now into rq->avg_idle
+// (update_avg in ttwu_do_wakeup: avg += (sample - avg) / 8, capped at
+// twice the migration cost).
+func (k *Kernel) updateAvgIdle(c *cpuState, now sim.Time) {
+	sample := now - c.idleSince
+	limit := 2 * k.cfs.migrateCost
+	if sample > limit {
+		sample = limit
+	}
+	c.avgIdle += (sample - c.avgIdle) / 8
+}
+
+// SwitchRecord is one context switch on one CPU. Prev and Next are task
+// ids, -1 for the idle task.
+type SwitchRecord struct {
+	At        sim.Time
+	CPU       int
+	Prev      int
+	PrevState TaskState
+	Next      int
+}
+
+func (k *Kernel) switchRecord(c *cpuState, prev, next *Task, now sim.Time) {
+	if k.onSwitch == nil {
+		return
+	}
+	r := SwitchRecord{At: now, CPU: c.id, Prev: -1, Next: -1}
+	if prev != nil {
+		r.Prev = prev.id
+		r.PrevState = prev.state
+	}
+	if next != nil {
+		r.Next = next.id
+	}
+	k.onSwitch(r)
+}

@@ -1,0 +1,67 @@
+package kernel
+
+import (
+	"github.com/ghostsim/ghostsim/sim"
+	"github.com/ghostsim/ghostsim/sim/hw"
+)
+
+// Stats are the kernel's counters.
+type Stats struct {
+	ContextSwitches int64
+	// MigrationsBy counts tasks that resumed on a CPU other than their
+	// last, by distance class.
+	MigrationsBy  [hw.NumDistances]int64
+	IPIs          int64
+	Ticks         int64
+	Wakeups       int64
+	Yields        int64
+	Spawned       int64
+	Exited        int64
+	LoadBalances  int64 // load_balance passes that moved something
+	ActiveBalances int64
+	ProgramPanics int64
+	IRQTime       sim.Time
+}
+
+func (s *Stats) migrate(d hw.Distance) { s.MigrationsBy[d]++ }
+
+// MigrationsByName returns migrations keyed by distance-class name
+// ("smt", "ccx", "socket", "remote").
+func (s *Stats) MigrationsByName() map[string]int64 {
+	out := make(map[string]int64)
+	for d := hw.Distance(1); d < hw.NumDistances; d++ {
+		out[d.String()] = s.MigrationsBy[d]
+	}
+	return out
+}
+
+type groupStats struct {
+	cpuTime sim.Time
+}
+
+func (k *Kernel) groupTime(g int, d sim.Time) { k.groups[g].cpuTime += d }
+
+// Stats returns the kernel's counters.
+func (k *Kernel) Stats() *Stats { return &k.stats }
+
+// GroupCPUTime returns the CPU time consumed by tasks of group g, up to
+// now (the running tasks' current stretches included).
+func (k *Kernel) GroupCPUTime(g int) sim.Time {
+	if g < 0 || g >= len(k.groups) {
+		return 0
+	}
+	total := k.groups[g].cpuTime
+	now := k.eng.Now()
+	for i := range k.cpus {
+		if t := k.cpus[i].curr; t != nil && t.group == g && !k.cpus[i].switching {
+			total += now - t.se.execStart
+		}
+	}
+	return total
+}
+
+// BusyTime returns how long CPU cpu has been busy (not idle) up to now.
+func (k *Kernel) BusyTime(cpu int) sim.Time { return k.cpus[cpu].busy.Total(k.eng.Now()) }
+
+// Err returns the first panic raised by a thread program, if any.
+func (k *Kernel) Err() error { return k.firstPanic }

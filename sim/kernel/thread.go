@@ -1,0 +1,109 @@
+package kernel
+
+import (
+	"github.com/ghostsim/ghostsim/sim"
+)
+
+// opKind is an operation a thread program asks the kernel to perform.
+type opKind uint8
+
+const (
+	opCompute opKind = iota
+	opBlock
+	opSleep
+	opYield
+	opWake
+	opSetAffinity
+	opSetNice
+	opSetClass
+	opExit
+)
+
+// op is one request from a thread program: some work to do on the CPU
+// (work, in picoseconds at full rate) and an effect applied when it is done.
+type op struct {
+	kind   opKind
+	work   int64
+	d      sim.Time
+	target *Task
+	n      int
+	set    *CPUSet
+}
+
+// Thread is the API a task's program uses: each call blocks the program
+// (a coroutine) until the kernel has carried it out in simulated time.
+// Calls cost what their Linux counterparts cost: system calls charge the
+// syscall cost on the task's CPU, and the effects happen as the kernel
+// would make them happen.
+type Thread struct {
+	k     *Kernel
+	t     *Task
+	yield func(op)
+}
+
+// Task returns the calling thread's task.
+func (th *Thread) Task() *Task { return th.t }
+
+// Now returns the current simulated time.
+func (th *Thread) Now() sim.Time { return th.k.eng.Now() }
+
+// Compute runs cycles CPU cycles of the program's own work. It takes
+// cycles/GHz at full speed, longer while an SMT sibling competes, after a
+// migration (cache refill) or with remote NUMA memory, and it is paused
+// while the task is preempted or the CPU handles interrupts.
+func (th *Thread) Compute(cycles int64) {
+	th.yield(op{kind: opCompute, work: int64(th.k.m.CyclesToTime(cycles))})
+}
+
+// Run is Compute with the amount of work given as the time it takes at
+// full speed.
+func (th *Thread) Run(d sim.Time) {
+	th.yield(op{kind: opCompute, work: int64(d)})
+}
+
+// Block waits until another task or the workload calls Wake for this
+// task. A wakeup that arrived since the last Block is consumed at once
+// (futex semantics), so a wakeup is never lost. It costs a system call.
+func (th *Thread) Block() {
+	th.yield(op{kind: opBlock, work: th.k.syscallWork()})
+}
+
+// Sleep blocks for d of simulated time (nanosleep). A Wake ends it early.
+func (th *Thread) Sleep(d sim.Time) {
+	th.yield(op{kind: opSleep, work: th.k.syscallWork(), d: d})
+}
+
+// Yield gives up the CPU to another runnable task of the same class, if
+// any (sched_yield).
+func (th *Thread) Yield() {
+	th.yield(op{kind: opYield, work: th.k.syscallWork()})
+}
+
+// Wake makes target runnable if it is blocked, or records the wakeup for
+// its next Block (futex wake).
+func (th *Thread) Wake(target *Task) {
+	th.yield(op{kind: opWake, work: th.k.syscallWork(), target: target})
+}
+
+// SetAffinity restricts the task to set (sched_setaffinity). If its CPU
+// is not in set, it moves.
+func (th *Thread) SetAffinity(set CPUSet) {
+	s := set
+	th.yield(op{kind: opSetAffinity, work: th.k.syscallWork(), set: &s})
+}
+
+// SetNice changes the task's nice value (setpriority).
+func (th *Thread) SetNice(nice int) {
+	th.yield(op{kind: opSetNice, work: th.k.syscallWork(), n: nice})
+}
+
+// SetClass moves the task to another scheduling class
+// (sched_setscheduler).
+func (th *Thread) SetClass(c Class) {
+	th.yield(op{kind: opSetClass, work: th.k.syscallWork(), n: int(c)})
+}
+
+// Exit ends the task. Returning from the program does the same.
+func (th *Thread) Exit() {
+	th.yield(op{kind: opExit})
+}
