@@ -93,7 +93,7 @@ type cfs struct {
 	latency     int64 // sysctl_sched_latency × factor, ps
 	minGran     int64
 	wakeupGran  int64
-	nrLatency   int   // sched_nr_latency = latency / min_granularity
+	nrLatency   int // sched_nr_latency = latency / min_granularity
 	migrateCost sim.Time
 }
 

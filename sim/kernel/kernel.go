@@ -50,10 +50,10 @@ type Kernel struct {
 	// violation (tests set it through Config.Check).
 	check bool
 
-	llc        []CPUSet // CPUs of each CCX (LLC)
+	llc []CPUSet // CPUs of each CCX (LLC)
 	// nohzNextBalance is when a busy CPU may next kick idle balancing.
 	nohzNextBalance sim.Time
-	firstPanic error
+	firstPanic      error
 }
 
 // cpuState is one CPU: its run queues and what it is doing.

@@ -10,17 +10,17 @@ type Stats struct {
 	ContextSwitches int64
 	// MigrationsBy counts tasks that resumed on a CPU other than their
 	// last, by distance class.
-	MigrationsBy  [hw.NumDistances]int64
-	IPIs          int64
-	Ticks         int64
-	Wakeups       int64
-	Yields        int64
-	Spawned       int64
-	Exited        int64
-	LoadBalances  int64 // load_balance passes that moved something
+	MigrationsBy   [hw.NumDistances]int64
+	IPIs           int64
+	Ticks          int64
+	Wakeups        int64
+	Yields         int64
+	Spawned        int64
+	Exited         int64
+	LoadBalances   int64 // load_balance passes that moved something
 	ActiveBalances int64
-	ProgramPanics int64
-	IRQTime       sim.Time
+	ProgramPanics  int64
+	IRQTime        sim.Time
 }
 
 func (s *Stats) migrate(d hw.Distance) { s.MigrationsBy[d]++ }
