@@ -104,6 +104,9 @@ func (k *Kernel) buildDomains() {
 			sd.minInterval = sim.Time(sd.weight) * sim.Millisecond
 			sd.maxInterval = 2 * sd.minInterval
 			sd.interval = sd.minInterval
+			// The machine has been up for a while when an experiment
+			// starts: every domain is due for balancing at time 0.
+			sd.lastBalance = -sd.maxInterval
 			// Groups: the child level's spans, the CPU's own first.
 			own := child(cpu)
 			sd.groups = append(sd.groups, own)
