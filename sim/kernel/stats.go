@@ -36,7 +36,24 @@ func (s *Stats) MigrationsByName() map[string]int64 {
 }
 
 type groupStats struct {
+	name    string
 	cpuTime sim.Time
+}
+
+// NewGroup registers an accounting group and returns its index for
+// TaskSpec.Group. Names label CPU shares in results.
+func (k *Kernel) NewGroup(name string) int {
+	k.groups = append(k.groups, groupStats{name: name})
+	return len(k.groups) - 1
+}
+
+// GroupNames returns the accounting groups' names, by index.
+func (k *Kernel) GroupNames() []string {
+	out := make([]string, len(k.groups))
+	for i, g := range k.groups {
+		out[i] = g.name
+	}
+	return out
 }
 
 func (k *Kernel) groupTime(g int, d sim.Time) { k.groups[g].cpuTime += d }

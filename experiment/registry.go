@@ -1,0 +1,51 @@
+package experiment
+
+import (
+	"github.com/ghostsim/ghostsim/workloads"
+	"github.com/ghostsim/ghostsim/workloads/hold"
+)
+
+// WorkloadInfo describes a workload the command can run.
+type WorkloadInfo struct {
+	Name    string
+	Summary string
+	// New validates the workload's part of spec and builds it.
+	New func(spec *Spec) (workloads.Workload, error)
+}
+
+// Workloads returns the workloads ghostsim knows, sorted by name.
+func Workloads() []WorkloadInfo {
+	return []WorkloadInfo{
+		{
+			Name:    "hold",
+			Summary: "engine benchmark: N pending events with exponential holds ([workload.hold])",
+			New: func(spec *Spec) (workloads.Workload, error) {
+				if err := spec.Workload.Hold.Validate(); err != nil {
+					return nil, err
+				}
+				return hold.New(spec.Workload.Hold), nil
+			},
+		},
+	}
+}
+
+// FindWorkload returns the workload named name.
+func FindWorkload(name string) (WorkloadInfo, bool) {
+	for _, w := range Workloads() {
+		if w.Name == name {
+			return w, true
+		}
+	}
+	return WorkloadInfo{}, false
+}
+
+// PolicyInfo describes a ghOSt policy.
+type PolicyInfo struct {
+	Name    string
+	Summary string
+}
+
+// Policies returns the ghOSt policies ghostsim knows, sorted by name. The
+// agent library and its policies arrive with the ghOSt class; until then
+// the list is empty and -policy is rejected.
+func Policies() []PolicyInfo { return nil }

@@ -1,0 +1,237 @@
+package experiment
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/ghostsim/ghostsim/configs"
+	"github.com/ghostsim/ghostsim/results"
+	"github.com/ghostsim/ghostsim/sim"
+	"github.com/ghostsim/ghostsim/sim/hw"
+	"github.com/ghostsim/ghostsim/sim/kernel"
+	"github.com/ghostsim/ghostsim/workloads"
+)
+
+// Options say what to run on a resolved spec.
+type Options struct {
+	Workload string
+	Policy   string
+	// Progress, when set, is called now and then with the simulated time
+	// reached and the total (warm-up + window). It must not touch the
+	// simulation.
+	Progress func(done, total sim.Time)
+	// Check runs the kernel's invariant checker after every event (slow).
+	Check bool
+}
+
+// progressChunk is how much simulated time runs between Progress calls.
+const progressChunk = 10 * sim.Millisecond
+
+// Run runs one experiment and returns its result. spec must be valid
+// (Validate). A panic inside the model is returned as an error naming the
+// simulated time, so a model bug never shows a user a Go trace.
+func Run(spec *Spec, opts Options) (res *results.Result, err error) {
+	wallStart := time.Now()
+	info, ok := FindWorkload(opts.Workload)
+	if !ok {
+		return nil, fmt.Errorf("unknown workload %q (valid: %s)", opts.Workload, workloadNames())
+	}
+	if opts.Policy != "" && !knownPolicy(opts.Policy) {
+		return nil, fmt.Errorf("unknown policy %q (valid: %s)", opts.Policy, policyNames())
+	}
+	canon, err := configs.Canonical(spec)
+	if err != nil {
+		return nil, fmt.Errorf("hashing the config: %w", err)
+	}
+	sum := sha256.Sum256(canon)
+
+	m, err := hw.New(spec.Spec)
+	if err != nil {
+		return nil, err
+	}
+	e := sim.NewEngine(spec.Run.Seed)
+	defer e.Close()
+	k, err := kernel.New(e, m, kernel.Config{Params: spec.Kernel, Check: opts.Check})
+	if err != nil {
+		return nil, err
+	}
+	enclave, err := kernel.ParseCPUList(spec.Enclave.CPUs, m.NumCPUs())
+	if err != nil {
+		return nil, err
+	}
+	if enclave.Empty() {
+		enclave = kernel.RangeSet(0, m.NumCPUs())
+	}
+	w, err := info.New(spec)
+	if err != nil {
+		return nil, err
+	}
+	env := &workloads.Env{Engine: e, Machine: m, Kernel: k, Enclave: enclave, Policy: opts.Policy}
+
+	defer func() {
+		if p := recover(); p != nil {
+			res, err = nil, fmt.Errorf("model failure at simulated time %v (seed %d): %v", e.Now(), spec.Run.Seed, p)
+		}
+	}()
+	if err := w.Start(env); err != nil {
+		return nil, err
+	}
+	warm := sim.Ms(spec.Run.WarmupMs)
+	total := warm + sim.Ms(spec.Run.DurationMs)
+	advance := func(to sim.Time) error {
+		for e.Now() < to {
+			e.Run(min(e.Now()+progressChunk, to))
+			if err := k.Err(); err != nil {
+				return fmt.Errorf("thread program failed at %v: %w", e.Now(), err)
+			}
+			if opts.Progress != nil {
+				opts.Progress(e.Now(), total)
+			}
+		}
+		return nil
+	}
+	if err := advance(warm); err != nil {
+		return nil, err
+	}
+	snap := snapshot(k, e)
+	w.ResetStats(e.Now())
+	if err := advance(total); err != nil {
+		return nil, err
+	}
+
+	rep := workloads.NewReport()
+	w.Report(e.Now(), rep)
+	r := results.New()
+	r.Machine = m.Name()
+	r.Workload = opts.Workload
+	r.Policy = opts.Policy
+	if r.Policy == "" {
+		r.Policy = "none"
+	}
+	r.Seed = spec.Run.Seed
+	r.ConfigSHA256 = hex.EncodeToString(sum[:])
+	window := total - warm
+	r.SimTimeNs = window.Ns()
+	r.Events = e.Executed() - snap.events
+	r.Throughput = rep.Throughput
+	r.Latency = rep.Latency
+	r.Metrics = rep.Metrics
+	snap.fill(k, e, window, r)
+
+	wall := time.Since(wallStart).Seconds()
+	r.Host = &results.Host{
+		WallSeconds: wall,
+		GoVersion:   runtime.Version(),
+		GOOS:        runtime.GOOS,
+		GOARCH:      runtime.GOARCH,
+		GOMAXPROCS:  runtime.GOMAXPROCS(0),
+		NumCPU:      runtime.NumCPU(),
+	}
+	if wall > 0 {
+		r.Host.SimSecondsPerWallSecond = total.Seconds() / wall
+		r.Host.EventsPerWallSecond = float64(e.Executed()) / wall
+	}
+	return r, nil
+}
+
+// kernelSnapshot holds the counters at the end of warm-up.
+type kernelSnapshot struct {
+	events  uint64
+	stats   kernel.Stats
+	busy    []sim.Time
+	groupNs []sim.Time
+}
+
+func snapshot(k *kernel.Kernel, e *sim.Engine) kernelSnapshot {
+	s := kernelSnapshot{events: e.Executed(), stats: *k.Stats()}
+	for c := 0; c < k.NumCPUs(); c++ {
+		s.busy = append(s.busy, k.BusyTime(c))
+	}
+	for g := range k.GroupNames() {
+		s.groupNs = append(s.groupNs, k.GroupCPUTime(g))
+	}
+	return s
+}
+
+// fill writes the kernel's part of r for the window since the snapshot.
+func (s kernelSnapshot) fill(k *kernel.Kernel, e *sim.Engine, window sim.Time, r *results.Result) {
+	st := k.Stats()
+	r.Kernel.ContextSwitches = st.ContextSwitches - s.stats.ContextSwitches
+	r.Kernel.IPIs = st.IPIs - s.stats.IPIs
+	r.Kernel.Wakeups = st.Wakeups - s.stats.Wakeups
+	before := s.stats.MigrationsByName()
+	for name, n := range st.MigrationsByName() {
+		r.Kernel.Migrations[name] = n - before[name]
+	}
+	capacity := float64(window) * float64(k.NumCPUs())
+	if capacity <= 0 {
+		return
+	}
+	var busy sim.Time
+	for c := 0; c < k.NumCPUs(); c++ {
+		busy += k.BusyTime(c) - s.busy[c]
+	}
+	r.CPU.Utilization = float64(busy) / capacity
+	for g, name := range k.GroupNames() {
+		var before sim.Time
+		if g < len(s.groupNs) {
+			before = s.groupNs[g]
+		}
+		if name == "" {
+			name = fmt.Sprintf("group%d", g)
+		}
+		r.CPU.Share[name] = float64(k.GroupCPUTime(g)-before) / capacity
+	}
+}
+
+func workloadNames() string {
+	s := ""
+	for i, w := range Workloads() {
+		if i > 0 {
+			s += ", "
+		}
+		s += w.Name
+	}
+	return s
+}
+
+func knownPolicy(name string) bool {
+	for _, p := range Policies() {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func policyNames() string {
+	ps := Policies()
+	if len(ps) == 0 {
+		return "none yet: ghOSt policies arrive with the agent library"
+	}
+	s := ""
+	for i, p := range ps {
+		if i > 0 {
+			s += ", "
+		}
+		s += p.Name
+	}
+	return s
+}
+
+// Load resolves config files and -set overrides into a validated spec,
+// starting from DefaultSpec. Errors name file, line and key.
+func Load(files, sets []string) (*Spec, *configs.Meta, error) {
+	spec := DefaultSpec()
+	meta, err := configs.Load(&spec, files, sets)
+	if err != nil {
+		return nil, meta, err
+	}
+	if err := spec.Validate(); err != nil {
+		return nil, meta, meta.Wrap(err)
+	}
+	return &spec, meta, nil
+}

@@ -1,0 +1,118 @@
+// Package results defines ghostsim's result: what one run reports, as
+// JSON (DESIGN.md §8). The folder also holds reference outputs: baselines
+// for regression checks and figures.
+package results
+
+import (
+	"bytes"
+	"encoding/json"
+
+	"github.com/ghostsim/ghostsim/sim"
+)
+
+// Schema names this version of the result format.
+const Schema = "ghostsim.result/v1"
+
+// Result is one run's report. Everything but Host is deterministic: the
+// same config, seed and version give the same bytes on any machine and at
+// any parallelism. encoding/json sorts map keys, so maps are safe here.
+type Result struct {
+	Schema       string                 `json:"schema"`
+	Machine      string                 `json:"machine"`
+	Workload     string                 `json:"workload"`
+	Policy       string                 `json:"policy"`
+	Seed         uint64                 `json:"seed"`
+	ConfigSHA256 string                 `json:"config_sha256"`
+	Point        map[string]float64     `json:"point,omitempty"`
+	SimTimeNs    int64                  `json:"sim_time_ns"`
+	Events       uint64                 `json:"events"`
+	Throughput   map[string]float64     `json:"throughput"`
+	Latency      map[string]sim.Summary `json:"latency_ns"`
+	CPU          CPU                    `json:"cpu"`
+	Ghost        Ghost                  `json:"ghost"`
+	Kernel       Kernel                 `json:"kernel"`
+	Metrics      map[string]float64     `json:"metrics"`
+	Host         *Host                  `json:"host,omitempty"`
+}
+
+// CPU is machine-wide CPU use over the measured window.
+type CPU struct {
+	// Utilization is busy CPU time over (window × CPUs).
+	Utilization float64 `json:"utilization"`
+	// Share is each thread group's CPU time over (window × CPUs).
+	Share map[string]float64 `json:"share"`
+}
+
+// Ghost holds the ghOSt class's counters.
+type Ghost struct {
+	Messages         int64            `json:"messages"`
+	Txns             map[string]int64 `json:"txns"`
+	AgentCPUNs       int64            `json:"agent_cpu_ns"`
+	IPIs             int64            `json:"ipis"`
+	WatchdogDestroys int64            `json:"watchdog_destroys"`
+	AgentCrashes     int64            `json:"agent_crashes"`
+}
+
+// Kernel holds the kernel's counters over the measured window.
+type Kernel struct {
+	ContextSwitches int64            `json:"context_switches"`
+	Migrations      map[string]int64 `json:"migrations"`
+	IPIs            int64            `json:"ipis"`
+	Wakeups         int64            `json:"wakeups"`
+}
+
+// Host describes where and how fast the run went: the only
+// non-deterministic part of a result.
+type Host struct {
+	WallSeconds float64 `json:"wall_seconds"`
+	GoVersion   string  `json:"go_version"`
+	GOOS        string  `json:"goos"`
+	GOARCH      string  `json:"goarch"`
+	GOMAXPROCS  int     `json:"gomaxprocs"`
+	NumCPU      int     `json:"num_cpu"`
+	// SimSecondsPerWallSecond is simulated over wall time.
+	SimSecondsPerWallSecond float64 `json:"sim_seconds_per_wall_second"`
+	EventsPerWallSecond     float64 `json:"events_per_wall_second"`
+}
+
+// New returns a result with every map allocated, so JSON shows {} rather
+// than null for an empty section.
+func New() *Result {
+	return &Result{
+		Schema:     Schema,
+		Throughput: map[string]float64{},
+		Latency:    map[string]sim.Summary{},
+		CPU:        CPU{Share: map[string]float64{}},
+		Ghost:      Ghost{Txns: map[string]int64{}},
+		Kernel:     Kernel{Migrations: map[string]int64{}},
+		Metrics:    map[string]float64{},
+	}
+}
+
+// JSON encodes r on one line, without a trailing newline.
+func (r *Result) JSON() ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
+}
+
+// Deterministic returns a copy of r without its Host part: the bytes that
+// must be identical across runs of the same config and seed.
+func (r *Result) Deterministic() *Result {
+	c := *r
+	c.Host = nil
+	return &c
+}
+
+// Decode parses a result written by JSON.
+func Decode(data []byte) (*Result, error) {
+	r := New()
+	if err := json.Unmarshal(data, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}

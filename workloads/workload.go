@@ -1,0 +1,54 @@
+// Package workloads defines what a workload is to ghostsim: something
+// that builds thread groups on the kernel model, drives them, and reports
+// what it measured. Each workload lives in its own subpackage.
+package workloads
+
+import (
+	"github.com/ghostsim/ghostsim/sim"
+	"github.com/ghostsim/ghostsim/sim/hw"
+	"github.com/ghostsim/ghostsim/sim/kernel"
+)
+
+// Env is what a workload builds on.
+type Env struct {
+	Engine  *sim.Engine
+	Machine *hw.Machine
+	Kernel  *kernel.Kernel
+	// Enclave is the CPU set of [enclave] cpus (all CPUs when unset).
+	Enclave kernel.CPUSet
+	// Policy is the -policy name, "" when none was given.
+	Policy string
+}
+
+// Workload drives one experiment.
+type Workload interface {
+	// Start spawns the workload's threads and schedules its first events.
+	// It runs once, at time 0.
+	Start(env *Env) error
+	// ResetStats discards what was measured so far: the warm-up ends.
+	ResetStats(now sim.Time)
+	// Report adds the workload's figures for the measured window, which
+	// ends at now.
+	Report(now sim.Time, r *Report)
+}
+
+// Report is what a workload contributes to a result (DESIGN.md §8). The
+// experiment runner fills CPU shares and kernel counters itself.
+type Report struct {
+	// Throughput holds rates such as "requests_per_s".
+	Throughput map[string]float64
+	// Latency holds one summary per request class ("all", "short", ...).
+	Latency map[string]sim.Summary
+	// Metrics holds workload-specific numbers. Request-driven workloads
+	// report requests_generated, requests_completed and requests_in_flight.
+	Metrics map[string]float64
+}
+
+// NewReport returns a report with empty maps.
+func NewReport() *Report {
+	return &Report{
+		Throughput: map[string]float64{},
+		Latency:    map[string]sim.Summary{},
+		Metrics:    map[string]float64{},
+	}
+}
