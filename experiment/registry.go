@@ -3,6 +3,7 @@ package experiment
 import (
 	"github.com/ghostsim/ghostsim/workloads"
 	"github.com/ghostsim/ghostsim/workloads/hold"
+	"github.com/ghostsim/ghostsim/workloads/synthetic"
 )
 
 // WorkloadInfo describes a workload the command can run.
@@ -24,6 +25,16 @@ func Workloads() []WorkloadInfo {
 					return nil, err
 				}
 				return hold.New(spec.Workload.Hold), nil
+			},
+		},
+		{
+			Name:    "synthetic",
+			Summary: "thread groups from the config: open-loop requests, hogs, periodic work ([[workload.group]])",
+			New: func(spec *Spec) (workloads.Workload, error) {
+				if err := synthetic.Validate(spec.Workload.Group, spec.Machine.CPUs, spec.Machine.Sockets); err != nil {
+					return nil, err
+				}
+				return synthetic.New(spec.Workload.Group), nil
 			},
 		},
 	}

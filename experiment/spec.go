@@ -12,6 +12,7 @@ import (
 	"github.com/ghostsim/ghostsim/sim/hw"
 	"github.com/ghostsim/ghostsim/sim/kernel"
 	"github.com/ghostsim/ghostsim/workloads/hold"
+	"github.com/ghostsim/ghostsim/workloads/synthetic"
 )
 
 // Spec is a whole experiment's configuration, as merged from the config
@@ -58,6 +59,8 @@ type FaultSpec struct {
 // WorkloadSpec holds each workload's table under [workload].
 type WorkloadSpec struct {
 	Hold hold.Spec `toml:"hold"`
+	// Group is the synthetic workload's [[workload.group]] list.
+	Group []synthetic.GroupSpec `toml:"group"`
 }
 
 // DefaultSpec returns the defaults every config starts from: Linux 4.15's

@@ -1,0 +1,209 @@
+// Package synthetic is a workload built entirely from an experiment
+// config, in the spirit of rt-app: thread groups, each with a scheduling
+// class, nice, affinity, NUMA home and a program — open-loop requests
+// served by a pool of threads, CPU hogs, or periodic work. Users and tests
+// build scenarios with it without writing code.
+//
+//	[[workload.group]]
+//	name = "web"
+//	threads = 4
+//	class = "cfs"
+//	cpus = "0-7"
+//	program = "requests"
+//	arrival = {dist = "exponential", rate_per_s = 20000}
+//	service = {dist = "exponential", mean_us = 10}
+package synthetic
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/ghostsim/ghostsim/sim"
+	"github.com/ghostsim/ghostsim/sim/kernel"
+)
+
+// GroupSpec is one [[workload.group]] table.
+type GroupSpec struct {
+	// Name labels the group's latency class and CPU share in results.
+	Name string `toml:"name"`
+	// Threads is the number of threads.
+	Threads int `toml:"threads"`
+	// Class is "cfs" (the default), "ghost" or "microquanta" (the latter
+	// two need the ghOSt class and MicroQuanta, not modeled yet).
+	Class string `toml:"class"`
+	// Nice applies to CFS threads, -20..19.
+	Nice int `toml:"nice"`
+	// CPUs is the threads' affinity as a Linux cpulist; empty means all.
+	CPUs string `toml:"cpus"`
+	// NUMAHome is the socket holding the group's data; absent or -1 means
+	// the data follows the thread.
+	NUMAHome *int `toml:"numa_home"`
+	// FootprintKB is each thread's hot cache footprint, refilled after a
+	// migration.
+	FootprintKB int `toml:"footprint_kb"`
+	// MemShare is the fraction of the work bound by memory latency (0..1).
+	MemShare float64 `toml:"mem_share"`
+	// Program is "requests", "hog" or "periodic".
+	Program string `toml:"program"`
+	// Arrival and Service drive "requests".
+	Arrival DistSpec `toml:"arrival"`
+	Service DistSpec `toml:"service"`
+	// PeriodUs and RunUs drive "periodic": run RunUs of work every
+	// PeriodUs (the next period starts on schedule; an overrun starts the
+	// next run at once).
+	PeriodUs float64 `toml:"period_us"`
+	RunUs    float64 `toml:"run_us"`
+}
+
+// DistSpec is a distribution of inter-arrival or service times.
+//
+//	{dist = "exponential", rate_per_s = 1000}   arrivals: Poisson
+//	{dist = "constant", rate_per_s = 1000}      arrivals: fixed interval
+//	{dist = "exponential", mean_us = 10}        service
+//	{dist = "constant", mean_us = 10}
+//	{dist = "bimodal", short_us = 4, long_us = 10000, p_long = 0.005}
+//	{dist = "lognormal", mean_us = 10, sigma = 1}
+type DistSpec struct {
+	Dist     string  `toml:"dist"`
+	RatePerS float64 `toml:"rate_per_s"`
+	MeanUs   float64 `toml:"mean_us"`
+	ShortUs  float64 `toml:"short_us"`
+	LongUs   float64 `toml:"long_us"`
+	PLong    float64 `toml:"p_long"`
+	Sigma    float64 `toml:"sigma"`
+}
+
+// Programs and classes a group may name.
+var (
+	programs = []string{"requests", "hog", "periodic"}
+	classes  = []string{"cfs", "ghost", "microquanta"}
+)
+
+// numaHome returns the group's NUMA home, -1 for none.
+func (g *GroupSpec) numaHome() int {
+	if g.NUMAHome == nil {
+		return -1
+	}
+	return *g.NUMAHome
+}
+
+// class returns the group's class name, "cfs" when not given.
+func (g *GroupSpec) class() string {
+	if g.Class == "" {
+		return "cfs"
+	}
+	return g.Class
+}
+
+// Validate checks the groups of [[workload.group]] against a machine of
+// ncpus CPUs and nsockets sockets.
+func Validate(groups []GroupSpec, ncpus, nsockets int) error {
+	var errs []error
+	if len(groups) == 0 {
+		errs = append(errs, sim.KeyErrorf("workload.group", "the synthetic workload needs at least one [[workload.group]]"))
+	}
+	seen := map[string]int{}
+	for i := range groups {
+		g := &groups[i]
+		key := func(k string) string { return fmt.Sprintf("workload.group[%d].%s", i, k) }
+		bad := func(k, format string, args ...any) { errs = append(errs, sim.KeyErrorf(key(k), format, args...)) }
+		if g.Name == "" {
+			bad("name", "every group needs a name")
+		} else if j, dup := seen[g.Name]; dup {
+			bad("name", "%q is also the name of group %d", g.Name, j)
+		} else {
+			seen[g.Name] = i
+		}
+		if g.Threads < 1 {
+			bad("threads", "must be >= 1, got %d", g.Threads)
+		}
+		if c := g.class(); !oneOf(c, classes) {
+			bad("class", "unknown class %q (valid: cfs, ghost, microquanta)", c)
+		} else if c != "cfs" {
+			bad("class", "class %q is not modeled yet; only \"cfs\" runs today", c)
+		}
+		if g.Nice < -20 || g.Nice > 19 {
+			bad("nice", "must be in -20..19, got %d", g.Nice)
+		}
+		if _, err := kernel.ParseCPUList(g.CPUs, ncpus); err != nil {
+			bad("cpus", "%v", err)
+		}
+		if h := g.numaHome(); h < -1 || h >= nsockets {
+			bad("numa_home", "must be -1 (none) or a socket 0..%d, got %d", nsockets-1, h)
+		}
+		if g.FootprintKB < 0 {
+			bad("footprint_kb", "must be >= 0, got %d", g.FootprintKB)
+		}
+		if g.MemShare < 0 || g.MemShare > 1 {
+			bad("mem_share", "must be in 0..1, got %v", g.MemShare)
+		}
+		switch g.Program {
+		case "requests":
+			errs = append(errs, g.Arrival.validateArrival(key("arrival")), g.Service.validateService(key("service")))
+		case "hog":
+		case "periodic":
+			if g.PeriodUs <= 0 {
+				bad("period_us", "must be > 0, got %v", g.PeriodUs)
+			}
+			if g.RunUs <= 0 {
+				bad("run_us", "must be > 0, got %v", g.RunUs)
+			}
+		default:
+			bad("program", "unknown program %q (valid: requests, hog, periodic)", g.Program)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (d *DistSpec) validateArrival(key string) error {
+	switch d.Dist {
+	case "exponential", "constant":
+		if !(d.RatePerS > 0) {
+			return sim.KeyErrorf(key+".rate_per_s", "must be > 0, got %v", d.RatePerS)
+		}
+		return nil
+	case "":
+		return sim.KeyErrorf(key+".dist", "missing: give exponential or constant")
+	}
+	return sim.KeyErrorf(key+".dist", "unknown arrival distribution %q (valid: exponential, constant)", d.Dist)
+}
+
+func (d *DistSpec) validateService(key string) error {
+	switch d.Dist {
+	case "exponential", "constant":
+		if !(d.MeanUs > 0) {
+			return sim.KeyErrorf(key+".mean_us", "must be > 0, got %v", d.MeanUs)
+		}
+	case "lognormal":
+		if !(d.MeanUs > 0) {
+			return sim.KeyErrorf(key+".mean_us", "must be > 0, got %v", d.MeanUs)
+		}
+		if !(d.Sigma > 0) {
+			return sim.KeyErrorf(key+".sigma", "must be > 0, got %v", d.Sigma)
+		}
+	case "bimodal":
+		if !(d.ShortUs > 0) {
+			return sim.KeyErrorf(key+".short_us", "must be > 0, got %v", d.ShortUs)
+		}
+		if !(d.LongUs > 0) {
+			return sim.KeyErrorf(key+".long_us", "must be > 0, got %v", d.LongUs)
+		}
+		if d.PLong < 0 || d.PLong > 1 {
+			return sim.KeyErrorf(key+".p_long", "must be in 0..1, got %v", d.PLong)
+		}
+	case "":
+		return sim.KeyErrorf(key+".dist", "missing: give exponential, constant, bimodal or lognormal")
+	default:
+		return sim.KeyErrorf(key+".dist", "unknown service distribution %q (valid: exponential, constant, bimodal, lognormal)", d.Dist)
+	}
+	return nil
+}
+
+func oneOf(s string, list []string) bool {
+	for _, x := range list {
+		if s == x {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,280 @@
+package synthetic
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/ghostsim/ghostsim/sim"
+	"github.com/ghostsim/ghostsim/sim/kernel"
+	"github.com/ghostsim/ghostsim/workloads"
+)
+
+// Workload runs the configured groups.
+type Workload struct {
+	groups []*group
+	e      *sim.Engine
+	k      *kernel.Kernel
+	all    *sim.Histogram
+	start  sim.Time
+}
+
+// group is one thread group at run time.
+type group struct {
+	spec  GroupSpec
+	index int
+	w     *Workload
+	gen   sim.HandlerID
+
+	arrivals *rand.Rand
+	service  func() sim.Time
+	meanGap  float64 // ps
+
+	// Requests waiting for a thread (FIFO) and threads waiting for one.
+	queue []request
+	free  []*worker
+
+	lat       *sim.Histogram
+	generated int64 // since time 0
+	completed int64 // since time 0
+	doneInWin int64 // completed in the measured window
+	periods   int64 // periodic runs completed in the window
+	overruns  int64
+}
+
+type request struct {
+	arrived sim.Time
+	work    sim.Time
+}
+
+type worker struct {
+	task *kernel.Task
+	req  request
+	has  bool
+}
+
+// New builds the workload from validated group specs.
+func New(groups []GroupSpec) *Workload {
+	w := &Workload{all: sim.NewHistogram()}
+	for i, g := range groups {
+		w.groups = append(w.groups, &group{spec: g, index: i, w: w, lat: sim.NewHistogram()})
+	}
+	return w
+}
+
+// Start spawns every group's threads and starts the request generators.
+func (w *Workload) Start(env *workloads.Env) error {
+	w.e, w.k = env.Engine, env.Kernel
+	for _, g := range w.groups {
+		if err := g.start(env); err != nil {
+			return fmt.Errorf("group %q: %w", g.spec.Name, err)
+		}
+	}
+	return nil
+}
+
+func (g *group) start(env *workloads.Env) error {
+	k := env.Kernel
+	aff, err := kernel.ParseCPUList(g.spec.CPUs, k.NumCPUs())
+	if err != nil {
+		return err
+	}
+	class, _ := kernel.ParseClass(g.spec.class())
+	gid := k.NewGroup(g.spec.Name)
+	prog, err := g.program()
+	if err != nil {
+		return err
+	}
+	for i := 0; i < g.spec.Threads; i++ {
+		wk := &worker{}
+		t, err := k.Spawn(kernel.TaskSpec{
+			Name:        fmt.Sprintf("%s/%d", g.spec.Name, i),
+			Group:       gid,
+			Class:       class,
+			Nice:        g.spec.Nice,
+			Affinity:    aff,
+			NUMAHome:    g.spec.numaHome(),
+			FootprintKB: g.spec.FootprintKB,
+			MemShare:    g.spec.MemShare,
+			CPU:         -1,
+			Program:     func(th *kernel.Thread) { prog(th, wk) },
+		})
+		if err != nil {
+			return err
+		}
+		wk.task = t
+	}
+	if g.spec.Program == "requests" {
+		g.setupRequests(env.Engine)
+	}
+	return nil
+}
+
+// program returns the thread body for the group's program.
+func (g *group) program() (func(*kernel.Thread, *worker), error) {
+	switch g.spec.Program {
+	case "hog":
+		return func(th *kernel.Thread, _ *worker) {
+			for {
+				th.Run(sim.Ms(1))
+			}
+		}, nil
+	case "periodic":
+		period := sim.FromNs(g.spec.PeriodUs * 1000)
+		run := sim.FromNs(g.spec.RunUs * 1000)
+		return func(th *kernel.Thread, _ *worker) {
+			next := th.Now()
+			for {
+				th.Run(run)
+				g.periods++
+				next += period
+				if now := th.Now(); now < next {
+					th.Sleep(next - now)
+				} else {
+					g.overruns++
+					next = now
+				}
+			}
+		}, nil
+	case "requests":
+		return func(th *kernel.Thread, wk *worker) {
+			for {
+				if !wk.has {
+					// Idle: offer this thread to the generator and wait.
+					g.free = append(g.free, wk)
+					for !wk.has {
+						th.Block()
+					}
+				}
+				th.Run(wk.req.work)
+				g.complete(th.Now(), wk.req)
+				wk.has = false
+				if len(g.queue) > 0 {
+					wk.req, wk.has = g.queue[0], true
+					g.queue = g.queue[1:]
+				}
+			}
+		}, nil
+	}
+	return nil, fmt.Errorf("unknown program %q", g.spec.Program)
+}
+
+// setupRequests prepares the generator: arrival and service streams of
+// their own, named after the group, and the first arrival.
+func (g *group) setupRequests(e *sim.Engine) {
+	name := "synthetic/" + g.spec.Name
+	g.arrivals = e.Rand(name + "/arrivals")
+	g.meanGap = float64(sim.Second) / g.spec.Arrival.RatePerS
+	g.service = serviceSampler(g.spec.Service, e.Rand(name+"/service"))
+	g.gen = e.Register(g)
+	e.After(g.nextGap(), g.gen, sim.Event{})
+}
+
+func (g *group) nextGap() sim.Time {
+	if g.spec.Arrival.Dist == "constant" {
+		return sim.Time(math.Round(g.meanGap))
+	}
+	return sim.Time(math.Round(g.arrivals.ExpFloat64() * g.meanGap))
+}
+
+// serviceSampler returns a sampler of service times (work at full speed).
+func serviceSampler(d DistSpec, r *rand.Rand) func() sim.Time {
+	us := func(x float64) sim.Time { return sim.FromNs(x * 1000) }
+	switch d.Dist {
+	case "constant":
+		v := us(d.MeanUs)
+		return func() sim.Time { return v }
+	case "bimodal":
+		short, long := us(d.ShortUs), us(d.LongUs)
+		return func() sim.Time {
+			if r.Float64() < d.PLong {
+				return long
+			}
+			return short
+		}
+	case "lognormal":
+		// Mean of a lognormal is exp(mu + sigma²/2): pick mu for mean_us.
+		ln := distuv.LogNormal{Mu: math.Log(d.MeanUs) - d.Sigma*d.Sigma/2, Sigma: d.Sigma, Src: r}
+		return func() sim.Time { return us(ln.Rand()) }
+	default: // exponential
+		ex := distuv.Exponential{Rate: 1 / d.MeanUs, Src: r}
+		return func() sim.Time { return us(ex.Rand()) }
+	}
+}
+
+// HandleEvent is an arrival: hand the request to a free thread, or queue
+// it, and schedule the next arrival.
+func (g *group) HandleEvent(now sim.Time, _ sim.Event) {
+	r := request{arrived: now, work: g.service()}
+	g.generated++
+	if n := len(g.free); n > 0 {
+		wk := g.free[0]
+		g.free = g.free[1:]
+		wk.req, wk.has = r, true
+		g.w.k.Wake(wk.task)
+	} else {
+		g.queue = append(g.queue, r)
+	}
+	g.w.e.After(g.nextGap(), g.gen, sim.Event{})
+}
+
+func (g *group) complete(now sim.Time, r request) {
+	g.completed++
+	if r.arrived < g.w.start {
+		return // arrived during warm-up
+	}
+	g.doneInWin++
+	d := now - r.arrived
+	g.lat.Record(d)
+	g.w.all.Record(d)
+}
+
+// ResetStats starts the measured window: latencies and throughput count
+// requests that arrive from now on.
+func (w *Workload) ResetStats(now sim.Time) {
+	w.start = now
+	w.all = sim.NewHistogram()
+	for _, g := range w.groups {
+		g.lat = sim.NewHistogram()
+		g.doneInWin, g.periods, g.overruns = 0, 0, 0
+	}
+}
+
+// Report gives latency per group and overall, requests per second, and
+// the request accounting (cumulative from time 0, so that generated =
+// completed + in flight holds exactly).
+func (w *Workload) Report(now sim.Time, r *workloads.Report) {
+	window := (now - w.start).Seconds()
+	var gen, done, win int64
+	anyRequests := false
+	for _, g := range w.groups {
+		switch g.spec.Program {
+		case "requests":
+			anyRequests = true
+			r.Latency[g.spec.Name] = g.lat.Summary()
+			gen += g.generated
+			done += g.completed
+			win += g.doneInWin
+			r.Metrics[g.spec.Name+".requests_generated"] = float64(g.generated)
+			r.Metrics[g.spec.Name+".requests_completed"] = float64(g.completed)
+			if window > 0 {
+				r.Throughput[g.spec.Name+".requests_per_s"] = float64(g.doneInWin) / window
+			}
+		case "periodic":
+			r.Metrics[g.spec.Name+".periods"] = float64(g.periods)
+			r.Metrics[g.spec.Name+".overruns"] = float64(g.overruns)
+		}
+	}
+	if !anyRequests {
+		return
+	}
+	r.Latency["all"] = w.all.Summary()
+	r.Metrics["requests_generated"] = float64(gen)
+	r.Metrics["requests_completed"] = float64(done)
+	r.Metrics["requests_in_flight"] = float64(gen - done)
+	if window > 0 {
+		r.Throughput["requests_per_s"] = float64(win) / window
+	}
+}
