@@ -19,6 +19,9 @@ type Event struct {
 	A, B int32
 }
 
+// H returns the handler the event was scheduled for.
+func (ev Event) H() HandlerID { return ev.h }
+
 // HandlerID names a Handler registered with an Engine.
 type HandlerID uint16
 

@@ -115,3 +115,69 @@ func TestRemoteWakeSendsIPI(t *testing.T) {
 		t.Errorf("sleeper did not run after the wakeup: %v", sleeper.State())
 	}
 }
+
+// TestNUMARemoteMemory: only the memory-bound share of a task's work slows
+// when its data lives on the other socket, by dram_remote/dram_local.
+func TestNUMARemoteMemory(t *testing.T) {
+	const work = 10 * sim.Millisecond
+	finish := func(home int, share float64) sim.Time {
+		k := newTestKernel(t, "skylake112")
+		var done, start sim.Time
+		spawn(t, k, TaskSpec{Name: "w", Class: ClassCFS, CPU: 4, Affinity: SetOf(4), NUMAHome: home, MemShare: share, Program: func(th *Thread) {
+			start = th.Now()
+			th.Run(work)
+			done = th.Now()
+		}})
+		k.Engine().Run(sim.Second)
+		return done - start
+	}
+	k := newTestKernel(t, "skylake112")
+	c := k.Machine().Costs()
+	local := finish(0, 0.5)  // CPU 4 is on socket 0
+	remote := finish(1, 0.5) // data on socket 1
+	noMem := finish(1, 0)
+	if local != noMem {
+		t.Errorf("local data (%v) and no memory-bound work (%v) should run alike", local, noMem)
+	}
+	ratio := float64(c.DRAMRemote) / float64(c.DRAMLocal)
+	want := 0.5 + 0.5*ratio // slowdown of the work itself
+	got := float64(remote-c.Tick*sim.Time(remote/sim.Millisecond)) / float64(work)
+	if d := got/want - 1; d > 0.01 || d < -0.01 {
+		t.Errorf("remote slowdown %.4f, want %.4f (0.5 + 0.5 × %.3f)", got, want, ratio)
+	}
+}
+
+// TestRefillAfterMigration: a task that moves to another CPU pays the
+// cache refill for its footprint at the distance moved; staying put costs
+// nothing.
+func TestRefillAfterMigration(t *testing.T) {
+	run := func(second int) sim.Time {
+		k := newTestKernel(t, "skylake112")
+		var took sim.Time
+		spawn(t, k, TaskSpec{Name: "w", Class: ClassCFS, CPU: 0, Affinity: SetOf(0), FootprintKB: 512, NUMAHome: -1, Program: func(th *Thread) {
+			th.Run(sim.Microsecond)
+			start := th.Now()
+			th.SetAffinity(SetOf(second))
+			th.Run(100 * sim.Microsecond)
+			took = th.Now() - start
+		}})
+		k.Engine().Run(sim.Second)
+		return took
+	}
+	k := newTestKernel(t, "skylake112")
+	m, c := k.Machine(), k.Machine().Costs()
+	stay := run(0)
+	if want := c.Syscall + 100*sim.Microsecond; stay != want {
+		t.Errorf("staying on cpu0: %v, want the syscall + 100us = %v", stay, want)
+	}
+	for _, to := range []int{56, 1, 28} { // SMT sibling, same LLC, other socket
+		got := run(to) - stay
+		// The move costs the idle target's wakeup (it sees need_resched when
+		// the line holding it arrives), a CFS switch-in there, and the
+		// refill of the footprint.
+		want := m.LineTransfer(0, to, -1) + c.ContextSwitchCFS + m.RefillPenalty(0, to, 512)
+		if got != want {
+			t.Errorf("move to cpu%d (%v): extra %v, want wakeup + switch + refill = %v", to, m.Distance(0, to), got, want)
+		}
+	}
+}

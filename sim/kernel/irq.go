@@ -48,7 +48,7 @@ func (k *Kernel) exitIRQ(c *cpuState) {
 		return
 	}
 	if c.curr != nil {
-		k.runTask(c, now)
+		k.resumeCurrent(c, now)
 	}
 }
 

@@ -274,7 +274,8 @@ func (k *Kernel) HandleEvent(now sim.Time, ev sim.Event) {
 	case evIdleWake:
 		cpu := &k.cpus[ev.A]
 		cpu.idleWakeArmed = false
-		if cpu.needResched && cpu.curr == nil && !cpu.switching {
+		// An interrupt handler in progress reschedules on its exit.
+		if cpu.needResched && cpu.curr == nil && !cpu.switching && !cpu.inIRQ {
 			k.schedule(cpu)
 		}
 	default:
