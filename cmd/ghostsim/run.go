@@ -1,0 +1,328 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ghostsim/ghostsim/configs"
+	"github.com/ghostsim/ghostsim/experiment"
+	"github.com/ghostsim/ghostsim/sim"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1 // the run itself failed, or its output could not be written
+	exitUsage   = 2 // bad flags, config, or machine/workload/policy name
+)
+
+// defaultMachine is the machine config loaded when no -config is given:
+// the paper's main machine.
+const defaultMachine = "skylake112"
+
+// defaultWorkload is the workload run without -workload.
+// TODO: make it "search" (the paper's Fig 8) once that workload exists.
+const defaultWorkload = "hold"
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string {
+	if l == nil {
+		return ""
+	}
+	return strings.Join(*l, " ")
+}
+
+func (l *stringList) Set(s string) error {
+	*l = append(*l, s)
+	return nil
+}
+
+// options are the parsed flags.
+type options struct {
+	configs  stringList
+	sets     stringList
+	workload string
+	policy   string
+	seed     string // "" when not given
+	duration string // "" when not given
+	json     bool
+	out      string
+	quiet    bool
+	list     bool
+	check    bool
+}
+
+// newFlagSet declares ghostsim's flags into o. A backquoted word in a usage
+// text names the flag's argument in -h.
+func newFlagSet(o *options) *flag.FlagSet {
+	fs := flag.NewFlagSet("ghostsim", flag.ContinueOnError)
+	fs.Var(&o.configs, "config", "load config `FILE` (repeatable; files merge in order, later keys win).\n"+
+		"A path on disk wins; otherwise a bare name such as rome256.toml or rome256\n"+
+		"loads the embedded machine file (default "+defaultMachine+")")
+	fs.StringVar(&o.workload, "workload", defaultWorkload, "run workload `NAME` (see -list)")
+	fs.StringVar(&o.policy, "policy", "", "schedule the ghOSt enclave with policy `NAME` (see -list)")
+	fs.StringVar(&o.seed, "seed", "", "random seed `N`, a non-negative integer (overrides run.seed)")
+	fs.StringVar(&o.duration, "duration", "", "measured simulated time `D`, a Go duration such as 500ms or 2s;\n"+
+		"a whole number of milliseconds > 0 (overrides run.duration_ms)")
+	fs.Var(&o.sets, "set", "override one config value, `key=value` such as run.warmup_ms=100\n"+
+		"(repeatable; applied after the config files, later -set wins)")
+	fs.BoolVar(&o.json, "json", false, "print the result as one JSON line on stdout instead of the summary")
+	fs.StringVar(&o.out, "out", "", "write result.json and result.csv into `DIR`, creating it")
+	fs.BoolVar(&o.quiet, "q", false, "quiet: no start line and no progress on stderr")
+	fs.BoolVar(&o.list, "list", false, "list the embedded machines, the workloads and the policies, then exit")
+	fs.BoolVar(&o.check, "check", false, "run the kernel's invariant checker after every event (slow)")
+	return fs
+}
+
+// run is the whole command: it parses args, runs the experiment and writes
+// the output, and returns the exit code. Every error a user can cause is
+// one or more lines "ghostsim: ..." on stderr, never a Go trace.
+func run(args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(stderr, "ghostsim: internal error: %v\n", p)
+			fmt.Fprintf(stderr, "ghostsim: reproduce with: %s\n", commandLine(args))
+			code = exitFailure
+		}
+	}()
+
+	var o options
+	fs := newFlagSet(&o)
+	fs.SetOutput(io.Discard) // run prints errors and usage itself
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stdout, fs)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "ghostsim: %v\nghostsim: run 'ghostsim -h' for usage\n", err)
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "ghostsim: unexpected argument %q: ghostsim takes flags only (run 'ghostsim -h' for usage)\n", fs.Arg(0))
+		return exitUsage
+	}
+	if o.list {
+		printList(stdout)
+		return exitOK
+	}
+
+	if _, ok := experiment.FindWorkload(o.workload); !ok {
+		fmt.Fprintf(stderr, "ghostsim: unknown workload %q; valid workloads: %s\n", o.workload, workloadNames())
+		return exitUsage
+	}
+	if o.policy != "" && !knownPolicy(o.policy) {
+		fmt.Fprintf(stderr, "ghostsim: unknown policy %q; %s\n", o.policy, validPolicies())
+		return exitUsage
+	}
+
+	// -seed and -duration become -set overrides after the user's, so the
+	// flag wins; labels maps their -set position back to the flag for
+	// error messages.
+	sets := append([]string(nil), o.sets...)
+	labels := map[int]string{}
+	if o.seed != "" {
+		n, err := strconv.ParseUint(o.seed, 10, 64)
+		if err != nil {
+			fmt.Fprintf(stderr, "ghostsim: -seed %q: want a non-negative integer below 2^64\n", o.seed)
+			return exitUsage
+		}
+		sets = append(sets, "run.seed="+strconv.FormatUint(n, 10))
+		labels[len(sets)] = "-seed " + o.seed
+	}
+	if o.duration != "" {
+		d, err := time.ParseDuration(o.duration)
+		if err != nil || d <= 0 || d%time.Millisecond != 0 {
+			fmt.Fprintf(stderr, "ghostsim: -duration %q: want a whole number of milliseconds > 0, as a Go duration such as 500ms or 2s\n", o.duration)
+			return exitUsage
+		}
+		sets = append(sets, "run.duration_ms="+strconv.FormatInt(d.Milliseconds(), 10))
+		labels[len(sets)] = "-duration " + o.duration
+	}
+	files := []string(o.configs)
+	if len(files) == 0 {
+		files = []string{defaultMachine}
+	}
+
+	spec, meta, err := experiment.Load(files, sets)
+	if err != nil {
+		printErrors(stderr, relabel(err, labels))
+		return exitUsage
+	}
+
+	if !o.quiet && !o.json {
+		fmt.Fprintf(stderr, "ghostsim: seed %d, machine %s (%d CPUs, %g GHz), workload %s, policy %s, %v measured after %v warm-up; configs: %s\n",
+			spec.Run.Seed, spec.Machine.Name, spec.Machine.CPUs, spec.Machine.GHz, o.workload, policyName(o.policy),
+			sim.Ms(spec.Run.DurationMs), sim.Ms(spec.Run.WarmupMs), strings.Join(meta.Files(), " "))
+	}
+	opts := experiment.Options{Workload: o.workload, Policy: o.policy, Check: o.check}
+	var prog *progress
+	if !o.quiet && isTerminal(stderr) {
+		prog = newProgress(stderr)
+		opts.Progress = prog.update
+	}
+	res, err := experiment.Run(spec, opts)
+	prog.clear()
+	if err != nil {
+		err = relabel(meta.Wrap(err), labels)
+		printErrors(stderr, err)
+		var ce *configs.Error
+		if errors.As(err, &ce) {
+			return exitUsage
+		}
+		fmt.Fprintf(stderr, "ghostsim: reproduce with: %s\n", commandLine(args))
+		return exitFailure
+	}
+
+	if o.json {
+		b, err := res.JSON()
+		if err != nil {
+			return fail(stderr, args, fmt.Errorf("encoding the result: %w", err))
+		}
+		fmt.Fprintf(stdout, "%s\n", b)
+	} else {
+		printSummary(stdout, spec, res)
+	}
+	if o.out != "" {
+		if err := writeOut(o.out, res); err != nil {
+			return fail(stderr, args, err)
+		}
+		if !o.quiet && !o.json {
+			fmt.Fprintf(stderr, "ghostsim: wrote %s and %s\n", joinPath(o.out, resultJSON), joinPath(o.out, resultCSV))
+		}
+	}
+	return exitOK
+}
+
+// fail reports a run failure with the command that reproduces it.
+func fail(stderr io.Writer, args []string, err error) int {
+	printErrors(stderr, err)
+	fmt.Fprintf(stderr, "ghostsim: reproduce with: %s\n", commandLine(args))
+	return exitFailure
+}
+
+// printErrors prints each error of err (joined errors separately, and each
+// line of a multi-line message) as a line "ghostsim: ...".
+func printErrors(w io.Writer, err error) {
+	for _, e := range flatten(err) {
+		for _, line := range strings.Split(e.Error(), "\n") {
+			fmt.Fprintf(w, "ghostsim: %s\n", line)
+		}
+	}
+}
+
+// flatten returns the members of errors.Join trees, in order.
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// relabel rewrites *configs.Error values located at the n-th -set override,
+// where labels[n] names the flag that produced it ("-seed 7"), to name that
+// flag instead.
+func relabel(err error, labels map[int]string) error {
+	if err == nil || len(labels) == 0 {
+		return err
+	}
+	errs := flatten(err)
+	changed := false
+	for i, e := range errs {
+		ce, ok := e.(*configs.Error)
+		if !ok || ce.File != configs.SetFile {
+			continue
+		}
+		if label, ok := labels[ce.Line]; ok {
+			errs[i] = &configs.Error{File: label, Key: ce.Key, Msg: ce.Msg}
+			changed = true
+		}
+	}
+	if !changed {
+		return err
+	}
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
+}
+
+// commandLine returns the command that reproduces a run, its arguments
+// quoted for a POSIX shell where needed.
+func commandLine(args []string) string {
+	parts := []string{"ghostsim"}
+	for _, a := range args {
+		parts = append(parts, shellQuote(a))
+	}
+	return strings.Join(parts, " ")
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func policyName(p string) string {
+	if p == "" {
+		return "none"
+	}
+	return p
+}
+
+func workloadNames() string {
+	var names []string
+	for _, w := range experiment.Workloads() {
+		names = append(names, w.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+func knownPolicy(name string) bool {
+	for _, p := range experiment.Policies() {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// validPolicies says which policies -policy accepts.
+func validPolicies() string {
+	ps := experiment.Policies()
+	if len(ps) == 0 {
+		return "no policies exist yet (ghOSt policies arrive with the agent library); leave out -policy"
+	}
+	var names []string
+	for _, p := range ps {
+		names = append(names, p.Name)
+	}
+	return "valid policies: " + strings.Join(names, ", ")
+}
