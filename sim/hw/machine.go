@@ -44,6 +44,15 @@ type Costs struct {
 	// RefillPerKB is the time a thread loses refilling its caches, per KB
 	// of hot data, after moving between CPUs at each distance.
 	RefillPerKB [NumDistances]sim.Time
+
+	// GhostMsgProduce is the kernel's work to post one ghOSt message on
+	// the producing CPU; GhostMsgConsume the agent's work to read and
+	// dispatch one (the ring's line transfer from the producer comes on
+	// top); GhostTxnCommit the kernel's work to validate and latch one
+	// transaction (remote run-queue line transfers come on top).
+	GhostMsgProduce sim.Time
+	GhostMsgConsume sim.Time
+	GhostTxnCommit  sim.Time
 }
 
 // Machine is the runtime model of a machine: its topology, its resolved

@@ -379,6 +379,9 @@ func smallSpec() Spec {
 			SMTComputeRate:      NewFactor(0.6, "test"),
 			SMTSpinRate:         NewFactor(0.9, "test"),
 			RefillPerKB:         dist(0, 50, 250, 530),
+			GhostMsgProduce:     c(215),
+			GhostMsgConsume:     c(215),
+			GhostTxnCommit:      c(632),
 		},
 	}
 }

@@ -204,6 +204,11 @@ type CostSpec struct {
 	SMTSpinRate    Factor `toml:"smt_spin_rate"`    // rate beside a PAUSE-spinning sibling
 
 	RefillPerKB DistCost `toml:"refill_per_kb"` // cache refill per KB of footprint after a move
+
+	// ghOSt kernel work.
+	GhostMsgProduce Cost `toml:"ghost_msg_produce"` // kernel writes one message into a queue (+ barrier, wake check)
+	GhostMsgConsume Cost `toml:"ghost_msg_consume"` // agent reads and dispatches one message (line transfer extra)
+	GhostTxnCommit  Cost `toml:"ghost_txn_commit"`  // kernel validates and latches one transaction (rq locks extra)
 }
 
 // costBinding ties one Cost of a CostSpec to its dotted key and to the
@@ -228,6 +233,9 @@ func bindCosts(cs *CostSpec, out *Costs) []costBinding {
 		{key: "dram_local", in: &cs.DRAMLocal, out: &out.DRAMLocal},
 		{key: "dram_remote", in: &cs.DRAMRemote, out: &out.DRAMRemote},
 		{key: "tick", in: &cs.Tick, out: &out.Tick},
+		{key: "ghost_msg_produce", in: &cs.GhostMsgProduce, out: &out.GhostMsgProduce},
+		{key: "ghost_msg_consume", in: &cs.GhostMsgConsume, out: &out.GhostMsgConsume},
+		{key: "ghost_txn_commit", in: &cs.GhostTxnCommit, out: &out.GhostTxnCommit},
 	}
 	b = bindDist(b, "ipi_flight", &cs.IPIFlight, &out.IPIFlight)
 	b = bindDist(b, "line_transfer", &cs.LineTransfer, &out.LineTransfer)
