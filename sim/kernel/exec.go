@@ -46,8 +46,15 @@ func (k *Kernel) rateOf(c *cpuState, t *Task) hw.Rate {
 func (k *Kernel) runTask(c *cpuState, now sim.Time) {
 	for {
 		t := c.curr
+		if t.g != nil && t.g.spinning {
+			k.setActivity(c, hw.SiblingSpinning)
+			return
+		}
 		if !t.inOp {
 			k.fetchOp(t)
+			if c.curr != t || t.state != TaskRunning {
+				return // the program's panic killed it (an agent crash)
+			}
 			t.inOp = true
 			t.progress.Start(now, t.cur.work, k.rateOf(c, t))
 		} else if t.progress.Rate() == 0 {
@@ -77,6 +84,9 @@ func (k *Kernel) fetchOp(t *Task) {
 	}
 	if !ok {
 		req = op{kind: opExit}
+	}
+	if req.kind >= opGhostConsume && t.g != nil && t.g.isAgent {
+		req.work = k.ghostOpWork(t, &req)
 	}
 	t.cur = req
 }
@@ -123,6 +133,9 @@ func (k *Kernel) applyEffect(c *cpuState, t *Task) bool {
 		if t.class == ClassCFS {
 			k.cfsYield(c)
 		}
+		if t.class == ClassGhost {
+			t.g.yielded = true // YIELD once it is off the CPU
+		}
 		k.schedule(c)
 		return false
 	case opWake:
@@ -136,6 +149,13 @@ func (k *Kernel) applyEffect(c *cpuState, t *Task) bool {
 			return true // EINVAL: the mask is left as it was
 		}
 		t.affinity = aff
+		if t.class == ClassGhost {
+			// AFFINITY_CHANGED, and the running task is forced off its CPU
+			// (set_cpus_allowed → force_offcpu): the agent re-places it.
+			k.produceTaskMsg(t, Message{Type: MsgTaskAffinityChanged}, c.id)
+			k.forceOffCPU(c)
+			return false
+		}
 		if !aff.Has(c.id) {
 			k.moveRunning(c, t)
 			return false
@@ -143,9 +163,15 @@ func (k *Kernel) applyEffect(c *cpuState, t *Task) bool {
 		return true
 	case opSetNice:
 		n := min(max(cur.n, -20), 19)
-		if t.class == ClassCFS {
+		switch t.class {
+		case ClassCFS:
 			k.cfsReweight(c, t, n)
-		} else {
+		case ClassGhost:
+			t.setNice(n)
+			k.produceTaskMsg(t, Message{Type: MsgTaskPriorityChanged, Nice: n}, c.id)
+			k.forceOffCPU(c)
+			return false
+		default:
 			t.setNice(n)
 		}
 		return true
@@ -155,6 +181,9 @@ func (k *Kernel) applyEffect(c *cpuState, t *Task) bool {
 	case opExit:
 		k.exitCurrent(c, t)
 		return false
+	}
+	if cur.kind >= opGhostConsume {
+		return k.ghostEffect(c, t, cur)
 	}
 	panic("kernel: unknown operation")
 }
@@ -169,6 +198,9 @@ func (k *Kernel) blockCurrent(c *cpuState, t *Task) {
 
 // exitCurrent ends c's running task.
 func (k *Kernel) exitCurrent(c *cpuState, t *Task) {
+	if t.g != nil && t.g.isAgent {
+		k.releaseAgent(t)
+	}
 	k.deactivate(t)
 	t.state = TaskDead
 	t.exitedAt = k.eng.Now()
@@ -176,7 +208,25 @@ func (k *Kernel) exitCurrent(c *cpuState, t *Task) {
 	k.stats.Exited++
 	k.schedule(c)
 	t.cpu = -1
+	k.taskExited(t)
 	t.co.Stop()
+}
+
+// taskExited does the ghOSt bookkeeping of a task's death: a ghOSt task
+// leaves its enclave's list (its BLOCKED and DEAD went out as it left the
+// CPU, or go out now if it never ran again).
+func (k *Kernel) taskExited(t *Task) {
+	g := t.g
+	if g == nil || g.isAgent || t.class != ClassGhost {
+		return
+	}
+	if g.sw.Flags&SWCanFree == 0 {
+		k.produceTaskMsg(t, Message{Type: MsgTaskBlocked, Runtime: t.runtime}, -1)
+		g.sw.Flags &^= SWTaskRunnable | SWTaskOnCPU
+		g.sw.Flags |= SWCanFree
+		k.produceTaskMsg(t, Message{Type: MsgTaskDead}, -1)
+	}
+	g.enclave.tasks = removeTask(g.enclave.tasks, t)
 }
 
 // moveRunning migrates c's running task to another allowed CPU (its
@@ -194,8 +244,11 @@ func (k *Kernel) moveRunning(c *cpuState, t *Task) {
 // changeClass moves c's running task t to class nc and lets the class
 // walk decide who runs (__sched_setscheduler).
 func (k *Kernel) changeClass(c *cpuState, t *Task, nc Class) {
-	if nc == t.class || nc >= numClasses || nc == ClassIdle || nc == ClassStop {
-		return
+	if nc == t.class || nc >= numClasses || nc == ClassIdle || nc == ClassStop || nc == ClassGhost || t.class == ClassAgent {
+		return // entering ghOSt goes through an enclave (EnterEnclave)
+	}
+	if t.class == ClassGhost {
+		k.leaveGhost(t, c.id)
 	}
 	k.deactivate(t)
 	if t.class == ClassCFS {
@@ -242,6 +295,12 @@ func (k *Kernel) refreshRate(c *cpuState) {
 
 // programPanic records a panic in a thread program; the task exits.
 func (k *Kernel) programPanic(t *Task, err error) {
+	if t.g != nil && t.g.isAgent && t.g.proc != nil {
+		// A panic in policy code is an agent crash: the process dies,
+		// the kernel detaches its agents; the simulation goes on.
+		t.g.proc.crashedBy(err)
+		return
+	}
 	k.stats.ProgramPanics++
 	if k.firstPanic == nil {
 		k.firstPanic = err

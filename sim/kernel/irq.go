@@ -79,6 +79,7 @@ func (k *Kernel) tick(c *cpuState) {
 			k.cfsTick(c)
 		}
 	}
+	k.ghostTick(c, now)
 	k.triggerLoadBalance(c, now)
 }
 
@@ -94,6 +95,8 @@ func (k *Kernel) handleIPI(c *cpuState, kind int32) {
 	k.enterIRQ(c, k.costs.IPIReceive)
 	switch kind {
 	case ipiResched:
+		// On IRQ exit the target commits its own greedy transaction.
+		k.commitLocalTarget(c, atIRQExit)
 		k.resched(c.id)
 	case ipiNohzBalance:
 		k.nohzIdleBalance(c)

@@ -17,6 +17,7 @@ const (
 	evIPI                      // an IPI of kind B arrives at CPU A
 	evSleepDone                // task A's sleep ends
 	evIdleWake                 // idle CPU A notices need_resched (monitor/mwait wakeup)
+	evSpinEnd                  // spinning agent task A notices a message or its poll limit
 )
 
 // IPI kinds (Event.B of evIPI).
@@ -51,6 +52,10 @@ type Kernel struct {
 	check bool
 
 	llc []CPUSet // CPUs of each CCX (LLC)
+
+	enclaves []*Enclave
+	departed []*Task // tasks that left an enclave (their status words are gated)
+	traceFn  func(at sim.Time, cpu int, format string, args []any)
 	// nohzNextBalance is when a busy CPU may next kick idle balancing.
 	nohzNextBalance sim.Time
 	firstPanic      error
@@ -87,6 +92,12 @@ type cpuState struct {
 	idleSince sim.Time
 	avgIdle   sim.Time // rq->avg_idle
 	nextBal   sim.Time // earliest next_balance over domains (rq->next_balance)
+
+	g ghostCPU
+	// inSchedule is set while schedule() runs; kernel work charged
+	// meanwhile (schedWork) lengthens the context switch.
+	inSchedule bool
+	schedWork  sim.Time
 }
 
 // Config is what New needs besides the machine.
@@ -173,6 +184,9 @@ func (k *Kernel) Spawn(spec TaskSpec) (*Task, error) {
 	if spec.Class >= numClasses || spec.Class == ClassIdle || spec.Class == ClassStop {
 		return nil, fmt.Errorf("kernel: spawn %q: cannot spawn into class %v", spec.Name, spec.Class)
 	}
+	if spec.Class == ClassGhost && (spec.Enclave == nil || spec.Enclave.dying) {
+		return nil, fmt.Errorf("kernel: spawn %q: a ghOSt task needs a live enclave", spec.Name)
+	}
 	if spec.Program == nil {
 		return nil, fmt.Errorf("kernel: spawn %q: no program", spec.Name)
 	}
@@ -221,7 +235,22 @@ func (k *Kernel) Spawn(spec TaskSpec) (*Task, error) {
 	k.tasks = append(k.tasks, t)
 	k.stats.Spawned++
 
+	if spec.deferStart {
+		return t, nil
+	}
 	cpu := spec.CPU
+	if spec.Class == ClassGhost {
+		e := spec.Enclave
+		if cpu < 0 || !e.cpus.Has(cpu) {
+			cpu = e.cpus.And(aff).First()
+			if cpu < 0 {
+				return nil, fmt.Errorf("kernel: spawn %q: affinity %v has no CPU of enclave %d", spec.Name, aff, e.id)
+			}
+		}
+		k.activate(t, cpu, false, true)
+		k.enterGhost(t, e)
+		return t, nil
+	}
 	if cpu < 0 {
 		cpu = k.selectForkCPU(t)
 	}
@@ -270,6 +299,11 @@ func (k *Kernel) HandleEvent(now sim.Time, ev sim.Event) {
 		t := k.tasks[ev.A]
 		if t.sleepTimer.Fired(ev) {
 			k.wake(t, -1)
+		}
+	case evSpinEnd:
+		t := k.tasks[ev.A]
+		if t.g != nil && t.g.spinEnd.Fired(ev) {
+			k.finishSpin(t)
 		}
 	case evIdleWake:
 		cpu := &k.cpus[ev.A]

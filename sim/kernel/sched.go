@@ -43,7 +43,7 @@ func (k *Kernel) deactivate(t *Task) {
 	case ClassCFS:
 		k.cfsDequeue(c, t)
 	case ClassGhost:
-		c.ghostQ = removeTask(c.ghostQ, t)
+		c.ghostDequeue(t)
 	}
 }
 
@@ -72,6 +72,9 @@ func (k *Kernel) checkPreempt(cpu int, t *Task, from int) sim.Time {
 	c := &k.cpus[cpu]
 	curr := c.curr
 	switch {
+	case t.class == ClassGhost:
+		// A waking ghOSt task never preempts: policy lives in the agent.
+		return 0
 	case curr == nil:
 		// Idle (or switching to idle): the idle class loses to everyone.
 	case t.class < curr.class:
@@ -124,7 +127,7 @@ func (k *Kernel) reschedFrom(cpu, from int) sim.Time {
 }
 
 // pickNext walks the classes in priority order (pick_next_task).
-func (k *Kernel) pickNext(c *cpuState, now sim.Time) *Task {
+func (k *Kernel) pickNext(c *cpuState, prev *Task, now sim.Time) *Task {
 	if len(c.agentQ) > 0 {
 		t := c.agentQ[0]
 		c.agentQ = c.agentQ[1:]
@@ -138,12 +141,7 @@ func (k *Kernel) pickNext(c *cpuState, now sim.Time) *Task {
 	if t := k.cfsPick(c, now); t != nil {
 		return t
 	}
-	if len(c.ghostQ) > 0 {
-		t := c.ghostQ[0]
-		c.ghostQ = c.ghostQ[1:]
-		return t
-	}
-	return nil
+	return k.pickGhost(c, prev)
 }
 
 // putPrev returns a task that is still runnable to its class's queue
@@ -167,6 +165,11 @@ func (k *Kernel) putPrev(c *cpuState, t *Task) {
 func (k *Kernel) schedule(c *cpuState) {
 	now := k.eng.Now()
 	c.needResched = false
+	if c.switching {
+		// A kill or forced preemption mid-switch: the switch is abandoned.
+		c.switching = false
+		c.switchTimer.Stop()
+	}
 	prev := c.curr
 	if prev != nil {
 		k.updateCurr(c, now)
@@ -188,14 +191,26 @@ func (k *Kernel) schedule(c *cpuState) {
 		prev.lastCPU = c.id
 		prev.lastRan = now
 	}
-	next := k.pickNext(c, now)
+	if c.g.enclave != nil {
+		c.inSchedule = true
+		k.ghostPrologue(c, prev)
+	}
+	next := k.pickNext(c, prev, now)
+	if next != prev && c.g.enclave != nil {
+		k.ghostSwitched(c, prev, next, now)
+	}
+	c.inSchedule = false
+	extra := c.schedWork
+	c.schedWork = 0
 	if next == nil && prev == nil {
+		k.enterIRQ(c, extra)
 		return
 	}
 	if next == nil {
 		// Going idle: idle_balance first (newly idle balancing).
 		c.curr = nil
 		k.switchRecord(c, prev, nil, now)
+		k.enterIRQ(c, extra)
 		k.setActivity(c, hw.SiblingIdle)
 		c.busy.Set(now, false)
 		c.idleSince = now
@@ -208,6 +223,9 @@ func (k *Kernel) schedule(c *cpuState) {
 	next.cpu = c.id
 	if next == prev {
 		// The previous task goes on: no switch.
+		if extra > 0 {
+			k.addWork(prev, now, int64(extra))
+		}
 		k.resumeCurrent(c, now)
 		return
 	}
@@ -226,7 +244,7 @@ func (k *Kernel) schedule(c *cpuState) {
 	k.setActivity(c, hw.SiblingComputing)
 	k.startTick(c, now)
 	c.switching = true
-	cost := k.switchCost(next)
+	cost := k.switchCost(next) + extra
 	if cost == 0 {
 		k.finishSwitch(c)
 		return

@@ -21,6 +21,15 @@ type Stats struct {
 	ActiveBalances int64
 	ProgramPanics  int64
 	IRQTime        sim.Time
+
+	// ghOSt.
+	GhostMsgs           int64 // messages posted to queues
+	GhostMsgsConsumed   int64 // messages read by agents
+	GhostMsgsDropped    int64 // productions with no queue to post to (gated, none, closed)
+	GhostQueueOverflows int64 // messages dropped because a ring was full
+	GhostTxns           [numTxnCounters]int64
+	AgentCrashes        int64
+	WatchdogDestroys    int64
 }
 
 func (s *Stats) migrate(d hw.Distance) { s.MigrationsBy[d]++ }

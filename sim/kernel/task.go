@@ -98,8 +98,15 @@ type TaskSpec struct {
 	// Returning from it exits the task.
 	Program func(t *Thread)
 	// CPU, when >= 0, is where the new task is first queued (otherwise the
-	// kernel picks one as fork balancing would).
+	// kernel picks one as fork balancing would). Use -1 for the kernel's
+	// choice: 0 is CPU 0.
 	CPU int
+	// Enclave is the ghOSt enclave of a ClassGhost task.
+	Enclave *Enclave
+
+	// deferStart leaves the new task blocked (StartAgents attaches an
+	// agent before it first runs).
+	deferStart bool
 }
 
 // Task is a thread known to the kernel (task_struct). Its fields are owned
@@ -133,6 +140,9 @@ type Task struct {
 
 	// se is the CFS scheduling entity.
 	se schedEntity
+	// g is the ghOSt state of a task that is or was in the ghOSt class,
+	// or of an agent; nil otherwise.
+	g *ghostTask
 
 	// Program execution.
 	co       *sim.Coroutine[op]

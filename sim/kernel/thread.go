@@ -28,6 +28,11 @@ type op struct {
 	target *Task
 	n      int
 	set    *CPUSet
+	// ghOSt agent operations.
+	q    *Queue
+	gtid Gtid
+	u32  uint32
+	rf   RunFlags
 }
 
 // Thread is the API a task's program uses: each call blocks the program

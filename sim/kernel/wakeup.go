@@ -20,6 +20,11 @@ func (k *Kernel) wake(t *Task, from int) sim.Time {
 	}
 	t.sleepTimer.Stop()
 	t.wakePending = false
+	if t.class == ClassGhost {
+		k.ghostWake(t, from)
+		k.stats.Wakeups++
+		return 0
+	}
 	cpu := k.selectTaskRQ(t, from)
 	var cost sim.Time
 	if from >= 0 && from != cpu {

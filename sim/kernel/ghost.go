@@ -1,0 +1,320 @@
+package kernel
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/ghostsim/ghostsim/sim"
+)
+
+// This file holds the ghOSt class's state: enclaves, status words, the
+// per-CPU and per-task ghOSt state, and how tasks enter and leave an
+// enclave. The reference is docs/ghost-semantics.md (§§1–6), which follows
+// google/ghost-kernel's kernel/sched/ghost.c; where it and the paper
+// (§3) differ, the paper's design wins and the spot says so.
+
+// StatusWord is a task's or an agent's status word (struct
+// ghost_status_word): what the kernel publishes in shared memory for
+// agents to read. Agents get copies through AgentThread.StatusWord.
+type StatusWord struct {
+	// Barrier is the task barrier (the paper's Tseq): bumped by every
+	// message-production attempt for the task. For an agent it is its
+	// CPU's agent barrier (Aseq).
+	Barrier uint32
+	// Flags are SW* bits.
+	Flags uint32
+	// Gtid is the task's gtid.
+	Gtid Gtid
+	// SwitchTime is when the task last got on a CPU.
+	SwitchTime sim.Time
+	// Runtime is the task's CPU time as of its last accounting point
+	// (stale while it runs, as in ghOSt: ticks do not update it).
+	Runtime sim.Time
+}
+
+// OnCPU reports whether the task is on a CPU (GHOST_SW_TASK_ONCPU).
+func (s StatusWord) OnCPU() bool { return s.Flags&SWTaskOnCPU != 0 }
+
+// Runnable reports whether the task is runnable (GHOST_SW_TASK_RUNNABLE).
+func (s StatusWord) Runnable() bool { return s.Flags&SWTaskRunnable != 0 }
+
+// CanFree reports whether the kernel is done with the status word.
+func (s StatusWord) CanFree() bool { return s.Flags&SWCanFree != 0 }
+
+// CPUAvail reports, for an agent's status word, that no higher-class task
+// is runnable on its CPU (GHOST_SW_CPU_AVAIL).
+func (s StatusWord) CPUAvail() bool { return s.Flags&SWCPUAvail != 0 }
+
+// BoostPrio reports, for an agent's status word, that the agent was
+// picked while other-class tasks were runnable: it should give the CPU
+// back soon (GHOST_SW_BOOST_PRIO).
+func (s StatusWord) BoostPrio() bool { return s.Flags&SWBoostPrio != 0 }
+
+// Enclave is a ghOSt enclave (struct ghost_enclave): a set of CPUs, the
+// tasks scheduled on them, their queues, and the agents that schedule
+// them.
+type Enclave struct {
+	k    *Kernel
+	id   int
+	cpus CPUSet
+
+	queues   []*Queue
+	defaultQ *Queue
+	tasks    []*Task // ghOSt tasks of the enclave, in order of entry
+	procs    []*AgentProcess
+
+	// Tunables (enclave files); all default to off.
+	runnableTimeout        sim.Time // runnable_timeout (0 = no watchdog)
+	deliverTicks           bool     // deliver_ticks
+	deliverCPUAvailability bool     // deliver_cpu_availability
+	commitAtTick           bool     // commit_at_tick
+	wakeOnWakerCPU         bool     // wake_on_waker_cpu
+
+	dying     bool
+	destroyed bool
+}
+
+// EnclaveConfig are an enclave's tunables.
+type EnclaveConfig struct {
+	// RunnableTimeout is the watchdog's limit (0 = off): if a runnable
+	// task of the enclave waits longer than this for a CPU, the enclave is
+	// destroyed and its tasks go back to CFS.
+	RunnableTimeout sim.Time
+	// DeliverTicks sends MSG_CPU_TICK on ticks while a ghOSt task or agent
+	// is current.
+	DeliverTicks bool
+	// DeliverCPUAvailability sends MSG_CPU_AVAILABLE / MSG_CPU_BUSY.
+	DeliverCPUAvailability bool
+	// CommitAtTick commits greedy transactions at each tick.
+	CommitAtTick bool
+	// WakeOnWakerCPU queues a waking task on its waker's CPU.
+	WakeOnWakerCPU bool
+}
+
+// ghostCPU is one CPU's ghOSt state (rq->ghost).
+type ghostCPU struct {
+	enclave *Enclave
+	agent   *Task // the attached agent, or nil
+	// agentBarrier is the agent barrier (Aseq): bumped by every message
+	// for this CPU's agent, every wakeup of it, and every successful
+	// commit to this CPU.
+	agentBarrier uint32
+	// agentFlags are the agent status word's CPU flags (CPU_AVAIL,
+	// BOOST_PRIO).
+	agentFlags uint32
+	// latched is the task a commit latched to run here next.
+	latched  *Task
+	runFlags RunFlags // of the latched or running task
+	// mustResched forces the running ghOSt task off (a NULL-gtid commit).
+	mustResched bool
+	// elidePreempt suppresses the PREEMPT for the task the last latch
+	// displaced (ELIDE_PREEMPT, one use).
+	elidePreempt bool
+	cpuSeqnum    uint64
+	txn          Txn
+	// txnLastCPU is the CPU that last wrote the txn slot's cache line.
+	txnLastCPU int
+	// rendezvous is the sync-group rendezvous of the latched task: 0 for
+	// none, >0 published, <0 waiting, poisonedRendezvous when poisoned.
+	rendezvous int64
+}
+
+// ghostTask is a task's ghOSt state (task_struct.ghost).
+type ghostTask struct {
+	enclave *Enclave
+	sw      StatusWord
+	swFreed bool
+	dstQ    *Queue
+	// newPending defers TASK_NEW for a task that entered while running.
+	newPending bool
+	// yielded marks a YIELD to produce when the task gets off its CPU.
+	yielded bool
+	// gated swallows messages of a departed task until its old status
+	// word is freed (inhibit_task_msgs).
+	gated bool
+	// lastRunnableAt is when the task last became runnable without
+	// running (the watchdog's stamp); 0 while it runs.
+	lastRunnableAt sim.Time
+	// ignorePrevPreemption: forced off by a poisoned sync group, no
+	// PREEMPT.
+	ignorePrevPreemption bool
+
+	// Agents only.
+	isAgent      bool
+	agentCPU     int
+	proc         *AgentProcess
+	blockedInRun bool
+	// spinQ is the queue a spinning agent polls; spinning marks it.
+	spinning bool
+	spinQ    *Queue
+	spinEnd  sim.Timer
+	// ret holds an agent operation's result for its thread.
+	ret     opResult
+	openTxn Txn
+	readTxn Txn
+	ioctl   *ioctlState
+	// hung: the agent stopped scheduling (an injected hang).
+	hung bool
+	// forceOff: the task must leave its CPU at this switch (it yielded or
+	// its TASK_NEW was just produced).
+	forceOff bool
+}
+
+// gtid returns t's gtid.
+func (t *Task) gtid() Gtid { return Gtid(t.id + 1) }
+
+// Gtid returns the task's ghOSt thread id.
+func (t *Task) Gtid() Gtid { return t.gtid() }
+
+// TaskByGtid returns the task with gtid g, or nil.
+func (k *Kernel) TaskByGtid(g Gtid) *Task {
+	if g <= 0 || int(g) > len(k.tasks) {
+		return nil
+	}
+	return k.tasks[g-1]
+}
+
+// CreateEnclave makes an enclave of cpus. A CPU belongs to at most one
+// enclave.
+func (k *Kernel) CreateEnclave(cpus CPUSet, cfg EnclaveConfig) (*Enclave, error) {
+	cpus = cpus.And(RangeSet(0, len(k.cpus)))
+	if cpus.Empty() {
+		return nil, fmt.Errorf("kernel: enclave with no CPU of this machine")
+	}
+	for c := cpus.First(); c >= 0; c = cpus.Next(c + 1) {
+		if e := k.cpus[c].g.enclave; e != nil {
+			return nil, fmt.Errorf("kernel: cpu%d already belongs to enclave %d (EBUSY)", c, e.id)
+		}
+	}
+	e := &Enclave{
+		k:                      k,
+		id:                     len(k.enclaves),
+		cpus:                   cpus,
+		runnableTimeout:        cfg.RunnableTimeout,
+		deliverTicks:           cfg.DeliverTicks,
+		deliverCPUAvailability: cfg.DeliverCPUAvailability,
+		commitAtTick:           cfg.CommitAtTick,
+		wakeOnWakerCPU:         cfg.WakeOnWakerCPU,
+	}
+	k.enclaves = append(k.enclaves, e)
+	for c := cpus.First(); c >= 0; c = cpus.Next(c + 1) {
+		g := &k.cpus[c].g
+		g.enclave = e
+		g.txn = Txn{State: TxnComplete, CPU: c, SyncGroupOwner: -1}
+		g.txnLastCPU = c
+		k.updateAvailability(&k.cpus[c])
+	}
+	return e, nil
+}
+
+// ID returns the enclave's id.
+func (e *Enclave) ID() int { return e.id }
+
+// CPUs returns the enclave's CPUs.
+func (e *Enclave) CPUs() CPUSet { return e.cpus }
+
+// Dying reports whether the enclave is being or has been destroyed.
+func (e *Enclave) Dying() bool { return e.dying }
+
+// Tasks returns the enclave's tasks (agents excluded), in order of entry.
+func (e *Enclave) Tasks() []*Task { return e.tasks }
+
+// DefaultQueue returns the queue new tasks are associated with, or nil.
+func (e *Enclave) DefaultQueue() *Queue { return e.defaultQ }
+
+// Agent returns the agent attached on cpu, or nil.
+func (e *Enclave) Agent(cpu int) *Task {
+	if !e.cpus.Has(cpu) {
+		return nil
+	}
+	return e.k.cpus[cpu].g.agent
+}
+
+// AgentBarrier returns cpu's agent barrier.
+func (e *Enclave) AgentBarrier(cpu int) uint32 { return e.k.cpus[cpu].g.agentBarrier }
+
+// AgentStatusWord returns the status word of cpu's agent: the agent
+// barrier and the CPU flags.
+func (e *Enclave) AgentStatusWord(cpu int) StatusWord {
+	g := &e.k.cpus[cpu].g
+	sw := StatusWord{Barrier: g.agentBarrier, Flags: g.agentFlags | SWTaskIsAgent | SWInUse}
+	if a := g.agent; a != nil {
+		sw.Gtid = a.gtid()
+		sw.Flags |= a.g.sw.Flags & (SWTaskOnCPU | SWTaskRunnable)
+	}
+	return sw
+}
+
+// enterGhost moves t into enclave e's ghOSt class (sched_setscheduler to
+// SCHED_GHOST through the enclave's tasks file). t must not be in ghOSt.
+// A running task's TASK_NEW is deferred until it passes through schedule.
+func (k *Kernel) enterGhost(t *Task, e *Enclave) {
+	t.g = &ghostTask{enclave: e, dstQ: e.defaultQ}
+	t.g.sw = StatusWord{Gtid: t.gtid(), Flags: SWInUse, Runtime: t.runtime}
+	e.tasks = append(e.tasks, t)
+	switch t.state {
+	case TaskRunning:
+		t.g.sw.Flags |= SWTaskOnCPU | SWTaskRunnable
+		t.g.newPending = true
+	case TaskRunnable:
+		t.g.sw.Flags |= SWTaskRunnable
+		t.g.lastRunnableAt = k.eng.Now()
+		k.produceTaskNew(t)
+	default:
+		k.produceTaskNew(t)
+	}
+}
+
+// leaveGhost takes t out of the ghOSt class (setscheduler to another
+// policy; the enclave-destroy reaper): DEPARTED, and the status word can
+// be freed. t's class field is changed by the caller.
+func (k *Kernel) leaveGhost(t *Task, cpu int) {
+	g := t.g
+	if g.newPending {
+		// A running task with a pending TASK_NEW: NEW(runnable=0) first.
+		g.newPending = false
+		k.produceTaskMsg(t, Message{Type: MsgTaskNew, Runnable: false}, cpu)
+	}
+	k.produceTaskMsg(t, Message{Type: MsgTaskDeparted, CPU: cpu, WasCurrent: t.state == TaskRunning}, cpu)
+	g.sw.Flags |= SWCanFree | SWMsgGated
+	g.gated = true
+	g.sw.Flags &^= SWTaskOnCPU
+	if cpu >= 0 {
+		c := &k.cpus[cpu]
+		if c.g.latched == t {
+			c.g.latched = nil
+		}
+	}
+	e := g.enclave
+	e.tasks = removeTask(e.tasks, t)
+	k.departed = append(k.departed, t)
+}
+
+// removeFromRunqueues is used when a task changes class from ghOSt: the
+// task leaves whichever ghOSt queue holds it.
+func (c *cpuState) ghostDequeue(t *Task) {
+	c.ghostQ = removeTask(c.ghostQ, t)
+	if c.g.latched == t {
+		c.g.latched = nil
+	}
+}
+
+// enclaveOf returns the enclave of a CPU, or nil.
+func (k *Kernel) enclaveOf(cpu int) *Enclave { return k.cpus[cpu].g.enclave }
+
+// Enclaves returns every enclave created, destroyed ones included.
+func (k *Kernel) Enclaves() []*Enclave { return k.enclaves }
+
+// sortedByRunnable keeps a CPU's ghOSt list ordered by last_runnable_at,
+// as the kernel does for the watchdog.
+func sortedByRunnable(q []*Task) {
+	slices.SortStableFunc(q, func(a, b *Task) int {
+		switch {
+		case a.g.lastRunnableAt < b.g.lastRunnableAt:
+			return -1
+		case a.g.lastRunnableAt > b.g.lastRunnableAt:
+			return 1
+		}
+		return 0
+	})
+}

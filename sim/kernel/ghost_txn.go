@@ -1,0 +1,314 @@
+package kernel
+
+import (
+	"github.com/ghostsim/ghostsim/sim"
+)
+
+// This file is ghOSt's transactions (ghost-semantics.md §3): the per-CPU
+// slot, validation in the order of _ghost_commit_txn, latching, and the
+// places a transaction gets committed.
+
+// Txn is one CPU's transaction slot (struct ghost_txn) in the enclave's
+// shared cpu_data. Agents fill it with AgentThread.Open and read it back.
+type Txn struct {
+	State          TxnState
+	CPU            int
+	AgentBarrier   uint32
+	TaskBarrier    uint32
+	Gtid           Gtid
+	RunFlags       RunFlags
+	CommitFlags    CommitFlags
+	CommitTime     sim.Time
+	CPUSeqnum      uint64
+	SyncGroupOwner int // -1: unowned
+}
+
+// commitPoint says where a transaction is being committed.
+type commitPoint uint8
+
+const (
+	atTxnCommit commitPoint = iota // inline, in the commit ioctl
+	atIRQExit                      // the target, on interrupt (IPI) exit: greedy only
+	atSchedule                     // the target, in balance_ghost: greedy or COMMIT_AT_SCHEDULE
+	atTick                         // the target, at a tick with commit_at_tick
+)
+
+// claimable reports whether a commit at point where may take txn.
+func (tx *Txn) claimable(where commitPoint) bool {
+	if tx.State != TxnReady {
+		return false
+	}
+	at := tx.CommitFlags & (CommitAtSchedule | CommitAtTxnCommit)
+	switch where {
+	case atTxnCommit:
+		return true
+	case atSchedule:
+		return at == 0 || at == CommitAtSchedule
+	default:
+		return at == 0
+	}
+}
+
+func runFlagsValid(g Gtid, f RunFlags) bool {
+	switch {
+	case f&^runFlagsAll != 0:
+		return false
+	case f&RunRTLAOnIdle != 0 && g < 0:
+		return false
+	case f&RunNeedCPUNotIdle != 0 && g != GtidIdle:
+		return false
+	case g == GtidAgent && f != 0:
+		return false
+	}
+	return true
+}
+
+func commitFlagsValid(f CommitFlags) bool {
+	switch {
+	case f&^commitFlagsAll != 0:
+		return false
+	case f&CommitAtSchedule != 0 && f&CommitAtTxnCommit != 0:
+		return false
+	case f&ElideAgentBarrierInc != 0 && f&IncAgentBarrierOnFailure != 0:
+		return false
+	}
+	return true
+}
+
+// commitTxn commits target's claimed transaction on runCPU, the CPU
+// doing the work (the committing agent's CPU for an inline commit, target
+// itself for an asynchronous one). caller is the agent whose ioctl it is,
+// nil for an asynchronous commit. It returns the final state and, on
+// success, whether target needs a reschedule.
+//
+// The checks run in the order of _ghost_commit_txn (ghost.c); the first
+// failure decides the state (ghost-semantics.md §3.7).
+func (k *Kernel) commitTxn(runCPU, target int, caller *Task, poison bool) (TxnState, bool) {
+	c := &k.cpus[target]
+	tx := &c.g.txn
+	now := k.eng.Now()
+	state, resched := k.validateAndLatch(c, tx, runCPU, caller, poison)
+	if state != TxnComplete {
+		if tx.CommitFlags&IncAgentBarrierOnFailure != 0 {
+			c.g.agentBarrier++
+		}
+		k.finishTxn(c, state, now)
+		return state, false
+	}
+	k.finishTxn(c, TxnComplete, now)
+	return TxnComplete, resched
+}
+
+func (k *Kernel) finishTxn(c *cpuState, state TxnState, now sim.Time) {
+	tx := &c.g.txn
+	tx.State = state
+	tx.CommitTime = now
+	tx.CPUSeqnum = c.g.cpuSeqnum
+	c.g.txnLastCPU = c.id
+	k.stats.GhostTxns[txnIndex(state)]++
+	k.trace(c.id, "commit gtid=%d %v", tx.Gtid, state)
+}
+
+// validateAndLatch runs the checks and, on success, latches.
+func (k *Kernel) validateAndLatch(c *cpuState, tx *Txn, runCPU int, caller *Task, poison bool) (TxnState, bool) {
+	if poison {
+		return TxnPoisoned, false
+	}
+	if tx.CPU != c.id {
+		return TxnInvalidCPU, false
+	}
+	if !runFlagsValid(tx.Gtid, tx.RunFlags) || !commitFlagsValid(tx.CommitFlags) {
+		return TxnInvalidFlags, false
+	}
+	e := c.g.enclave
+	var next *Task
+	switch {
+	case tx.Gtid > 0:
+		t := k.TaskByGtid(tx.Gtid)
+		if t == nil {
+			return TxnTargetNotFound, false
+		}
+		if t.g != nil && t.g.isAgent {
+			return TxnInvalidTarget, false
+		}
+		if t.g != nil && t.g.gated {
+			return TxnTargetStale, false
+		}
+		if t.class != ClassGhost || t.g == nil || t.g.enclave != e {
+			if t.state == TaskDead {
+				return TxnTargetNotFound, false
+			}
+			return TxnInvalidTarget, false
+		}
+		if t.state == TaskDead {
+			return TxnTargetStale, false
+		}
+		if t.g.sw.Barrier != tx.TaskBarrier {
+			return TxnTargetStale, false
+		}
+		if t.state == TaskBlocked {
+			return TxnTargetNotRunnable, false
+		}
+		if t.state == TaskRunning {
+			onTarget := t.cpu == c.id
+			if !(tx.CommitFlags&AllowTaskOnCPU != 0 && onTarget) {
+				return TxnTargetOnCPU, false
+			}
+			if c.g.mustResched {
+				return TxnTargetStale, false
+			}
+		}
+		next = t
+	case tx.Gtid == GtidNull, tx.Gtid == GtidIdle, tx.Gtid == GtidAgent:
+	default:
+		return TxnInvalidTarget, false
+	}
+	if c.g.agent == nil {
+		return TxnNoAgent, false
+	}
+	if caller == nil || caller.g == nil || !caller.g.isAgent || caller.g.enclave != e {
+		return TxnNotPermitted, false
+	}
+	if tx.RunFlags&RunDoNotPreempt != 0 {
+		if cur := c.curr; (cur != nil && cur.class == ClassGhost) || c.g.latched != nil {
+			return TxnAgentStale, false
+		}
+	}
+	if next != nil && !k.ghostCanSchedule(c) {
+		return TxnCPUUnavail, false
+	}
+	local := caller != nil && caller.g.agentCPU == c.id && tx.Gtid != GtidAgent
+	if local && tx.AgentBarrier != c.g.agentBarrier {
+		return TxnAgentStale, false
+	}
+
+	// Success.
+	if next != nil && next.state == TaskRunning {
+		// ALLOW_TASK_ONCPU on the CPU it runs on: nothing moves.
+		c.g.latched = nil
+		c.g.runFlags = tx.RunFlags
+		return TxnComplete, false
+	}
+	if tx.CommitFlags&ElideAgentBarrierInc == 0 {
+		c.g.agentBarrier++
+	}
+	switch tx.Gtid {
+	case GtidAgent:
+		// A ping: bump the barrier again and wake the agent; any latched
+		// task stays.
+		k.wakeAgentOn(c.id, runCPU)
+		return TxnComplete, !local
+	case GtidNull, GtidIdle:
+		k.setLatch(c, nil, tx.RunFlags, runCPU)
+		c.g.mustResched = true
+		return TxnComplete, true
+	}
+	if next.cpu != c.id {
+		// move_queued_task: take the task to the target's run queue; a
+		// latch elsewhere is dropped without a message.
+		old := &k.cpus[next.cpu]
+		old.ghostDequeue(next)
+		next.cpu = c.id
+		c.ghostQ = append(c.ghostQ, next)
+	}
+	for i := range k.cpus {
+		if o := &k.cpus[i]; o != c && o.g.latched == next {
+			o.g.latched = nil
+		}
+	}
+	k.setLatch(c, next, tx.RunFlags, runCPU)
+	return TxnComplete, true
+}
+
+// ghostCanSchedule reports whether a ghOSt task may be latched on c: its
+// current task is not of a class above ghOSt, the CPU's own agent and idle
+// aside (ghost_can_schedule; a commit meets CPU_UNAVAIL otherwise).
+func (k *Kernel) ghostCanSchedule(c *cpuState) bool {
+	cur := c.curr
+	return cur == nil || cur.class == ClassGhost || cur == c.g.agent
+}
+
+// setLatch is ghost_set_pnt_state: latch next (nil: none) on c with run
+// flags f; a different task already latched gets PREEMPT(was_latched).
+func (k *Kernel) setLatch(c *cpuState, next *Task, f RunFlags, runCPU int) {
+	if old := c.g.latched; old != nil && old != next {
+		c.g.latched = nil
+		k.preemptLatched(c, old, runCPU)
+	}
+	c.g.latched = next
+	c.g.mustResched = false
+	c.g.runFlags = f
+	c.g.elidePreempt = f&RunElidePreempt != 0
+	c.g.cpuSeqnum++
+}
+
+// preemptLatched sends PREEMPT(was_latched) for a latched task displaced
+// before it ran.
+func (k *Kernel) preemptLatched(c *cpuState, t *Task, cpu int) {
+	c.g.cpuSeqnum++
+	t.g.sw.Runtime = t.runtime
+	k.produceTaskMsg(t, Message{Type: MsgTaskPreempt, CPU: c.id, WasLatched: true, Runtime: t.runtime, CPUSeqnum: c.g.cpuSeqnum}, cpu)
+}
+
+// commitLocalTarget commits c's own greedy (or, at schedule, pre-staged)
+// transaction from the target side. It reports whether one was taken.
+func (k *Kernel) commitLocalTarget(c *cpuState, where commitPoint) bool {
+	if c.g.enclave == nil || !c.g.txn.claimable(where) {
+		return false
+	}
+	if where == atSchedule && (c.g.latched != nil || len(c.rtQ) > 0 || c.cfs.nr > 0) {
+		return false
+	}
+	tx := &c.g.txn
+	tx.State = TxnState(c.id) // claimed
+	// Reading the slot the agent wrote moves its line here; latching
+	// takes the commit work.
+	k.chargeKernel(c.id, k.m.LineTransfer(c.g.txnLastCPU, c.id, -1)+k.costs.GhostTxnCommit)
+	owner := k.txnOwner(c)
+	state, _ := k.commitTxn(c.id, c.id, owner, false)
+	if state == TxnComplete && c.g.latched != nil {
+		k.resched(c.id)
+	}
+	return true
+}
+
+// txnOwner returns the agent that published c's transaction: the
+// enclave's agent of the CPU that last wrote the slot.
+func (k *Kernel) txnOwner(c *cpuState) *Task {
+	if w := c.g.txnLastCPU; w >= 0 {
+		if a := k.cpus[w].g.agent; a != nil {
+			return a
+		}
+	}
+	return c.g.agent
+}
+
+// txnIndex maps a final state to a counter slot.
+func txnIndex(s TxnState) int {
+	if s == TxnComplete {
+		return 0
+	}
+	i := int(-s)
+	if i < 0 || i >= numTxnCounters {
+		return numTxnCounters - 1
+	}
+	return i
+}
+
+const numTxnCounters = 17
+
+// TxnCounts returns committed transactions by final state name.
+func (s *Stats) TxnCounts() map[string]int64 {
+	out := map[string]int64{}
+	for i, n := range s.GhostTxns {
+		if n == 0 {
+			continue
+		}
+		st := TxnComplete
+		if i > 0 {
+			st = TxnState(-i)
+		}
+		out[st.String()] = n
+	}
+	return out
+}
