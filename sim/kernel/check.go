@@ -13,7 +13,12 @@ import (
 //     one run queue, of its class, on its CPU; a blocked or dead task is on
 //     none and has no CPU;
 //   - each CFS run queue is sorted by (vruntime, seq), and its load and
-//     count match its entities.
+//     count match its entities;
+//   - ghOSt: a queued ghOSt task is runnable, of the ghOSt class, in the
+//     enclave of its CPU; a latched task is queued on the CPU it is
+//     latched to; a CPU's agent is an agent of that CPU's enclave and not
+//     dead; only CPUs with an agent run ghOSt tasks; every live task of an
+//     enclave is of the ghOSt class; task barriers never go backwards.
 //
 // It walks every CPU and task: tests run it after every event
 // (Config.Check).
@@ -77,6 +82,9 @@ func (k *Kernel) CheckInvariants() error {
 			return fmt.Errorf("cpu%d CFS load %d nr %d, entities sum to %d and %d", i, c.cfs.load, c.cfs.nr, load, nr)
 		}
 	}
+	if err := k.checkGhost(); err != nil {
+		return err
+	}
 	for _, t := range k.tasks {
 		cur, q := current[t.id], queued[t.id]
 		switch t.state {
@@ -92,6 +100,55 @@ func (k *Kernel) CheckInvariants() error {
 			if cur != 0 || q != 0 || t.cpu != -1 {
 				return fmt.Errorf("%v task %v: cpu %d, current on cpu %d, queued on cpu %d", t.state, t, t.cpu, cur-1, q-1)
 			}
+		}
+	}
+	return nil
+}
+
+func (k *Kernel) checkGhost() error {
+	for i := range k.cpus {
+		c := &k.cpus[i]
+		for _, t := range c.ghostQ {
+			if t.state != TaskRunnable || t.g == nil || t.g.enclave != c.g.enclave || t.cpu != i {
+				return fmt.Errorf("cpu%d ghOSt queue holds %v (%v, cpu %d)", i, t, t.state, t.cpu)
+			}
+		}
+		if l := c.g.latched; l != nil {
+			found := false
+			for _, t := range c.ghostQ {
+				found = found || t == l
+			}
+			if !found {
+				return fmt.Errorf("cpu%d latches %v, which is not queued there (%v on cpu %d)", i, l, l.state, l.cpu)
+			}
+		}
+		if a := c.g.agent; a != nil {
+			if a.state == TaskDead || a.g == nil || !a.g.isAgent || a.g.agentCPU != i || a.g.enclave != c.g.enclave {
+				return fmt.Errorf("cpu%d has agent %v, which is not a live agent of this CPU", i, a)
+			}
+		}
+		if cur := c.curr; cur != nil && cur.class == ClassGhost && c.g.agent == nil && !c.needResched && c.g.enclave != nil {
+			return fmt.Errorf("cpu%d runs ghOSt task %v without an agent", i, cur)
+		}
+	}
+	for _, e := range k.enclaves {
+		for _, t := range e.tasks {
+			if t.class != ClassGhost || t.g == nil || t.g.enclave != e {
+				return fmt.Errorf("enclave %d lists %v of class %v", e.id, t, t.class)
+			}
+		}
+	}
+	if len(k.barriers) < len(k.tasks) {
+		k.barriers = append(k.barriers, make([]uint32, len(k.tasks)-len(k.barriers))...)
+	}
+	for _, t := range k.tasks {
+		if t.g == nil || t.g.isAgent {
+			continue
+		}
+		if b := t.g.sw.Barrier; b < k.barriers[t.id] {
+			return fmt.Errorf("task %v barrier went back from %d to %d", t, k.barriers[t.id], b)
+		} else {
+			k.barriers[t.id] = b
 		}
 	}
 	return nil

@@ -54,7 +54,8 @@ type Kernel struct {
 	llc []CPUSet // CPUs of each CCX (LLC)
 
 	enclaves []*Enclave
-	departed []*Task // tasks that left an enclave (their status words are gated)
+	barriers []uint32 // for the invariant checker: last task barrier seen
+	departed []*Task  // tasks that left an enclave (their status words are gated)
 	traceFn  func(at sim.Time, cpu int, format string, args []any)
 	// nohzNextBalance is when a busy CPU may next kick idle balancing.
 	nohzNextBalance sim.Time
