@@ -88,6 +88,11 @@ func (k *Kernel) fetchOp(t *Task) {
 	if req.kind >= opGhostConsume && t.g != nil && t.g.isAgent {
 		req.work = k.ghostOpWork(t, &req)
 	}
+	if t.g != nil && t.g.policyWork > 0 {
+		// Policy computation charged since the last call comes first.
+		req.work += t.g.policyWork
+		t.g.policyWork = 0
+	}
 	t.cur = req
 }
 

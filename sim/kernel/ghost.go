@@ -112,8 +112,12 @@ type ghostCPU struct {
 	elidePreempt bool
 	cpuSeqnum    uint64
 	txn          Txn
-	// txnLastCPU is the CPU that last wrote the txn slot's cache line.
+	// txnLastCPU is the CPU that last wrote the txn slot; txnLine and
+	// agentLine are the cache lines of the slot and of the agent's
+	// status word, for the cost of reading them.
 	txnLastCPU int
+	txnLine    cacheLine
+	agentLine  cacheLine
 	// rendezvous is the sync-group rendezvous of the latched task: 0 for
 	// none, >0 published, <0 waiting, poisonedRendezvous when poisoned.
 	rendezvous int64
@@ -148,6 +152,8 @@ type ghostTask struct {
 	spinning bool
 	spinQ    *Queue
 	spinEnd  sim.Timer
+	// swLine is the status word's cache line.
+	swLine cacheLine
 	// ret holds an agent operation's result for its thread.
 	ret     opResult
 	openTxn Txn
@@ -155,6 +161,9 @@ type ghostTask struct {
 	ioctl   *ioctlState
 	// hung: the agent stopped scheduling (an injected hang).
 	hung bool
+	// policyWork is policy computation (full-rate ps) charged by
+	// AgentThread.Charge, added to the agent's next operation.
+	policyWork int64
 	// forceOff: the task must leave its CPU at this switch (it yielded or
 	// its TASK_NEW was just produced).
 	forceOff bool
@@ -202,6 +211,8 @@ func (k *Kernel) CreateEnclave(cpus CPUSet, cfg EnclaveConfig) (*Enclave, error)
 		g.enclave = e
 		g.txn = Txn{State: TxnComplete, CPU: c, SyncGroupOwner: -1}
 		g.txnLastCPU = c
+		g.txnLine = newCacheLine()
+		g.agentLine = newCacheLine()
 		k.updateAvailability(&k.cpus[c])
 	}
 	return e, nil
@@ -249,7 +260,7 @@ func (e *Enclave) AgentStatusWord(cpu int) StatusWord {
 // SCHED_GHOST through the enclave's tasks file). t must not be in ghOSt.
 // A running task's TASK_NEW is deferred until it passes through schedule.
 func (k *Kernel) enterGhost(t *Task, e *Enclave) {
-	t.g = &ghostTask{enclave: e, dstQ: e.defaultQ}
+	t.g = &ghostTask{enclave: e, dstQ: e.defaultQ, swLine: newCacheLine()}
 	t.g.sw = StatusWord{Gtid: t.gtid(), Flags: SWInUse, Runtime: t.runtime}
 	e.tasks = append(e.tasks, t)
 	switch t.state {

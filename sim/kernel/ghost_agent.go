@@ -99,7 +99,7 @@ func (k *Kernel) attachAgent(t *Task, e *Enclave, cpu int, p *AgentProcess) {
 	t.g.sw = StatusWord{Gtid: t.gtid(), Flags: SWInUse | SWTaskIsAgent}
 	c.g.agent = t
 	if c.g.txn.State == TxnReady || c.g.txn.State >= 0 {
-		k.finishTxn(c, TxnNoAgent, k.eng.Now())
+		k.finishTxn(c, TxnNoAgent, k.eng.Now(), cpu)
 	}
 	k.updateAvailability(c)
 }
@@ -123,7 +123,7 @@ func (k *Kernel) releaseAgent(t *Task) {
 	c.g.agentBarrier = 0
 	c.g.mustResched = false
 	if c.g.txn.State == TxnReady || c.g.txn.State >= 0 {
-		k.finishTxn(c, TxnNoAgent, k.eng.Now())
+		k.finishTxn(c, TxnNoAgent, k.eng.Now(), cpu)
 	}
 	t.g.sw.Flags |= SWCanFree
 	if t.g.spinning {
@@ -231,6 +231,7 @@ func (p *AgentProcess) crashedBy(err error) { p.Kill(true, err) }
 func (k *Kernel) wakeAgentOn(cpu, from int) {
 	c := &k.cpus[cpu]
 	c.g.agentBarrier++
+	c.g.agentLine.write(from)
 	a := c.g.agent
 	if a == nil || a.g.hung {
 		return
@@ -414,3 +415,12 @@ func (a *AgentThread) Discover() []StatusWord {
 func (a *AgentThread) Finished() bool { return a.proc.dead }
 
 func (tx Txn) withState(s TxnState) Txn { tx.State = s; return tx }
+
+// Charge adds d of the policy's own computation to this agent's CPU time.
+// It is carried out with the agent's next call (before it), so charging
+// costs no extra switch of the agent's coroutine.
+func (a *AgentThread) Charge(d sim.Time) {
+	if d > 0 {
+		a.t.g.policyWork += int64(d)
+	}
+}

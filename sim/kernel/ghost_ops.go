@@ -64,17 +64,20 @@ func (k *Kernel) ghostOpWork(t *Task, o *op) int64 {
 	case opGhostPoll:
 		return 0
 	case opGhostReadSW:
-		if x := k.TaskByGtid(o.gtid); x != nil {
-			return lt(x.swWriter())
+		if x := k.TaskByGtid(o.gtid); x != nil && x.g != nil {
+			return int64(k.readCost(&x.g.swLine, me))
 		}
 		return 0
 	case opGhostReadAgentSW:
-		return lt(o.n)
+		if o.n < 0 || o.n >= len(k.cpus) {
+			return 0
+		}
+		return int64(k.readCost(&k.cpus[o.n].g.agentLine, me))
 	case opGhostOpen, opGhostReadTxn, opGhostAbort:
 		if o.n < 0 || o.n >= len(k.cpus) {
 			return 0
 		}
-		return lt(k.cpus[o.n].g.txnLastCPU)
+		return int64(k.readCost(&k.cpus[o.n].g.txnLine, me))
 	case opGhostCommit, opGhostSyncCommit, opGhostYield, opGhostPing, opGhostAssociate:
 		return k.syscallWork()
 	}
@@ -160,6 +163,7 @@ func (k *Kernel) ghostEffect(c *cpuState, t *Task, o op) bool {
 		}
 		slot.txn = tx
 		slot.txnLastCPU = g.agentCPU
+		slot.txnLine.write(g.agentCPU)
 		g.ret = opResult{}
 		return true
 	case opGhostReadTxn:

@@ -183,6 +183,7 @@ func (q *Queue) targetCPU(cpu int) int {
 func (k *Kernel) produceTaskMsg(t *Task, m Message, cpu int) bool {
 	g := t.g
 	g.sw.Barrier++
+	g.swLine.write(cpu)
 	m.Gtid = t.gtid()
 	m.Seqnum = g.sw.Barrier
 	if m.Type != MsgTaskNew && m.Type != MsgTaskWakeup && m.Type != MsgTaskAffinityChanged && m.Type != MsgTaskPriorityChanged && m.Type != MsgTaskDead {
@@ -193,12 +194,14 @@ func (k *Kernel) produceTaskMsg(t *Task, m Message, cpu int) bool {
 	q := g.dstQ
 	if g.gated || q == nil || q.closed {
 		k.stats.GhostMsgsDropped++
+		k.trace(cpu, "drop %v: %s", m, dropReason(g.gated, q))
 		return false
 	}
 	m.producer = cpu
 	k.chargeProduce(cpu)
 	if !q.push(m) {
 		k.stats.GhostQueueOverflows++
+		k.trace(cpu, "drop %v: overflow", m)
 		return false
 	}
 	k.stats.GhostMsgs++
@@ -211,16 +214,33 @@ func (k *Kernel) produceTaskMsg(t *Task, m Message, cpu int) bool {
 	return true
 }
 
+// dropReason says why a message had nowhere to go, for traces.
+func dropReason(gated bool, q *Queue) string {
+	switch {
+	case gated:
+		return "gated"
+	case q == nil:
+		return "no queue"
+	}
+	return "queue closed"
+}
+
 // produceCPUMsg is produce_for_agent: bump cpu's agent barrier and post m
 // to the queue of cpu's agent, waking it.
 func (k *Kernel) produceCPUMsg(cpu int, m Message) bool {
 	c := &k.cpus[cpu]
 	a := c.g.agent
 	c.g.agentBarrier++
+	c.g.agentLine.write(cpu)
 	m.CPU = cpu
 	m.Seqnum = c.g.agentBarrier
 	if a == nil || a.g.dstQ == nil || a.g.dstQ.closed {
 		k.stats.GhostMsgsDropped++
+		if a == nil {
+			k.trace(cpu, "drop %v: no agent", m)
+		} else {
+			k.trace(cpu, "drop %v: %s", m, dropReason(false, a.g.dstQ))
+		}
 		return false
 	}
 	m.producer = cpu
@@ -228,6 +248,7 @@ func (k *Kernel) produceCPUMsg(cpu int, m Message) bool {
 	q := a.g.dstQ
 	if !q.push(m) {
 		k.stats.GhostQueueOverflows++
+		k.trace(cpu, "drop %v: overflow", m)
 		return false
 	}
 	k.stats.GhostMsgs++

@@ -126,6 +126,7 @@ func (k *Kernel) pickGhost(c *cpuState, prev *Task) *Task {
 			a.g.blockedInRun = false
 			c.g.runFlags &^= RunRTLAOnIdle
 			c.g.agentBarrier++
+			c.g.agentLine.write(c.id)
 			a.sleepTimer.Stop()
 			a.state = TaskRunnable
 			a.cpu = c.id
@@ -141,20 +142,26 @@ func (k *Kernel) pickGhost(c *cpuState, prev *Task) *Task {
 func (k *Kernel) ghostSwitched(c *cpuState, prev, next *Task, now sim.Time) {
 	if prev != nil && prev.g != nil && !prev.g.isAgent {
 		prev.g.sw.Flags &^= SWTaskOnCPU
+		prev.g.swLine.write(c.id)
 		if prev.state == TaskRunnable && prev.class == ClassGhost {
 			prev.g.lastRunnableAt = now
 		}
 	}
 	if next != nil && next.g != nil {
 		if next.g.isAgent {
+			was := c.g.agentFlags & SWBoostPrio
 			if len(c.rtQ) > 0 || c.cfs.nr > 0 {
 				c.g.agentFlags |= SWBoostPrio
 			} else {
 				c.g.agentFlags &^= SWBoostPrio
 			}
+			if c.g.agentFlags&SWBoostPrio != was {
+				c.g.agentLine.write(c.id)
+			}
 			next.g.sw.Flags |= SWTaskOnCPU
 		} else if next.class == ClassGhost {
 			next.g.sw.Flags |= SWTaskOnCPU
+			next.g.swLine.write(c.id)
 			next.g.sw.SwitchTime = now
 			next.g.lastRunnableAt = 0
 			if c.g.runFlags&RunSendTaskOnCPU != 0 {
@@ -187,6 +194,7 @@ func (k *Kernel) updateAvailability(c *cpuState) {
 	} else {
 		c.g.agentFlags &^= SWCPUAvail
 	}
+	c.g.agentLine.write(c.id)
 	if e.deliverCPUAvailability {
 		t := MsgCPUBusy
 		if avail {
@@ -213,6 +221,7 @@ func (k *Kernel) ghostWake(t *Task, from int) {
 	}
 	k.activate(t, cpu, true, false)
 	t.g.sw.Flags |= SWTaskRunnable
+	t.g.swLine.write(from)
 	t.g.lastRunnableAt = k.eng.Now()
 	if t.g.newPending {
 		t.g.newPending = false

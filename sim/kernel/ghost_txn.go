@@ -91,20 +91,22 @@ func (k *Kernel) commitTxn(runCPU, target int, caller *Task, poison bool) (TxnSt
 	if state != TxnComplete {
 		if tx.CommitFlags&IncAgentBarrierOnFailure != 0 {
 			c.g.agentBarrier++
+			c.g.agentLine.write(runCPU)
 		}
-		k.finishTxn(c, state, now)
+		k.finishTxn(c, state, now, runCPU)
 		return state, false
 	}
-	k.finishTxn(c, TxnComplete, now)
+	k.finishTxn(c, TxnComplete, now, runCPU)
 	return TxnComplete, resched
 }
 
-func (k *Kernel) finishTxn(c *cpuState, state TxnState, now sim.Time) {
+func (k *Kernel) finishTxn(c *cpuState, state TxnState, now sim.Time, by int) {
 	tx := &c.g.txn
 	tx.State = state
 	tx.CommitTime = now
 	tx.CPUSeqnum = c.g.cpuSeqnum
-	c.g.txnLastCPU = c.id
+	c.g.txnLastCPU = by
+	c.g.txnLine.write(by)
 	k.stats.GhostTxns[txnIndex(state)]++
 	k.trace(c.id, "commit gtid=%d %v", tx.Gtid, state)
 }
@@ -191,6 +193,7 @@ func (k *Kernel) validateAndLatch(c *cpuState, tx *Txn, runCPU int, caller *Task
 	}
 	if tx.CommitFlags&ElideAgentBarrierInc == 0 {
 		c.g.agentBarrier++
+		c.g.agentLine.write(runCPU)
 	}
 	switch tx.Gtid {
 	case GtidAgent:
@@ -263,7 +266,7 @@ func (k *Kernel) commitLocalTarget(c *cpuState, where commitPoint) bool {
 	tx.State = TxnState(c.id) // claimed
 	// Reading the slot the agent wrote moves its line here; latching
 	// takes the commit work.
-	k.chargeKernel(c.id, k.m.LineTransfer(c.g.txnLastCPU, c.id, -1)+k.costs.GhostTxnCommit)
+	k.chargeKernel(c.id, k.readCost(&c.g.txnLine, c.id)+k.costs.GhostTxnCommit)
 	owner := k.txnOwner(c)
 	state, _ := k.commitTxn(c.id, c.id, owner, false)
 	if state == TxnComplete && c.g.latched != nil {
