@@ -1,6 +1,8 @@
 package experiment
 
 import (
+	_ "github.com/ghostsim/ghostsim/policies" // registers the built-in policies
+	"github.com/ghostsim/ghostsim/sim/agent"
 	"github.com/ghostsim/ghostsim/workloads"
 	"github.com/ghostsim/ghostsim/workloads/hold"
 	"github.com/ghostsim/ghostsim/workloads/synthetic"
@@ -56,7 +58,13 @@ type PolicyInfo struct {
 	Summary string
 }
 
-// Policies returns the ghOSt policies ghostsim knows, sorted by name. The
-// agent library and its policies arrive with the ghOSt class; until then
-// the list is empty and -policy is rejected.
-func Policies() []PolicyInfo { return nil }
+// Policies returns the ghOSt policies registered with sim/agent (the
+// built-in ones of package policies, and any a user's program registers),
+// sorted by name.
+func Policies() []PolicyInfo {
+	var out []PolicyInfo
+	for _, p := range agent.Policies() {
+		out = append(out, PolicyInfo{Name: p.Name, Summary: p.Summary})
+	}
+	return out
+}

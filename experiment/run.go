@@ -69,7 +69,14 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	env := &workloads.Env{Engine: e, Machine: m, Kernel: k, Enclave: enclave, Policy: opts.Policy}
+	env := &workloads.Env{Engine: e, Machine: m, Kernel: k, EnclaveCPUs: enclave, Policy: opts.Policy}
+	if opts.Policy != "" {
+		g, err := startGhost(spec, k, enclave, opts.Policy)
+		if err != nil {
+			return nil, err
+		}
+		env.Ghost = g
+	}
 
 	defer func() {
 		if p := recover(); p != nil {
@@ -139,6 +146,7 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 
 // kernelSnapshot holds the counters at the end of warm-up.
 type kernelSnapshot struct {
+	agentNs sim.Time
 	events  uint64
 	stats   kernel.Stats
 	busy    []sim.Time
@@ -146,7 +154,7 @@ type kernelSnapshot struct {
 }
 
 func snapshot(k *kernel.Kernel, e *sim.Engine) kernelSnapshot {
-	s := kernelSnapshot{events: e.Executed(), stats: *k.Stats()}
+	s := kernelSnapshot{events: e.Executed(), stats: *k.Stats(), agentNs: agentTime(k)}
 	for c := 0; c < k.NumCPUs(); c++ {
 		s.busy = append(s.busy, k.BusyTime(c))
 	}
@@ -162,10 +170,21 @@ func (s kernelSnapshot) fill(k *kernel.Kernel, e *sim.Engine, window sim.Time, r
 	r.Kernel.ContextSwitches = st.ContextSwitches - s.stats.ContextSwitches
 	r.Kernel.IPIs = st.IPIs - s.stats.IPIs
 	r.Kernel.Wakeups = st.Wakeups - s.stats.Wakeups
-	before := s.stats.MigrationsByName()
+	migBefore := s.stats.MigrationsByName()
 	for name, n := range st.MigrationsByName() {
-		r.Kernel.Migrations[name] = n - before[name]
+		r.Kernel.Migrations[name] = n - migBefore[name]
 	}
+	r.Ghost.Messages = st.GhostMsgs - s.stats.GhostMsgs
+	before := s.stats.TxnCounts()
+	for name, n := range st.TxnCounts() {
+		if d := n - before[name]; d != 0 {
+			r.Ghost.Txns[name] = d
+		}
+	}
+	r.Ghost.AgentCPUNs = (agentTime(k) - s.agentNs).Ns()
+	r.Ghost.IPIs = r.Kernel.IPIs
+	r.Ghost.WatchdogDestroys = st.WatchdogDestroys
+	r.Ghost.AgentCrashes = st.AgentCrashes
 	capacity := float64(window) * float64(k.NumCPUs())
 	if capacity <= 0 {
 		return

@@ -9,6 +9,7 @@ import (
 	"errors"
 
 	"github.com/ghostsim/ghostsim/sim"
+	"github.com/ghostsim/ghostsim/sim/agent"
 	"github.com/ghostsim/ghostsim/sim/hw"
 	"github.com/ghostsim/ghostsim/sim/kernel"
 	"github.com/ghostsim/ghostsim/workloads/hold"
@@ -25,6 +26,7 @@ type Spec struct {
 	Run      RunSpec       `toml:"run"`
 	Enclave  EnclaveSpec   `toml:"enclave"`
 	Fault    FaultSpec     `toml:"fault"`
+	Policy   agent.Params  `toml:"policy"`
 	Workload WorkloadSpec  `toml:"workload"`
 }
 
@@ -70,6 +72,7 @@ func DefaultSpec() Spec {
 	return Spec{
 		Kernel:   kernel.DefaultParams(),
 		Run:      RunSpec{DurationMs: 1000, Seed: 1},
+		Policy:   agent.DefaultParams(),
 		Workload: WorkloadSpec{Hold: hold.DefaultSpec()},
 	}
 }
@@ -77,7 +80,7 @@ func DefaultSpec() Spec {
 // Validate checks every section; errors are *sim.KeyError values joined,
 // for configs.Meta.Wrap to locate.
 func (s *Spec) Validate() error {
-	errs := []error{s.Spec.Validate(), s.Kernel.Validate()}
+	errs := []error{s.Spec.Validate(), s.Kernel.Validate(), s.Policy.Validate()}
 	if s.Run.DurationMs <= 0 {
 		errs = append(errs, sim.KeyErrorf("run.duration_ms", "must be > 0, got %d", s.Run.DurationMs))
 	}

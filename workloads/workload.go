@@ -14,8 +14,12 @@ type Env struct {
 	Engine  *sim.Engine
 	Machine *hw.Machine
 	Kernel  *kernel.Kernel
-	// Enclave is the CPU set of [enclave] cpus (all CPUs when unset).
-	Enclave kernel.CPUSet
+	// EnclaveCPUs is the CPU set of [enclave] cpus (all CPUs when unset).
+	EnclaveCPUs kernel.CPUSet
+	// Ghost is the ghOSt enclave on EnclaveCPUs, with an agent process of
+	// the -policy running; nil when no policy was given. Workloads spawn
+	// their ghOSt threads into it.
+	Ghost *kernel.Enclave
 	// Policy is the -policy name, "" when none was given.
 	Policy string
 }

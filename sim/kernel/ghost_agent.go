@@ -19,7 +19,8 @@ import (
 type AgentProcess struct {
 	name    string
 	enclave *Enclave
-	agents  []*Task // by order of the enclave's CPUs
+	agents  []*Task  // by order of the enclave's CPUs
+	queues  []*Queue // closed when the process dies, as its fds would be
 	dead    bool
 	hung    bool
 	crashed bool
@@ -70,6 +71,7 @@ func (e *Enclave) StartAgents(name string, body func(a *AgentThread)) (*AgentPro
 		cpu := c
 		t, err := k.Spawn(TaskSpec{
 			Name:     fmt.Sprintf("%s/%d", name, cpu),
+			Group:    k.agentGroup(),
 			Class:    ClassAgent,
 			Affinity: SetOf(cpu),
 			CPU:      cpu,
@@ -155,7 +157,14 @@ func (p *AgentProcess) Kill(crash bool, why error) {
 	for _, t := range p.agents {
 		k.killTask(t)
 	}
+	for _, q := range p.queues {
+		q.Close()
+	}
 }
+
+// Own makes q one of the process's queues: it is closed when the process
+// dies (the queue's fd goes with the process).
+func (p *AgentProcess) Own(q *Queue) { p.queues = append(p.queues, q) }
 
 // Hang stops the process's agents from scheduling: their threads stay
 // alive (so the CPUs keep their agents) but never run again. Only the
@@ -423,4 +432,12 @@ func (a *AgentThread) Charge(d sim.Time) {
 	if d > 0 {
 		a.t.g.policyWork += int64(d)
 	}
+}
+
+// agentGroup is the accounting group of every agent thread ("ghost-agents").
+func (k *Kernel) agentGroup() int {
+	if k.agentsGroup < 0 {
+		k.agentsGroup = k.NewGroup("ghost-agents")
+	}
+	return k.agentsGroup
 }

@@ -195,6 +195,13 @@ func (k *Kernel) updateAvailability(c *cpuState) {
 		c.g.agentFlags &^= SWCPUAvail
 	}
 	c.g.agentLine.write(c.id)
+	// A spinning global agent re-reads CPU status words on every loop: it
+	// notices the change once the line reaches it.
+	for _, q := range e.queues {
+		for _, a := range q.spinners {
+			k.endSpin(a, c.id)
+		}
+	}
 	if e.deliverCPUAvailability {
 		t := MsgCPUBusy
 		if avail {

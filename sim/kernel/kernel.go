@@ -53,10 +53,11 @@ type Kernel struct {
 
 	llc []CPUSet // CPUs of each CCX (LLC)
 
-	enclaves []*Enclave
-	barriers []uint32 // for the invariant checker: last task barrier seen
-	departed []*Task  // tasks that left an enclave (their status words are gated)
-	traceFn  func(at sim.Time, cpu int, format string, args []any)
+	enclaves    []*Enclave
+	agentsGroup int      // accounting group of agent threads, -1 until the first
+	barriers    []uint32 // for the invariant checker: last task barrier seen
+	departed    []*Task  // tasks that left an enclave (their status words are gated)
+	traceFn     func(at sim.Time, cpu int, format string, args []any)
 	// nohzNextBalance is when a busy CPU may next kick idle balancing.
 	nohzNextBalance sim.Time
 	firstPanic      error
@@ -126,6 +127,8 @@ func New(e *sim.Engine, m *hw.Machine, cfg Config) (*Kernel, error) {
 		cpus:       make([]cpuState, m.NumCPUs()),
 		tickPeriod: sim.Second / sim.Time(cfg.Params.HZ),
 		check:      cfg.Check,
+
+		agentsGroup: -1,
 	}
 	k.id = e.Register(k)
 	for i := range k.cpus {

@@ -237,9 +237,7 @@ func (k *Kernel) schedule(c *cpuState) {
 	k.stats.ContextSwitches++
 	next.switches++
 	next.ranAt = now
-	if next.class == ClassCFS {
-		next.se.execStart = now
-	}
+	next.se.execStart = now // every class accounts runtime from here
 	c.busy.Set(now, true)
 	k.setActivity(c, hw.SiblingComputing)
 	k.startTick(c, now)

@@ -119,8 +119,8 @@ func Validate(groups []GroupSpec, ncpus, nsockets int) error {
 		}
 		if c := g.class(); !oneOf(c, classes) {
 			bad("class", "unknown class %q (valid: cfs, ghost, microquanta)", c)
-		} else if c != "cfs" {
-			bad("class", "class %q is not modeled yet; only \"cfs\" runs today", c)
+		} else if c == "microquanta" {
+			bad("class", "class %q is not modeled yet; \"cfs\" and \"ghost\" run today", c)
 		}
 		if g.Nice < -20 || g.Nice > 19 {
 			bad("nice", "must be in -20..19, got %d", g.Nice)

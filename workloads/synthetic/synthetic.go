@@ -82,6 +82,18 @@ func (g *group) start(env *workloads.Env) error {
 		return err
 	}
 	class, _ := kernel.ParseClass(g.spec.class())
+	if class == kernel.ClassGhost {
+		if env.Ghost == nil {
+			return fmt.Errorf("class \"ghost\" needs a ghOSt policy: give -policy (see ghostsim -list)")
+		}
+		aff = aff.And(env.Ghost.CPUs())
+		if g.spec.CPUs == "" {
+			aff = env.Ghost.CPUs()
+		}
+		if aff.Empty() {
+			return fmt.Errorf("cpus %q has no CPU of the enclave (%v)", g.spec.CPUs, env.Ghost.CPUs())
+		}
+	}
 	gid := k.NewGroup(g.spec.Name)
 	prog, err := g.program()
 	if err != nil {
@@ -98,6 +110,7 @@ func (g *group) start(env *workloads.Env) error {
 			NUMAHome:    g.spec.numaHome(),
 			FootprintKB: g.spec.FootprintKB,
 			MemShare:    g.spec.MemShare,
+			Enclave:     env.Ghost,
 			CPU:         -1,
 			Program:     func(th *kernel.Thread) { prog(th, wk) },
 		})

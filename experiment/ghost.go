@@ -1,0 +1,94 @@
+package experiment
+
+import (
+	"fmt"
+
+	"github.com/ghostsim/ghostsim/sim"
+	"github.com/ghostsim/ghostsim/sim/agent"
+	"github.com/ghostsim/ghostsim/sim/kernel"
+)
+
+// startGhost creates the ghOSt enclave on cpus with the [enclave]
+// watchdog, launches the policy's agent process, and schedules the
+// [fault] injections.
+func startGhost(spec *Spec, k *kernel.Kernel, cpus kernel.CPUSet, policy string) (*kernel.Enclave, error) {
+	e, err := k.CreateEnclave(cpus, kernel.EnclaveConfig{
+		RunnableTimeout: sim.Ms(spec.Enclave.RunnableTimeoutMs),
+	})
+	if err != nil {
+		return nil, err
+	}
+	p, err := agent.Launch(k, e, policy, spec.Policy)
+	if err != nil {
+		return nil, err
+	}
+	f := &faults{k: k, e: e, policy: policy, params: spec.Policy, proc: p, gap: sim.Ms(spec.Fault.UpgradeGapMs)}
+	id := k.Engine().Register(f)
+	for _, x := range []struct {
+		atMs int64
+		kind uint16
+	}{
+		{spec.Fault.AgentCrashAtMs, faultCrash},
+		{spec.Fault.AgentHangAtMs, faultHang},
+		{spec.Fault.AgentUpgradeAtMs, faultUpgrade},
+	} {
+		if x.atMs > 0 {
+			k.Engine().Schedule(sim.Ms(x.atMs), id, sim.Event{Kind: x.kind})
+		}
+	}
+	return e, nil
+}
+
+// Fault kinds.
+const (
+	faultCrash uint16 = iota
+	faultHang
+	faultUpgrade
+	faultRestart
+)
+
+// faults injects agent faults into a run.
+type faults struct {
+	k      *kernel.Kernel
+	e      *kernel.Enclave
+	policy string
+	params agent.Params
+	proc   *agent.Process
+	gap    sim.Time
+}
+
+// HandleEvent injects one fault: a crash (the agent process dies as from a
+// panic), a hang (it stops scheduling; only the watchdog helps), or an
+// in-place upgrade (the process exits and a new one attaches after the
+// gap, rebuilding its state by discovery).
+func (f *faults) HandleEvent(now sim.Time, ev sim.Event) {
+	if f.e.Dying() {
+		return
+	}
+	switch ev.Kind {
+	case faultCrash:
+		f.proc.Kill(true, fmt.Errorf("injected crash at %v", now))
+	case faultHang:
+		f.proc.Hang()
+	case faultUpgrade:
+		f.proc.Kill(false, nil)
+		f.k.Engine().Schedule(now+f.gap, ev.H(), sim.Event{Kind: faultRestart})
+	case faultRestart:
+		p, err := agent.Launch(f.k, f.e, f.policy, f.params)
+		if err != nil {
+			panic(fmt.Sprintf("upgrade: new agent process: %v", err))
+		}
+		f.proc = p
+	}
+}
+
+// agentTime is the CPU time of every agent thread so far.
+func agentTime(k *kernel.Kernel) sim.Time {
+	var total sim.Time
+	for _, t := range k.Tasks() {
+		if t.Class() == kernel.ClassAgent {
+			total += t.Runtime()
+		}
+	}
+	return total
+}

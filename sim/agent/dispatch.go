@@ -1,0 +1,171 @@
+package agent
+
+import (
+	"fmt"
+)
+
+// Task is what the dispatcher tracks of each ghOSt task: its gtid and the
+// sequence number of the last message processed (Task<> in
+// ghost-userspace). Policies embed it in their own task type.
+type Task struct {
+	Gtid   Gtid
+	Seqnum uint32
+}
+
+// TaskHandler receives task messages, one method per type, as
+// BasicDispatchScheduler's virtuals do. T is the policy's task type.
+// Embed NopTaskHandler to implement only some.
+type TaskHandler[T any] interface {
+	TaskNew(t *T, m Message)
+	TaskRunnable(t *T, m Message) // MSG_TASK_WAKEUP
+	TaskBlocked(t *T, m Message)
+	TaskPreempted(t *T, m Message)
+	TaskYield(t *T, m Message)
+	TaskDead(t *T, m Message)
+	TaskDeparted(t *T, m Message)
+	TaskAffinityChanged(t *T, m Message)
+	TaskPriorityChanged(t *T, m Message)
+	TaskOnCPU(t *T, m Message)
+	CPUTick(m Message)
+	CPUAvailable(m Message)
+	CPUBusy(m Message)
+}
+
+// NopTaskHandler ignores every message; embed it and override.
+type NopTaskHandler[T any] struct{}
+
+func (NopTaskHandler[T]) TaskNew(*T, Message)             {}
+func (NopTaskHandler[T]) TaskRunnable(*T, Message)        {}
+func (NopTaskHandler[T]) TaskBlocked(*T, Message)         {}
+func (NopTaskHandler[T]) TaskPreempted(*T, Message)       {}
+func (NopTaskHandler[T]) TaskYield(*T, Message)           {}
+func (NopTaskHandler[T]) TaskDead(*T, Message)            {}
+func (NopTaskHandler[T]) TaskDeparted(*T, Message)        {}
+func (NopTaskHandler[T]) TaskAffinityChanged(*T, Message) {}
+func (NopTaskHandler[T]) TaskPriorityChanged(*T, Message) {}
+func (NopTaskHandler[T]) TaskOnCPU(*T, Message)           {}
+func (NopTaskHandler[T]) CPUTick(Message)                 {}
+func (NopTaskHandler[T]) CPUAvailable(Message)            {}
+func (NopTaskHandler[T]) CPUBusy(Message)                 {}
+
+// Dispatcher turns messages into handler calls and tracks tasks: a
+// TASK_NEW allocates the policy's task, DEAD and DEPARTED free it, and
+// every other message advances the task's sequence number, which must
+// grow (a decrease is an agent bug: it panics, crashing the agent). A
+// message for an unknown gtid is dropped and counted, as upstream does
+// during an upgrade. T must embed Task as its field named Task.
+type Dispatcher[T any] struct {
+	tasks   map[Gtid]*T
+	newTask func(g Gtid) *T
+	base    func(*T) *Task
+	// Dropped counts task messages for unknown gtids.
+	Dropped int
+}
+
+// NewDispatcher returns a dispatcher whose tasks are made by newTask;
+// base returns the embedded Task of a T.
+func NewDispatcher[T any](newTask func(g Gtid) *T, base func(*T) *Task) *Dispatcher[T] {
+	return &Dispatcher[T]{tasks: map[Gtid]*T{}, newTask: newTask, base: base}
+}
+
+// Task returns the tracked task g, or nil.
+func (d *Dispatcher[T]) Task(g Gtid) *T { return d.tasks[g] }
+
+// Len returns the number of tracked tasks.
+func (d *Dispatcher[T]) Len() int { return len(d.tasks) }
+
+// Dispatch hands m to h.
+func (d *Dispatcher[T]) Dispatch(m Message, h TaskHandler[T]) {
+	switch m.Type {
+	case MsgCPUTick:
+		h.CPUTick(m)
+		return
+	case MsgCPUAvailable:
+		h.CPUAvailable(m)
+		return
+	case MsgCPUBusy:
+		h.CPUBusy(m)
+		return
+	}
+	if !m.Type.IsTaskMsg() {
+		return
+	}
+	if m.Type == MsgTaskNew {
+		if _, dup := d.tasks[m.Gtid]; dup {
+			panic(fmt.Sprintf("agent: TASK_NEW for known task %d", m.Gtid))
+		}
+		t := d.newTask(m.Gtid)
+		b := d.base(t)
+		b.Gtid, b.Seqnum = m.Gtid, m.Seqnum
+		d.tasks[m.Gtid] = t
+		h.TaskNew(t, m)
+		return
+	}
+	t := d.tasks[m.Gtid]
+	if t == nil {
+		d.Dropped++
+		return
+	}
+	b := d.base(t)
+	if m.Seqnum <= b.Seqnum {
+		panic(fmt.Sprintf("agent: task %d: message %v seqnum %d after %d", m.Gtid, m.Type, m.Seqnum, b.Seqnum))
+	}
+	switch m.Type {
+	case MsgTaskWakeup:
+		h.TaskRunnable(t, m)
+	case MsgTaskBlocked:
+		h.TaskBlocked(t, m)
+	case MsgTaskPreempt:
+		h.TaskPreempted(t, m)
+	case MsgTaskYield:
+		h.TaskYield(t, m)
+	case MsgTaskAffinityChanged:
+		h.TaskAffinityChanged(t, m)
+	case MsgTaskPriorityChanged:
+		h.TaskPriorityChanged(t, m)
+	case MsgTaskOnCPU:
+		h.TaskOnCPU(t, m)
+	case MsgTaskDead:
+		h.TaskDead(t, m)
+		delete(d.tasks, m.Gtid)
+		return
+	case MsgTaskDeparted:
+		h.TaskDeparted(t, m)
+		delete(d.tasks, m.Gtid)
+		return
+	}
+	b.Seqnum = m.Seqnum
+}
+
+// DiscoverTasks rebuilds the task table of an agent that attached to a
+// running enclave (BasicDispatchScheduler::DiscoverTasks): every task
+// whose status word is in use is associated with ch at its current
+// barrier and, unless its messages are already on their way (ALREADY or
+// BRAND_NEW), gets a TASK_NEW synthesized from its status word.
+func (d *Dispatcher[T]) DiscoverTasks(a *Agent, ch *Channel, h TaskHandler[T]) {
+	for _, sw := range a.Discover() {
+		if sw.CanFree() {
+			continue
+		}
+		status, err := ch.AssociateTask(a, sw.Gtid, sw.Barrier)
+		if err != nil {
+			// ENOENT: gone; ESTALE: a message is on its way and will be
+			// read from the old queue's replacement. Re-read once.
+			cur, ok := a.TaskStatusWord(sw.Gtid)
+			if !ok || cur.CanFree() {
+				continue
+			}
+			if status, err = ch.AssociateTask(a, cur.Gtid, cur.Barrier); err != nil {
+				continue
+			}
+			sw = cur
+		}
+		if status&(AssocAlready|AssocBrandNew) != 0 {
+			continue
+		}
+		if _, known := d.tasks[sw.Gtid]; known {
+			continue
+		}
+		d.Dispatch(Message{Type: MsgTaskNew, Gtid: sw.Gtid, Seqnum: sw.Barrier, Runnable: sw.Runnable(), Runtime: sw.Runtime}, h)
+	}
+}
