@@ -149,15 +149,7 @@ func (k *Kernel) ghostSwitched(c *cpuState, prev, next *Task, now sim.Time) {
 	}
 	if next != nil && next.g != nil {
 		if next.g.isAgent {
-			was := c.g.agentFlags & SWBoostPrio
-			if len(c.rtQ) > 0 || c.cfs.nr > 0 {
-				c.g.agentFlags |= SWBoostPrio
-			} else {
-				c.g.agentFlags &^= SWBoostPrio
-			}
-			if c.g.agentFlags&SWBoostPrio != was {
-				c.g.agentLine.write(c.id)
-			}
+			k.agentPicked(c)
 			next.g.sw.Flags |= SWTaskOnCPU
 		} else if next.class == ClassGhost {
 			next.g.sw.Flags |= SWTaskOnCPU
@@ -425,4 +417,18 @@ func (k *Kernel) SetTrace(f func(at sim.Time, cpu int, format string, args []any
 func (k *Kernel) forceOffCPU(c *cpuState) {
 	c.g.mustResched = true
 	k.schedule(c)
+}
+
+// agentPicked sets the agent's BOOST_PRIO iff other-class tasks are
+// runnable on its CPU: "you preempted CFS, give the CPU back soon".
+func (k *Kernel) agentPicked(c *cpuState) {
+	was := c.g.agentFlags & SWBoostPrio
+	if len(c.rtQ) > 0 || c.cfs.nr > 0 {
+		c.g.agentFlags |= SWBoostPrio
+	} else {
+		c.g.agentFlags &^= SWBoostPrio
+	}
+	if c.g.agentFlags&SWBoostPrio != was {
+		c.g.agentLine.write(c.id)
+	}
 }

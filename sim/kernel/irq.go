@@ -63,10 +63,16 @@ func (k *Kernel) startTick(c *cpuState, now sim.Time) {
 	c.tickTimer.Arm(k.eng, next, k.id, sim.Event{Kind: evTick, A: int32(c.id)})
 }
 
-// tick is scheduler_tick on c. An idle CPU stops its tick (NO_HZ_IDLE).
+// tick is scheduler_tick on c. An idle CPU with an empty run queue
+// stops its tick (NO_HZ_IDLE). A CPU idling while ghOSt tasks are queued
+// on it (no agent picked them) keeps ticking: that is what lets the
+// ghOSt watchdog, which runs from the tick of every enclave CPU, see
+// them. (Modeling choice: ghost-semantics.md §5.8 says the check runs on
+// every tick of every enclave CPU; the paper relies on it to contain a
+// stuck agent.)
 func (k *Kernel) tick(c *cpuState) {
 	now := k.eng.Now()
-	if c.curr == nil && !c.switching {
+	if c.curr == nil && !c.switching && c.nrRunning() == 0 {
 		c.tickOn = false
 		return
 	}

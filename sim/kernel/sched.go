@@ -26,6 +26,7 @@ func (k *Kernel) activate(t *Task, cpu int, wakeup, isNew bool) {
 		k.cfsEnqueue(c, t, wakeup, isNew)
 	case ClassGhost:
 		c.ghostQ = append(c.ghostQ, t)
+		k.startTick(c, k.eng.Now()) // see tick: queued ghOSt tasks keep it
 	default:
 		panic(fmt.Sprintf("kernel: activate %v in class %v", t, t.class))
 	}
@@ -78,6 +79,10 @@ func (k *Kernel) checkPreempt(cpu int, t *Task, from int) sim.Time {
 	case curr == nil:
 		// Idle (or switching to idle): the idle class loses to everyone.
 	case t.class < curr.class:
+	case curr.class == ClassAgent && curr.g != nil && curr.g.isAgent && (t.class == ClassCFS || t.class == ClassRT):
+		// The agent keeps the CPU, but goes through pick again, which
+		// re-picks it with BOOST_PRIO set: other-class work waits here
+		// (pick_next_ghost_agent).
 	case t.class == curr.class && t.class == ClassCFS:
 		k.updateCurr(c, k.eng.Now())
 		if !k.cfsWakeupPreempts(curr, t) {
@@ -196,8 +201,13 @@ func (k *Kernel) schedule(c *cpuState) {
 		k.ghostPrologue(c, prev)
 	}
 	next := k.pickNext(c, prev, now)
-	if next != prev && c.g.enclave != nil {
-		k.ghostSwitched(c, prev, next, now)
+	if c.g.enclave != nil {
+		if next != prev {
+			k.ghostSwitched(c, prev, next, now)
+		} else if next != nil && next == c.g.agent {
+			k.agentPicked(c)
+			k.updateAvailability(c)
+		}
 	}
 	c.inSchedule = false
 	extra := c.schedWork
