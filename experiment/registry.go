@@ -5,6 +5,7 @@ import (
 	"github.com/ghostsim/ghostsim/sim/agent"
 	"github.com/ghostsim/ghostsim/workloads"
 	"github.com/ghostsim/ghostsim/workloads/hold"
+	"github.com/ghostsim/ghostsim/workloads/microbench"
 	"github.com/ghostsim/ghostsim/workloads/synthetic"
 )
 
@@ -27,6 +28,16 @@ func Workloads() []WorkloadInfo {
 					return nil, err
 				}
 				return hold.New(spec.Workload.Hold), nil
+			},
+		},
+		{
+			Name:    "microbench",
+			Summary: "the paper's Table 3: ghOSt and kernel operation costs measured by the paper's methods",
+			New: func(spec *Spec) (workloads.Workload, error) {
+				if err := spec.Workload.Microbench.Validate(); err != nil {
+					return nil, err
+				}
+				return microbench.New(spec.Workload.Microbench), nil
 			},
 		},
 		{

@@ -13,6 +13,7 @@ import (
 	"github.com/ghostsim/ghostsim/sim/hw"
 	"github.com/ghostsim/ghostsim/sim/kernel"
 	"github.com/ghostsim/ghostsim/workloads/hold"
+	"github.com/ghostsim/ghostsim/workloads/microbench"
 	"github.com/ghostsim/ghostsim/workloads/synthetic"
 )
 
@@ -60,7 +61,8 @@ type FaultSpec struct {
 
 // WorkloadSpec holds each workload's table under [workload].
 type WorkloadSpec struct {
-	Hold hold.Spec `toml:"hold"`
+	Hold       hold.Spec       `toml:"hold"`
+	Microbench microbench.Spec `toml:"microbench"`
 	// Group is the synthetic workload's [[workload.group]] list.
 	Group []synthetic.GroupSpec `toml:"group"`
 }
@@ -73,7 +75,7 @@ func DefaultSpec() Spec {
 		Kernel:   kernel.DefaultParams(),
 		Run:      RunSpec{DurationMs: 1000, Seed: 1},
 		Policy:   agent.DefaultParams(),
-		Workload: WorkloadSpec{Hold: hold.DefaultSpec()},
+		Workload: WorkloadSpec{Hold: hold.DefaultSpec(), Microbench: microbench.DefaultSpec()},
 	}
 }
 

@@ -53,6 +53,12 @@ type Costs struct {
 	GhostMsgProduce sim.Time
 	GhostMsgConsume sim.Time
 	GhostTxnCommit  sim.Time
+	// GhostIoctl is a commit ioctl's fixed work beyond the syscall.
+	GhostIoctl sim.Time
+	// GhostAgentWake is ghOSt's extra work to wake an agent sleeping in
+	// its ioctl (ghost_wake_agent_on: barrier, blocked_in_run), on the
+	// waking CPU.
+	GhostAgentWake sim.Time
 }
 
 // Machine is the runtime model of a machine: its topology, its resolved

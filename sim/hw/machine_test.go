@@ -382,6 +382,8 @@ func smallSpec() Spec {
 			GhostMsgProduce:     c(215),
 			GhostMsgConsume:     c(215),
 			GhostTxnCommit:      c(632),
+			GhostIoctl:          c(160),
+			GhostAgentWake:      c(200),
 		},
 	}
 }

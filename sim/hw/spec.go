@@ -209,6 +209,8 @@ type CostSpec struct {
 	GhostMsgProduce Cost `toml:"ghost_msg_produce"` // kernel writes one message into a queue (+ barrier, wake check)
 	GhostMsgConsume Cost `toml:"ghost_msg_consume"` // agent reads and dispatches one message (line transfer extra)
 	GhostTxnCommit  Cost `toml:"ghost_txn_commit"`  // kernel validates and latches one transaction (rq locks extra)
+	GhostIoctl      Cost `toml:"ghost_ioctl"`       // fixed work of a commit ioctl beyond the syscall (cpumask copy, loop)
+	GhostAgentWake  Cost `toml:"ghost_agent_wake"`  // ghost_wake_agent_on beyond an ordinary wakeup (barrier, blocked_in_run)
 }
 
 // costBinding ties one Cost of a CostSpec to its dotted key and to the
@@ -236,6 +238,8 @@ func bindCosts(cs *CostSpec, out *Costs) []costBinding {
 		{key: "ghost_msg_produce", in: &cs.GhostMsgProduce, out: &out.GhostMsgProduce},
 		{key: "ghost_msg_consume", in: &cs.GhostMsgConsume, out: &out.GhostMsgConsume},
 		{key: "ghost_txn_commit", in: &cs.GhostTxnCommit, out: &out.GhostTxnCommit},
+		{key: "ghost_ioctl", in: &cs.GhostIoctl, out: &out.GhostIoctl},
+		{key: "ghost_agent_wake", in: &cs.GhostAgentWake, out: &out.GhostAgentWake},
 	}
 	b = bindDist(b, "ipi_flight", &cs.IPIFlight, &out.IPIFlight)
 	b = bindDist(b, "line_transfer", &cs.LineTransfer, &out.LineTransfer)

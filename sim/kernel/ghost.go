@@ -118,6 +118,9 @@ type ghostCPU struct {
 	txnLastCPU int
 	txnLine    cacheLine
 	agentLine  cacheLine
+	// latchLine is rq->ghost.latched_task's line, written by the
+	// committing CPU and read by this CPU when it picks the task.
+	latchLine cacheLine
 	// rendezvous is the sync-group rendezvous of the latched task: 0 for
 	// none, >0 published, <0 waiting, poisonedRendezvous when poisoned.
 	rendezvous int64
@@ -213,6 +216,7 @@ func (k *Kernel) CreateEnclave(cpus CPUSet, cfg EnclaveConfig) (*Enclave, error)
 		g.txnLastCPU = c
 		g.txnLine = newCacheLine()
 		g.agentLine = newCacheLine()
+		g.latchLine = newCacheLine()
 		k.updateAvailability(&k.cpus[c])
 	}
 	return e, nil

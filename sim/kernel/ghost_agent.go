@@ -249,7 +249,7 @@ func (k *Kernel) wakeAgentOn(cpu, from int) {
 		a.g.blockedInRun = false
 		cost := k.wake(a, from)
 		if from >= 0 {
-			k.chargeKernel(from, cost)
+			k.chargeKernel(from, cost+k.costs.GhostAgentWake)
 		}
 	}
 }

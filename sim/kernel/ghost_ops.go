@@ -42,25 +42,21 @@ type ioctlState struct {
 	sent    bool
 	sync    bool
 	submit  bool
-	latched []int // sync group: targets that latched
+	latched []int  // sync group: targets that latched
+	members []Gtid // sync group: what each of latched latched
 }
 
 // ghostOpWork returns the work of agent operation o about to start on
 // the agent's CPU: the system call, and the cache lines it pulls in.
 func (k *Kernel) ghostOpWork(t *Task, o *op) int64 {
 	me := t.g.agentCPU
-	lt := func(from int) int64 {
-		if from < 0 {
-			return 0
-		}
-		return int64(k.m.LineTransfer(from, me, -1))
-	}
 	switch o.kind {
 	case opGhostConsume:
+		read := int64(k.readCost(&o.q.line, me))
 		if len(o.q.ring) == 0 {
-			return lt(o.q.lastWriter())
+			return read
 		}
-		return int64(k.costs.GhostMsgConsume) + lt(o.q.ring[0].producer)
+		return int64(k.costs.GhostMsgConsume) + read
 	case opGhostPoll:
 		return 0
 	case opGhostReadSW:
@@ -78,27 +74,12 @@ func (k *Kernel) ghostOpWork(t *Task, o *op) int64 {
 			return 0
 		}
 		return int64(k.readCost(&k.cpus[o.n].g.txnLine, me))
-	case opGhostCommit, opGhostSyncCommit, opGhostYield, opGhostPing, opGhostAssociate:
+	case opGhostCommit, opGhostSyncCommit:
+		return k.syscallWork() + int64(k.costs.GhostIoctl)
+	case opGhostYield, opGhostPing, opGhostAssociate:
 		return k.syscallWork()
 	}
 	return 0
-}
-
-// lastWriter is the CPU that produced the newest message, -1 if none.
-func (q *Queue) lastWriter() int {
-	if n := len(q.ring); n > 0 {
-		return q.ring[n-1].producer
-	}
-	return -1
-}
-
-// swWriter is the CPU whose cache holds t's status word line: where it
-// runs or last ran.
-func (t *Task) swWriter() int {
-	if t.cpu >= 0 {
-		return t.cpu
-	}
-	return t.lastCPU
 }
 
 // ghostEffect applies agent operation o of t, running on c. It reports
@@ -281,6 +262,7 @@ func (k *Kernel) startIoctl(c *cpuState, t *Task, io *ioctlState, mask CPUSet, s
 	io.ipi = CPUSet{}
 	io.sync, io.submit = sync, submit
 	io.latched = io.latched[:0]
+	io.members = io.members[:0]
 	if sync {
 		// Claim every transaction first; a claim failure fails the group.
 		for _, cpu := range io.order {
@@ -315,6 +297,7 @@ func (k *Kernel) ioctlStep(c *cpuState, t *Task, io *ioctlState) bool {
 		}
 		if state == TxnComplete && io.sync {
 			io.latched = append(io.latched, cpu)
+			io.members = append(io.members, k.cpus[cpu].g.txn.Gtid)
 		}
 	}
 	for io.i < len(io.order) {
@@ -407,18 +390,32 @@ const poisonedRendezvous = -1
 
 // publishRendezvous ends a sync-group commit: on failure every member that
 // latched is pulled back without a message (its task never runs, or is
-// forced off at once), so no member of a failed group runs.
+// forced off at once), so no member of a failed group runs. Only members
+// are touched: a task that was running on a member's CPU before the group
+// keeps it, and an unschedule member does not happen. (Upstream the IPI
+// switches that task out for the member, which spins in
+// wait_for_rendezvous, so it gets TASK_PREEMPT and the agent re-places
+// it; keeping it on its CPU without a message has the same outcome.
+// Yanking it off without a message would lose it.)
 func (k *Kernel) publishRendezvous(io *ioctlState) {
 	if !io.failed {
 		return
 	}
-	for _, cpu := range io.latched {
+	for i, cpu := range io.latched {
 		c := &k.cpus[cpu]
-		if l := c.g.latched; l != nil {
-			c.g.latched = nil // no message: ignore_prev_preemption
+		g := io.members[i]
+		if g <= 0 {
+			c.g.mustResched = false // a NULL or IDLE member: no unschedule
+			continue
 		}
-		if cur := c.curr; cur != nil && cur.class == ClassGhost {
-			cur.g.ignorePrevPreemption = true
+		member := k.TaskByGtid(g)
+		if c.g.latched == member {
+			c.g.latched = nil // never ran: no message
+		}
+		if c.curr == member && member.class == ClassGhost {
+			// It got on its CPU before the failure was published: yanked
+			// off with no message (ignore_prev_preemption).
+			member.g.ignorePrevPreemption = true
 			c.g.mustResched = true
 			k.resched(cpu)
 		}
@@ -438,8 +435,25 @@ func (k *Kernel) startSpin(c *cpuState, t *Task, q *Queue, until sim.Time) {
 	}
 }
 
-// endSpin tells spinning agent a that a message arrived from CPU from:
-// it notices when the ring's line reaches its CPU.
+// endSpinOn tells spinning agent a that a message from CPU from is being
+// written to q: it notices once the message is written and the ring's
+// line reaches its CPU (the read that Consume then needs no more).
+func (k *Kernel) endSpinOn(a *Task, q *Queue, from int) {
+	if !a.g.spinning {
+		return
+	}
+	at := k.eng.Now()
+	if from >= 0 {
+		at += k.costs.GhostMsgProduce + k.readCost(&q.line, a.g.agentCPU)
+	}
+	if cur, armed := a.g.spinEnd.Armed(); armed && cur <= at {
+		return
+	}
+	a.g.spinEnd.Arm(k.eng, at, k.id, sim.Event{Kind: evSpinEnd, A: int32(a.id)})
+}
+
+// endSpin tells spinning agent a that a status word it watches changed on
+// CPU from: it notices when the line reaches its CPU.
 func (k *Kernel) endSpin(a *Task, from int) {
 	if !a.g.spinning {
 		return

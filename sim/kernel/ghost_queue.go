@@ -63,6 +63,9 @@ type Queue struct {
 	closed   bool
 	// spinners are agents spinning on this queue.
 	spinners []*Task
+	// line is the ring's cache line (the newest message and the head
+	// index), for the cost of noticing and reading messages.
+	line cacheLine
 	produced int64
 }
 
@@ -90,7 +93,7 @@ func (e *Enclave) CreateQueue(elems int, wakeup ...int) (*Queue, error) {
 	if elems <= 0 || elems > MaxQueueElems || elems&(elems-1) != 0 {
 		return nil, fmt.Errorf("kernel: queue of %d slots: must be a power of two up to %d (EINVAL)", elems, MaxQueueElems)
 	}
-	q := &Queue{id: len(e.queues), enclave: e, elems: elems}
+	q := &Queue{id: len(e.queues), enclave: e, elems: elems, line: newCacheLine()}
 	if err := q.ConfigWakeup(wakeup...); err != nil {
 		return nil, err
 	}
@@ -199,6 +202,7 @@ func (k *Kernel) produceTaskMsg(t *Task, m Message, cpu int) bool {
 	}
 	m.producer = cpu
 	k.chargeProduce(cpu)
+	q.line.write(cpu)
 	if !q.push(m) {
 		k.stats.GhostQueueOverflows++
 		k.trace(cpu, "drop %v: overflow", m)
@@ -206,6 +210,9 @@ func (k *Kernel) produceTaskMsg(t *Task, m Message, cpu int) bool {
 	}
 	k.stats.GhostMsgs++
 	k.trace(cpu, "%v", m)
+	if k.probe.Post != nil {
+		k.probe.Post(k.eng.Now(), cpu, m)
+	}
 	taskCPU := t.cpu
 	if taskCPU < 0 {
 		taskCPU = t.lastCPU
@@ -246,6 +253,7 @@ func (k *Kernel) produceCPUMsg(cpu int, m Message) bool {
 	m.producer = cpu
 	k.chargeProduce(cpu)
 	q := a.g.dstQ
+	q.line.write(cpu)
 	if !q.push(m) {
 		k.stats.GhostQueueOverflows++
 		k.trace(cpu, "drop %v: overflow", m)
@@ -253,6 +261,9 @@ func (k *Kernel) produceCPUMsg(cpu int, m Message) bool {
 	}
 	k.stats.GhostMsgs++
 	k.trace(cpu, "%v", m)
+	if k.probe.Post != nil {
+		k.probe.Post(k.eng.Now(), cpu, m)
+	}
 	k.notifyQueue(q, cpu, cpu)
 	return true
 }
@@ -262,7 +273,7 @@ func (k *Kernel) produceCPUMsg(cpu int, m Message) bool {
 // woken (ghost_wake_agent_of), bumping its barrier.
 func (k *Kernel) notifyQueue(q *Queue, taskCPU, from int) {
 	for _, a := range q.spinners {
-		k.endSpin(a, from)
+		k.endSpinOn(a, q, from)
 	}
 	if target := q.targetCPU(taskCPU); target >= 0 {
 		k.wakeAgentOn(target, from)

@@ -109,6 +109,7 @@ func (k *Kernel) pickGhost(c *cpuState, prev *Task) *Task {
 	}
 	if l := c.g.latched; l != nil {
 		c.g.latched = nil
+		k.chargeKernel(c.id, k.readCost(&c.g.latchLine, c.id))
 		if l.state == TaskRunnable && l.cpu == c.id && l.class == ClassGhost {
 			c.ghostQ = removeTask(c.ghostQ, l)
 			return l
@@ -163,18 +164,21 @@ func (k *Kernel) ghostSwitched(c *cpuState, prev, next *Task, now sim.Time) {
 			}
 		}
 	}
-	k.updateAvailability(c)
+	k.setAvailability(c, next)
 }
 
 // updateAvailability tracks whether c is free of higher-class work, the
 // agent aside (GHOST_SW_CPU_AVAIL), and tells the agent when it changes
 // if the enclave asked for it.
-func (k *Kernel) updateAvailability(c *cpuState) {
+func (k *Kernel) updateAvailability(c *cpuState) { k.setAvailability(c, c.curr) }
+
+// setAvailability is updateAvailability for a CPU about to run cur: in
+// prepare_task_switch c.curr is still the task being switched out.
+func (k *Kernel) setAvailability(c *cpuState, cur *Task) {
 	e := c.g.enclave
 	if e == nil {
 		return
 	}
-	cur := c.curr
 	avail := len(c.rtQ) == 0 && c.cfs.nr == 0 &&
 		(cur == nil || cur.class == ClassGhost || cur == c.g.agent || cur.class == ClassAgent)
 	was := c.g.agentFlags&SWCPUAvail != 0

@@ -239,6 +239,7 @@ func (k *Kernel) setLatch(c *cpuState, next *Task, f RunFlags, runCPU int) {
 		k.preemptLatched(c, old, runCPU)
 	}
 	c.g.latched = next
+	c.g.latchLine.write(runCPU)
 	c.g.mustResched = false
 	c.g.runFlags = f
 	c.g.elidePreempt = f&RunElidePreempt != 0

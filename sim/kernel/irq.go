@@ -98,6 +98,9 @@ func (k *Kernel) sendIPI(from, to int, kind int32) {
 
 // handleIPI runs an IPI's handler on c.
 func (k *Kernel) handleIPI(c *cpuState, kind int32) {
+	if k.probe.IPI != nil {
+		k.probe.IPI(k.eng.Now(), c.id)
+	}
 	k.enterIRQ(c, k.costs.IPIReceive)
 	switch kind {
 	case ipiResched:

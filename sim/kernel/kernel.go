@@ -47,6 +47,8 @@ type Kernel struct {
 
 	// onSwitch, when set, receives every context switch (traces).
 	onSwitch func(SwitchRecord)
+	// probe receives measurement points (microbenchmarks).
+	probe Probe
 	// check runs CheckInvariants after every event and panics on a
 	// violation (tests set it through Config.Check).
 	check bool
@@ -149,6 +151,9 @@ func New(e *sim.Engine, m *hw.Machine, cfg Config) (*Kernel, error) {
 	}
 	return k, nil
 }
+
+// Params returns the kernel's tunables.
+func (k *Kernel) Params() Params { return k.p }
 
 // Engine returns the engine the kernel runs in.
 func (k *Kernel) Engine() *sim.Engine { return k.eng }

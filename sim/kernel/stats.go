@@ -91,3 +91,16 @@ func (k *Kernel) BusyTime(cpu int) sim.Time { return k.cpus[cpu].busy.Total(k.en
 
 // Err returns the first panic raised by a thread program, if any.
 func (k *Kernel) Err() error { return k.firstPanic }
+
+// Probe receives measurement points that traces do not carry in
+// structured form; nil callbacks are skipped. Microbenchmarks use it.
+type Probe struct {
+	// Post is called when a message is posted to a queue, by CPU cpu
+	// (-1: none), before the producer's work is done.
+	Post func(at sim.Time, cpu int, m Message)
+	// IPI is called when an IPI arrives at cpu, before its handler runs.
+	IPI func(at sim.Time, cpu int)
+}
+
+// SetProbe installs p.
+func (k *Kernel) SetProbe(p Probe) { k.probe = p }
