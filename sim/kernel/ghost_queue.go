@@ -65,7 +65,7 @@ type Queue struct {
 	spinners []*Task
 	// line is the ring's cache line (the newest message and the head
 	// index), for the cost of noticing and reading messages.
-	line cacheLine
+	line     cacheLine
 	produced int64
 }
 
