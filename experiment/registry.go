@@ -15,6 +15,9 @@ type WorkloadInfo struct {
 	Summary string
 	// New validates the workload's part of spec and builds it.
 	New func(spec *Spec) (workloads.Workload, error)
+	// Sweep, for a workload that is a sweep of runs, returns its points
+	// (policy is the -policy given, "" for the workload's default).
+	Sweep func(spec *Spec, policy string) ([]Point, error)
 }
 
 // Workloads returns the workloads ghostsim knows, sorted by name.
@@ -39,6 +42,11 @@ func Workloads() []WorkloadInfo {
 				}
 				return microbench.New(spec.Workload.Microbench), nil
 			},
+		},
+		{
+			Name:    "scalability",
+			Summary: "the paper's Fig 5 sweep: round-robin global agent, 5 yielding threads per CPU, txns/s vs enclave CPUs",
+			Sweep:   scalabilitySweep,
 		},
 		{
 			Name:    "synthetic",

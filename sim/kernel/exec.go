@@ -259,8 +259,12 @@ func (k *Kernel) changeClass(c *cpuState, t *Task, nc Class) {
 	if t.class == ClassCFS {
 		c.cfs.curr = nil
 	}
+	wasGhost := t.class == ClassGhost
 	t.class = nc
 	if nc == ClassCFS {
+		if wasGhost {
+			placeFromGhost(c, t)
+		}
 		c.cfs.curr = t
 		t.se.execStart = k.eng.Now()
 		t.se.prevSumExec = t.se.sumExec
@@ -286,8 +290,8 @@ func (k *Kernel) setActivity(c *cpuState, a hw.SiblingActivity) {
 // completion if the rate changed.
 func (k *Kernel) refreshRate(c *cpuState) {
 	t := c.curr
-	if t == nil || c.switching || c.inIRQ || !t.inOp {
-		return
+	if t == nil || c.switching || c.inIRQ || !t.inOp || (t.g != nil && t.g.spinning) {
+		return // a spinning agent has no work in progress to re-rate
 	}
 	r := k.rateOf(c, t)
 	if r == t.progress.Rate() {

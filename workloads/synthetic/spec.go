@@ -43,7 +43,9 @@ type GroupSpec struct {
 	FootprintKB int `toml:"footprint_kb"`
 	// MemShare is the fraction of the work bound by memory latency (0..1).
 	MemShare float64 `toml:"mem_share"`
-	// Program is "requests", "hog" or "periodic".
+	// Program is "requests", "hog", "periodic" or "yield" (loop on
+	// sched_yield, running RunUs of work between yields: the threads of
+	// the paper's Fig 5).
 	Program string `toml:"program"`
 	// Arrival and Service drive "requests".
 	Arrival DistSpec `toml:"arrival"`
@@ -75,7 +77,7 @@ type DistSpec struct {
 
 // Programs and classes a group may name.
 var (
-	programs = []string{"requests", "hog", "periodic"}
+	programs = []string{"requests", "hog", "periodic", "yield"}
 	classes  = []string{"cfs", "ghost", "microquanta"}
 )
 
@@ -141,6 +143,10 @@ func Validate(groups []GroupSpec, ncpus, nsockets int) error {
 		case "requests":
 			errs = append(errs, g.Arrival.validateArrival(key("arrival")), g.Service.validateService(key("service")))
 		case "hog":
+		case "yield":
+			if g.RunUs < 0 {
+				bad("run_us", "must be >= 0, got %v", g.RunUs)
+			}
 		case "periodic":
 			if g.PeriodUs <= 0 {
 				bad("period_us", "must be > 0, got %v", g.PeriodUs)
@@ -149,7 +155,7 @@ func Validate(groups []GroupSpec, ncpus, nsockets int) error {
 				bad("run_us", "must be > 0, got %v", g.RunUs)
 			}
 		default:
-			bad("program", "unknown program %q (valid: requests, hog, periodic)", g.Program)
+			bad("program", "unknown program %q (valid: requests, hog, periodic, yield)", g.Program)
 		}
 	}
 	return errors.Join(errs...)

@@ -134,6 +134,16 @@ func (g *group) program() (func(*kernel.Thread, *worker), error) {
 				th.Run(sim.Ms(1))
 			}
 		}, nil
+	case "yield":
+		run := sim.FromNs(g.spec.RunUs * 1000)
+		return func(th *kernel.Thread, _ *worker) {
+			for {
+				if run > 0 {
+					th.Run(run)
+				}
+				th.Yield()
+			}
+		}, nil
 	case "periodic":
 		period := sim.FromNs(g.spec.PeriodUs * 1000)
 		run := sim.FromNs(g.spec.RunUs * 1000)
