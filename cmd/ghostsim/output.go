@@ -30,6 +30,10 @@ const (
 // machine-wide counters and the workload's figures, in aligned columns and
 // a fixed order (map keys sorted). Latencies are in µs.
 func printSummary(w io.Writer, spec *experiment.Spec, res *results.Result) {
+	if res.Workload == "microbench" {
+		printTable3(w, res)
+		return
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, format string, args ...any) {
 		fmt.Fprintf(tw, "%s\t%s\n", k, fmt.Sprintf(format, args...))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"runtime"
 	"errors"
 	"flag"
 	"fmt"
@@ -47,6 +48,7 @@ func (l *stringList) Set(s string) error {
 
 // options are the parsed flags.
 type options struct {
+	jobs int
 	configs  stringList
 	sets     stringList
 	workload string
@@ -79,6 +81,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.BoolVar(&o.quiet, "q", false, "quiet: no start line and no progress on stderr")
 	fs.BoolVar(&o.list, "list", false, "list the embedded machines, the workloads and the policies, then exit")
 	fs.BoolVar(&o.check, "check", false, "run the kernel's invariant checker after every event (slow)")
+	fs.IntVar(&o.jobs, "j", runtime.GOMAXPROCS(0), "run up to `N` points of a sweep at once (output is the same for any N)")
 	return fs
 }
 
@@ -86,6 +89,9 @@ func newFlagSet(o *options) *flag.FlagSet {
 // the output, and returns the exit code. Every error a user can cause is
 // one or more lines "ghostsim: ..." on stderr, never a Go trace.
 func run(args []string, stdout, stderr io.Writer) (code int) {
+	if len(args) > 0 && args[0] == "repro" {
+		return runRepro(args[1:], stdout, stderr)
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			fmt.Fprintf(stderr, "ghostsim: internal error: %v\n", p)
@@ -112,6 +118,10 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	if o.list {
 		printList(stdout)
 		return exitOK
+	}
+	if o.jobs < 1 {
+		fmt.Fprintf(stderr, "ghostsim: -j %d: want at least 1\n", o.jobs)
+		return exitUsage
 	}
 
 	if _, ok := experiment.FindWorkload(o.workload); !ok {
@@ -161,6 +171,9 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		fmt.Fprintf(stderr, "ghostsim: seed %d, machine %s (%d CPUs, %g GHz), workload %s, policy %s, %v measured after %v warm-up; configs: %s\n",
 			spec.Run.Seed, spec.Machine.Name, spec.Machine.CPUs, spec.Machine.GHz, o.workload, policyName(o.policy),
 			sim.Ms(spec.Run.DurationMs), sim.Ms(spec.Run.WarmupMs), strings.Join(meta.Files(), " "))
+	}
+	if info, _ := experiment.FindWorkload(o.workload); info.Sweep != nil {
+		return runSweep(&o, info, spec, meta, args, labels, stdout, stderr)
 	}
 	opts := experiment.Options{Workload: o.workload, Policy: o.policy, Check: o.check}
 	var prog *progress

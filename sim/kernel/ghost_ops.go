@@ -58,7 +58,11 @@ func (k *Kernel) ghostOpWork(t *Task, o *op) int64 {
 		}
 		return int64(k.costs.GhostMsgConsume) + read
 	case opGhostPoll:
-		return 0
+		// One iteration of the poll loop reads the ring's index: an L1 hit
+		// (4 cycles, [AT-ROME]) unless its line moved. The floor also keeps
+		// a policy that polls a non-empty queue without draining it from
+		// freezing simulated time.
+		return max(int64(k.readCost(&o.q.line, me)), int64(k.m.CyclesToTime(4)))
 	case opGhostReadSW:
 		if x := k.TaskByGtid(o.gtid); x != nil && x.g != nil {
 			return int64(k.readCost(&x.g.swLine, me))
