@@ -21,13 +21,17 @@ deterministically: the same configs and seed give the same result.
 
 Usage:
   ghostsim [-config FILE]... [-workload NAME] [-policy NAME] [-seed N] [-duration D]
-           [-set key=value]... [-json] [-out DIR] [-q] [-check]
+           [-set key=value]... [-json] [-out DIR] [-q] [-check] [-j N]
   ghostsim -list
+  ghostsim repro [-out DIR] [-j N] table3|fig5   (a paper table or figure, its claims checked)
 
 Examples:
-  ghostsim -config rome256.toml -workload hold
-  ghostsim -config skylake112 -workload hold -duration 200ms -seed 7 -json
-  ghostsim -config rome256.toml -config my-experiment.toml -set run.warmup_ms=100 -out out/run1
+  ghostsim -config skylake112.toml -config synthetic-requests.toml -workload synthetic
+  ghostsim -config skylake112.toml -workload microbench
+  ghostsim -config skylake112 -config synthetic-requests.toml -workload synthetic \
+           -set 'workload.group[0].class="ghost"' -set enclave.cpus=0-8 -policy fifo-central -json
+  ghostsim -config haswell72 -workload scalability -json -out out/fig5-haswell
+  ghostsim repro -out out fig5
 
 Flags:
 `)

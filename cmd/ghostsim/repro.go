@@ -2,8 +2,8 @@ package main
 
 import (
 	"flag"
-	"image/color"
 	"fmt"
+	"image/color"
 	"io"
 	"os"
 	"path/filepath"

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"runtime"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -48,7 +48,7 @@ func (l *stringList) Set(s string) error {
 
 // options are the parsed flags.
 type options struct {
-	jobs int
+	jobs     int
 	configs  stringList
 	sets     stringList
 	workload string
