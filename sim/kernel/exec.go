@@ -194,11 +194,17 @@ func (k *Kernel) applyEffect(c *cpuState, t *Task) bool {
 }
 
 // blockCurrent puts c's running task to sleep and reschedules.
+//
+// An agent blocking in a ghOSt call (blocked_in_run) with RTLA_ON_IDLE may
+// be picked again by that same schedule() when the CPU would otherwise
+// idle: it then stays current.
 func (k *Kernel) blockCurrent(c *cpuState, t *Task) {
 	k.deactivate(t)
 	t.state = TaskBlocked
 	k.schedule(c)
-	t.cpu = -1
+	if t.state == TaskBlocked {
+		t.cpu = -1
+	}
 }
 
 // exitCurrent ends c's running task.

@@ -263,9 +263,19 @@ func (e *Enclave) AgentStatusWord(cpu int) StatusWord {
 // enterGhost moves t into enclave e's ghOSt class (sched_setscheduler to
 // SCHED_GHOST through the enclave's tasks file). t must not be in ghOSt.
 // A running task's TASK_NEW is deferred until it passes through schedule.
+//
+// A task that was in ghOSt before (it departed) gets a new status word
+// whose barrier continues from the old one, so that a task's seqnums only
+// grow. Upstream its messages stay gated until the agent frees the old
+// status word (ghost-semantics.md §2.4); model agents never free status
+// words, so the old one counts as freed when the task re-enters.
 func (k *Kernel) enterGhost(t *Task, e *Enclave) {
+	var barrier uint32
+	if t.g != nil {
+		barrier = t.g.sw.Barrier
+	}
 	t.g = &ghostTask{enclave: e, dstQ: e.defaultQ, swLine: newCacheLine()}
-	t.g.sw = StatusWord{Gtid: t.gtid(), Flags: SWInUse, Runtime: t.runtime}
+	t.g.sw = StatusWord{Gtid: t.gtid(), Flags: SWInUse, Runtime: t.runtime, Barrier: barrier}
 	e.tasks = append(e.tasks, t)
 	switch t.state {
 	case TaskRunning:

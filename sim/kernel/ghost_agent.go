@@ -116,11 +116,13 @@ func (k *Kernel) releaseAgent(t *Task) {
 	if c.g.agent != t {
 		return
 	}
+	// Detach first: the latched task's PREEMPT may target this CPU's
+	// queue, whose wakeup must not revive the exiting agent.
+	c.g.agent = nil
 	if l := c.g.latched; l != nil {
 		c.g.latched = nil
 		k.preemptLatched(c, l, cpu)
 	}
-	c.g.agent = nil
 	c.g.runFlags = 0
 	c.g.agentBarrier = 0
 	c.g.mustResched = false

@@ -57,9 +57,13 @@ func (k *Kernel) ghostPrevMessages(c *cpuState, prev *Task) {
 		}
 	case TaskRunnable:
 		if g.newPending {
+			// The deferred TASK_NEW is this switch's message: no YIELD or
+			// PREEMPT with it (ghost-semantics.md §1.4).
 			g.newPending = false
 			k.produceTaskMsg(prev, Message{Type: MsgTaskNew, Runnable: true, Nice: prev.nice, Runtime: prev.runtime}, c.id)
 			g.forceOff = true
+			g.yielded = false
+			return
 		}
 		switch {
 		case g.yielded:
@@ -311,6 +315,7 @@ func (k *Kernel) moveToCFS(t *Task) {
 		c := &k.cpus[t.cpu]
 		k.leaveGhost(t, t.cpu)
 		t.class = ClassCFS
+		placeFromGhost(c, t)
 		c.cfs.curr = t
 		k.updateCurr(c, k.eng.Now())
 		t.se.execStart = k.eng.Now()
@@ -322,6 +327,7 @@ func (k *Kernel) moveToCFS(t *Task) {
 		k.cpus[cpu].ghostDequeue(t)
 		k.leaveGhost(t, cpu)
 		t.class = ClassCFS
+		placeFromGhost(&k.cpus[cpu], t)
 		k.activate(t, cpu, false, false)
 		k.checkPreempt(cpu, t, -1)
 	default:
@@ -329,6 +335,14 @@ func (k *Kernel) moveToCFS(t *Task) {
 		t.class = ClassCFS
 	}
 }
+
+// placeFromGhost gives a task leaving ghOSt for CFS on c the vruntime of
+// a task with no CFS history there: c's min_vruntime. (Linux keeps a
+// non-fair task's vruntime relative and attach_task_cfs_rq adds the
+// queue's min_vruntime; keeping whatever absolute value the task had —
+// 0 for a task spawned into ghOSt — would let it starve the CFS tasks
+// of a long-running queue.)
+func placeFromGhost(c *cpuState, t *Task) { t.se.vruntime = c.cfs.minVruntime }
 
 // EnterEnclave moves task t into e's ghOSt class, as writing its pid to
 // the enclave's tasks file does. A running task keeps its CPU until it
@@ -362,6 +376,14 @@ func (k *Kernel) EnterEnclave(t *Task, e *Enclave) error {
 		}
 		t.class = ClassGhost
 		k.enterGhost(t, e)
+		// Switched out, it waits on an enclave CPU's run queue.
+		t.migrateTo = -1
+		if !e.cpus.Has(t.cpu) {
+			t.migrateTo = e.cpus.And(t.affinity).First()
+			if t.migrateTo < 0 {
+				t.migrateTo = e.cpus.First()
+			}
+		}
 		k.resched(t.cpu)
 	default:
 		t.class = ClassGhost

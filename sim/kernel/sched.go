@@ -196,12 +196,15 @@ func (k *Kernel) schedule(c *cpuState) {
 		prev.lastCPU = c.id
 		prev.lastRan = now
 	}
-	if c.g.enclave != nil {
+	// A ghOSt task switched out of a CPU outside its enclave (it entered
+	// ghOSt while running there) still produces its messages.
+	ghostPrev := prev != nil && prev.class == ClassGhost && prev.g != nil
+	if c.g.enclave != nil || ghostPrev {
 		c.inSchedule = true
 		k.ghostPrologue(c, prev)
 	}
 	next := k.pickNext(c, prev, now)
-	if c.g.enclave != nil {
+	if c.g.enclave != nil || ghostPrev {
 		if next != prev {
 			k.ghostSwitched(c, prev, next, now)
 		} else if next != nil && next == c.g.agent {
