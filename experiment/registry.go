@@ -1,6 +1,8 @@
 package experiment
 
 import (
+	"fmt"
+
 	_ "github.com/ghostsim/ghostsim/policies" // registers the built-in policies
 	"github.com/ghostsim/ghostsim/sim/agent"
 	"github.com/ghostsim/ghostsim/workloads"
@@ -18,6 +20,24 @@ type WorkloadInfo struct {
 	// Sweep, for a workload that is a sweep of runs, returns its points
 	// (policy is the -policy given, "" for the workload's default).
 	Sweep func(spec *Spec, policy string) ([]Point, error)
+	// Systems, for a workload that compares whole systems (-policy names
+	// a system, such as "cfs-shinjuku"), maps the -policy value to the
+	// ghOSt policy to launch, "" when the workload runs the system itself
+	// without ghOSt; an unknown name is an error listing the valid ones.
+	// Nil means -policy names a ghOSt policy.
+	Systems func(policy string) (ghostPolicy string, err error)
+}
+
+// GhostPolicy resolves the -policy value for workload w: the ghOSt policy
+// to launch ("" for none), or an error naming the valid values.
+func (w WorkloadInfo) GhostPolicy(policy string) (string, error) {
+	if w.Systems != nil {
+		return w.Systems(policy)
+	}
+	if policy != "" && !knownPolicy(policy) {
+		return "", fmt.Errorf("unknown policy %q (valid: %s)", policy, policyNames())
+	}
+	return policy, nil
 }
 
 // Workloads returns the workloads ghostsim knows, sorted by name.

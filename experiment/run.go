@@ -39,8 +39,9 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown workload %q (valid: %s)", opts.Workload, workloadNames())
 	}
-	if opts.Policy != "" && !knownPolicy(opts.Policy) {
-		return nil, fmt.Errorf("unknown policy %q (valid: %s)", opts.Policy, policyNames())
+	ghostPolicy, err := info.GhostPolicy(opts.Policy)
+	if err != nil {
+		return nil, err
 	}
 	canon, err := configs.Canonical(spec)
 	if err != nil {
@@ -70,8 +71,8 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 		return nil, err
 	}
 	env := &workloads.Env{Engine: e, Machine: m, Kernel: k, EnclaveCPUs: enclave, Policy: opts.Policy}
-	if opts.Policy != "" {
-		g, err := startGhost(spec, k, enclave, opts.Policy)
+	if ghostPolicy != "" {
+		g, err := startGhost(spec, k, enclave, ghostPolicy)
 		if err != nil {
 			return nil, err
 		}

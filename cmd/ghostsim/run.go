@@ -128,7 +128,12 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		fmt.Fprintf(stderr, "ghostsim: unknown workload %q; valid workloads: %s\n", o.workload, workloadNames())
 		return exitUsage
 	}
-	if o.policy != "" && !knownPolicy(o.policy) {
+	if info, _ := experiment.FindWorkload(o.workload); info.Systems != nil {
+		if _, err := info.GhostPolicy(o.policy); err != nil {
+			fmt.Fprintf(stderr, "ghostsim: workload %s: %v\n", o.workload, err)
+			return exitUsage
+		}
+	} else if o.policy != "" && !knownPolicy(o.policy) {
 		fmt.Fprintf(stderr, "ghostsim: unknown policy %q; %s\n", o.policy, validPolicies())
 		return exitUsage
 	}
