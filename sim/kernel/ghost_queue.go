@@ -200,25 +200,11 @@ func (k *Kernel) produceTaskMsg(t *Task, m Message, cpu int) bool {
 		k.trace(cpu, "drop %v: %s", m, dropReason(g.gated, q))
 		return false
 	}
-	m.producer = cpu
-	k.chargeProduce(cpu)
-	q.line.write(cpu)
-	if !q.push(m) {
-		k.stats.GhostQueueOverflows++
-		k.trace(cpu, "drop %v: overflow", m)
-		return false
-	}
-	k.stats.GhostMsgs++
-	k.trace(cpu, "%v", m)
-	if k.probe.Post != nil {
-		k.probe.Post(k.eng.Now(), cpu, m)
-	}
 	taskCPU := t.cpu
 	if taskCPU < 0 {
 		taskCPU = t.lastCPU
 	}
-	k.notifyQueue(q, taskCPU, cpu)
-	return true
+	return k.post(q, m, cpu, taskCPU)
 }
 
 // dropReason says why a message had nowhere to go, for traces.
@@ -250,9 +236,16 @@ func (k *Kernel) produceCPUMsg(cpu int, m Message) bool {
 		}
 		return false
 	}
+	return k.post(a.g.dstQ, m, cpu, cpu)
+}
+
+// post writes m into q on behalf of CPU cpu (-1: none), charging the
+// producer's work, and notifies q's waiters; the wakeup target is chosen
+// for a message about taskCPU. It reports false (and counts it) when the
+// ring is full.
+func (k *Kernel) post(q *Queue, m Message, cpu, taskCPU int) bool {
 	m.producer = cpu
 	k.chargeProduce(cpu)
-	q := a.g.dstQ
 	q.line.write(cpu)
 	if !q.push(m) {
 		k.stats.GhostQueueOverflows++
@@ -264,7 +257,7 @@ func (k *Kernel) produceCPUMsg(cpu int, m Message) bool {
 	if k.probe.Post != nil {
 		k.probe.Post(k.eng.Now(), cpu, m)
 	}
-	k.notifyQueue(q, cpu, cpu)
+	k.notifyQueue(q, taskCPU, cpu)
 	return true
 }
 
