@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"runtime"
 	"time"
 
@@ -25,6 +26,10 @@ type Options struct {
 	Progress func(done, total sim.Time)
 	// Check runs the kernel's invariant checker after every event (slow).
 	Check bool
+	// Trace, when set, receives a Chrome trace-event JSON file of the run
+	// (per-CPU tracks of what ran, and ghOSt events), for Perfetto. It
+	// keeps every switch in memory: use it on short runs.
+	Trace io.Writer
 }
 
 // progressChunk is how much simulated time runs between Progress calls.
@@ -70,6 +75,10 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 	if err != nil {
 		return nil, err
 	}
+	var tr *traceRecorder
+	if opts.Trace != nil {
+		tr = newTraceRecorder(k)
+	}
 	env := &workloads.Env{Engine: e, Machine: m, Kernel: k, EnclaveCPUs: enclave, Policy: opts.Policy}
 	if ghostPolicy != "" {
 		g, err := startGhost(spec, k, enclave, ghostPolicy)
@@ -110,6 +119,11 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 		return nil, err
 	}
 
+	if tr != nil {
+		if err := tr.write(opts.Trace, e.Now()); err != nil {
+			return nil, fmt.Errorf("writing the trace: %w", err)
+		}
+	}
 	rep := workloads.NewReport()
 	w.Report(e.Now(), rep)
 	r := results.New()
