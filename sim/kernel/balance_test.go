@@ -93,3 +93,51 @@ func TestRomeWakeupStaysInLLC(t *testing.T) {
 		t.Errorf("skylake112: woken thread waited %v; want an idle CPU of its LLC at once", skyWait)
 	}
 }
+
+// TestRomeWokenThreadWaitsForBalancing: on rome256, a thread that wakes
+// while its CCX is full stays queued there (the wakeup searches only the
+// LLC) even though every other CCX is idle; it gets a CPU elsewhere only
+// when load balancing pulls it, on an idle CPU's balance pass. The test
+// shows the wait and the move.
+func TestRomeWokenThreadWaitsForBalancing(t *testing.T) {
+	k := newTestKernel(t, "rome256")
+	ccx0 := SetOf(0, 1, 2, 3, 128, 129, 130, 131)
+	for c := ccx0.First(); c >= 0; c = ccx0.Next(c + 1) {
+		spawn(t, k, TaskSpec{Name: "hog", Class: ClassCFS, CPU: c, Affinity: SetOf(c), NUMAHome: -1, Program: hog})
+	}
+	var wokeAt, firstRan sim.Time
+	firstCPU := -1
+	spawn(t, k, TaskSpec{Name: "w", Class: ClassCFS, Nice: 5, CPU: 0, Affinity: SetOf(0), NUMAHome: -1, Program: func(th *Thread) {
+		th.Run(20 * sim.Millisecond)
+		th.SetAffinity(RangeSet(0, th.k.NumCPUs()))
+		th.Sleep(sim.Millisecond) // long enough to be cache-cold when it wakes
+		wokeAt = th.Now()
+		for {
+			th.Run(sim.Microsecond)
+			if firstCPU < 0 {
+				firstRan, firstCPU = th.Now(), th.Task().CPU()
+			}
+			if ccx0.Has(th.Task().CPU()) {
+				continue
+			}
+			th.Exit() // it left CCX 0: done
+		}
+	}})
+	before := k.Stats().LoadBalances
+	k.Engine().Run(2 * sim.Second)
+	w := k.tasks[len(k.tasks)-1]
+	if w.State() != TaskDead {
+		t.Fatalf("w never left CCX 0 (state %v on cpu %d)", w.State(), w.CPU())
+	}
+	t.Logf("woke at %v; first ran at %v on cpu%d; left CCX 0 at %v on cpu%d; balance passes that moved tasks: %d",
+		w.wokenAt, firstRan, firstCPU, w.exitedAt, w.lastCPU, k.Stats().LoadBalances-before)
+	if ccx0.Has(w.lastCPU) {
+		t.Errorf("w ended on cpu%d, inside CCX 0", w.lastCPU)
+	}
+	if k.Stats().LoadBalances == before {
+		t.Error("no balance pass moved a task: w did not leave by balancing")
+	}
+	if wait := w.exitedAt - wokeAt; wait < sim.Millisecond {
+		t.Errorf("w left CCX 0 %v after waking: want a visible wait for balancing, not an idle CPU found at wakeup", wait)
+	}
+}
