@@ -312,7 +312,6 @@ func (k *Kernel) leaveGhost(t *Task, cpu int) {
 	}
 	e := g.enclave
 	e.tasks = removeTask(e.tasks, t)
-	k.departed = append(k.departed, t)
 }
 
 // removeFromRunqueues is used when a task changes class from ghOSt: the

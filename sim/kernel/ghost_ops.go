@@ -202,12 +202,8 @@ func (k *Kernel) ghostEffect(c *cpuState, t *Task, o op) bool {
 			return true
 		}
 		g.ret = opResult{}
+		// A sleeping agent wakes; a running one sees its barrier move.
 		k.wakeAgentOn(o.n, g.agentCPU)
-		if o.n != g.agentCPU {
-			if a := k.cpus[o.n].g.agent; a.state == TaskRunning {
-				return true // running agents see the barrier move
-			}
-		}
 		return true
 	case opGhostAssociate:
 		g.ret = k.associate(g, o.q, o.gtid, o.u32)

@@ -58,7 +58,6 @@ type Kernel struct {
 	enclaves    []*Enclave
 	agentsGroup int      // accounting group of agent threads, -1 until the first
 	barriers    []uint32 // for the invariant checker: last task barrier seen
-	departed    []*Task  // tasks that left an enclave (their status words are gated)
 	traceFn     func(at sim.Time, cpu int, format string, args []any)
 	// nohzNextBalance is when a busy CPU may next kick idle balancing.
 	nohzNextBalance sim.Time
