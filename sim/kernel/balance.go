@@ -244,7 +244,7 @@ func (k *Kernel) groupFigures(g CPUSet) lbGroup {
 	var s lbGroup
 	for cpu := g.First(); cpu >= 0; cpu = g.Next(cpu + 1) {
 		c := &k.cpus[cpu]
-		s.load += c.cfs.load
+		s.load += k.cpuLoad(cpu)
 		s.nr += c.cfs.nr
 		s.capacity += k.cpuCapacity(cpu)
 		s.weight++
@@ -391,7 +391,7 @@ func (k *Kernel) findBusiestQueue(g CPUSet, imbalance int64, dst int) int {
 	var bestLoad, bestCap int64
 	for cpu := g.First(); cpu >= 0; cpu = g.Next(cpu + 1) {
 		c := &k.cpus[cpu]
-		wl := c.cfs.load
+		wl := k.cpuLoad(cpu)
 		if c.cfs.nr == 0 || cpu == dst {
 			continue
 		}

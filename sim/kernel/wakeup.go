@@ -160,7 +160,22 @@ func (k *Kernel) llcSpan(cpu int) CPUSet { return k.llc[k.m.CPU(cpu).CCX] }
 // averages (runnable_load_avg); the model uses the instantaneous sum of
 // weights, which is what those averages converge to for tasks that stay
 // runnable.
-func (k *Kernel) cpuLoad(cpu int) int64 { return k.cpus[cpu].cfs.load }
+func (k *Kernel) cpuLoad(cpu int) int64 { return k.cpus[cpu].cfs.load + k.ghostAddedLoad(cpu) }
+
+// ghostAddedLoad is the load a CPU's ghOSt activity adds for CFS: a
+// running or latched ghOSt task, or an agent that is not sleeping,
+// counts as one nice-0 task (sysctl_ghost_cfs_load_added, 1024;
+// ghost_core.c ghost_cfs_added_load), so CFS balancing sees the CPU busy.
+func (k *Kernel) ghostAddedLoad(cpu int) int64 {
+	c := &k.cpus[cpu]
+	if c.g.enclave == nil {
+		return 0
+	}
+	if cur := c.curr; (cur != nil && (cur.class == ClassGhost || cur == c.g.agent)) || c.g.latched != nil {
+		return nice0Load
+	}
+	return 0
+}
 
 // selectForkCPU places a new task (select_task_rq with SD_BALANCE_FORK):
 // the least-loaded allowed CPU of the widest fork-balancing domain of the
