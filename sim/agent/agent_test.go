@@ -54,7 +54,7 @@ func TestDispatcherTracksTasks(t *testing.T) {
 	d.Dispatch(Message{Type: MsgTaskNew, Gtid: 5, Seqnum: 1}, h)
 	task := d.Task(5)
 	d.Dispatch(Message{Type: MsgTaskBlocked, Gtid: 5, Seqnum: 2}, h)
-	d.Dispatch(Message{Type: MsgTaskWakeup, Gtid: 5, Seqnum: 4}, h) // a gap is fine
+	d.Dispatch(Message{Type: MsgTaskWakeup, Gtid: 5, Seqnum: 4}, h)  // a gap is fine
 	d.Dispatch(Message{Type: MsgTaskPreempt, Gtid: 9, Seqnum: 1}, h) // unknown: dropped
 	if task.Seqnum != 4 || d.Dropped != 1 {
 		t.Errorf("seqnum %d, dropped %d; want 4, 1", task.Seqnum, d.Dropped)
