@@ -26,6 +26,10 @@ type WorkloadInfo struct {
 	// without ghOSt; an unknown name is an error listing the valid ones.
 	// Nil means -policy names a ghOSt policy.
 	Systems func(policy string) (ghostPolicy string, err error)
+	// SweepAliases, optional, maps short names that -sweep accepts to the
+	// config keys they stand for, such as "load" to the key of the offered
+	// load. A swept result's point is keyed by the name given.
+	SweepAliases map[string]string
 }
 
 // GhostPolicy resolves the -policy value for workload w: the ghOSt policy
@@ -77,6 +81,7 @@ func Workloads() []WorkloadInfo {
 				}
 				return synthetic.New(spec.Workload.Group), nil
 			},
+			SweepAliases: map[string]string{"load": "workload.group[0].arrival.rate_per_s"},
 		},
 	}
 }

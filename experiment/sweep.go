@@ -69,3 +69,19 @@ func RunSweep(points []Point, j int, progress func(done, total int)) ([]*results
 	}
 	return out, nil
 }
+
+// Check validates spec for workload as Run does before simulating: the
+// workload's own part of the spec. A sweep checks every point with it
+// before running any, so that a bad value is reported at its key (through
+// configs.Meta.Wrap) instead of failing a run midway.
+func Check(spec *Spec, workload string) error {
+	info, ok := FindWorkload(workload)
+	if !ok {
+		return fmt.Errorf("unknown workload %q (valid: %s)", workload, workloadNames())
+	}
+	if info.New == nil {
+		return nil
+	}
+	_, err := info.New(spec)
+	return err
+}

@@ -21,9 +21,11 @@ deterministically: the same configs and seed give the same result.
 
 Usage:
   ghostsim [-config FILE]... [-workload NAME] [-policy NAME] [-seed N] [-duration D]
-           [-set key=value]... [-json] [-out DIR] [-q] [-check] [-j N]
+           [-set key=value]... [-sweep KEY=FROM:TO:STEP|KEY=V1,V2,...]... [-j N]
+           [-json] [-out DIR] [-q] [-check]
   ghostsim -list
   ghostsim repro [-out DIR] [-j N] table3|fig5   (a paper table or figure, its claims checked)
+  ghostsim compare [-tolerance LIST] [-q] BASELINE CANDIDATE   (exit 1 on a regression)
 
 Examples:
   ghostsim -config skylake112.toml -config synthetic-requests.toml -workload synthetic
@@ -31,6 +33,9 @@ Examples:
   ghostsim -config skylake112 -config synthetic-requests.toml -workload synthetic \
            -set 'workload.group[0].class="ghost"' -set enclave.cpus=0-8 -policy fifo-central -json
   ghostsim -config haswell72 -workload scalability -json -out out/fig5-haswell
+  ghostsim -config skylake112 -config synthetic-requests.toml -workload synthetic \
+           -sweep load=20000:140000:20000 -j 2 -out out/load
+  ghostsim compare -tolerance p99=5%,throughput=2% base.json out/run.json
   ghostsim repro -out out fig5
 
 Flags:
@@ -61,6 +66,9 @@ func printList(w io.Writer) {
 		def := ""
 		if wl.Name == defaultWorkload {
 			def = " (default)"
+		}
+		if len(wl.SweepAliases) > 0 {
+			def += " (-sweep aliases: " + strings.Join(sortedKeys(wl.SweepAliases), ", ") + ")"
 		}
 		fmt.Fprintf(tw, "  %s\t%s%s\n", wl.Name, wl.Summary, def)
 	}

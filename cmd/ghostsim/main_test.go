@@ -511,7 +511,7 @@ func TestHelp(t *testing.T) {
 	var o options
 	var flags []string
 	newFlagSet(&o).VisitAll(func(f *flag.Flag) { flags = append(flags, f.Name) })
-	want := []string{"check", "config", "duration", "j", "json", "list", "out", "policy", "q", "seed", "set", "workload"}
+	want := []string{"check", "config", "duration", "j", "json", "list", "out", "policy", "q", "seed", "set", "sweep", "workload"}
 	if diff := cmp.Diff(want, flags); diff != "" {
 		t.Errorf("flags (-want +got):\n%s", diff)
 	}
@@ -523,7 +523,7 @@ func TestHelp(t *testing.T) {
 	if n := strings.Count(out, "\n  ghostsim -config"); n < 3 {
 		t.Errorf("-h shows %d examples, want at least 3:\n%s", n, out)
 	}
-	for _, w := range []string{"Usage:", "rome256", "hold", "repro", "fifo-central"} {
+	for _, w := range []string{"Usage:", "rome256", "hold", "repro", "fifo-central", "compare", "-sweep load="} {
 		if !strings.Contains(out, w) {
 			t.Errorf("-h lacks %q", w)
 		}

@@ -115,6 +115,12 @@ func printSummary(w io.Writer, spec *experiment.Spec, res *results.Result) {
 // writeTable writes rows indented by two spaces, the first column
 // left-aligned (names) and the others right-aligned (numbers).
 func writeTable(w io.Writer, rows [][]string) {
+	writeAligned(w, rows, func(col int) bool { return col == 0 })
+}
+
+// writeAligned writes rows indented by two spaces, the columns for which
+// left is true left-aligned and the others right-aligned.
+func writeAligned(w io.Writer, rows [][]string, left func(col int) bool) {
 	var width []int
 	for _, r := range rows {
 		for i, c := range r {
@@ -129,10 +135,13 @@ func writeTable(w io.Writer, rows [][]string) {
 		b.WriteString("  ")
 		for i, c := range r {
 			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
-			if i == 0 {
+			if i > 0 {
+				b.WriteString("  ")
+			}
+			if left(i) {
 				b.WriteString(c + pad)
 			} else {
-				b.WriteString("  " + pad + c)
+				b.WriteString(pad + c)
 			}
 		}
 		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))

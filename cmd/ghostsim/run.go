@@ -51,6 +51,7 @@ type options struct {
 	jobs     int
 	configs  stringList
 	sets     stringList
+	sweeps   stringList
 	workload string
 	policy   string
 	seed     string // "" when not given
@@ -76,6 +77,11 @@ func newFlagSet(o *options) *flag.FlagSet {
 		"a whole number of milliseconds > 0 (overrides run.duration_ms)")
 	fs.Var(&o.sets, "set", "override one config value, `key=value` such as run.warmup_ms=100\n"+
 		"(repeatable; applied after the config files, later -set wins)")
+	fs.Var(&o.sweeps, "sweep", "run a sweep over `KEY=FROM:TO:STEP` or KEY=V1,V2,... (both ends of a range\n"+
+		"included), KEY a config key such as workload.group[0].threads or an alias of\n"+
+		"the workload such as load; repeatable: the cross product, first flag outermost.\n"+
+		"Prints one JSON line (-json) or table row per point; -out writes results.jsonl\n"+
+		"and sweep.csv")
 	fs.BoolVar(&o.json, "json", false, "print the result as one JSON line on stdout instead of the summary")
 	fs.StringVar(&o.out, "out", "", "write result.json and result.csv into `DIR`, creating it")
 	fs.BoolVar(&o.quiet, "q", false, "quiet: no start line and no progress on stderr")
@@ -91,6 +97,9 @@ func newFlagSet(o *options) *flag.FlagSet {
 func run(args []string, stdout, stderr io.Writer) (code int) {
 	if len(args) > 0 && args[0] == "repro" {
 		return runRepro(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "compare" {
+		return runCompare(args[1:], stdout, stderr)
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -166,6 +175,10 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		files = []string{defaultMachine}
 	}
 
+	if len(o.sweeps) > 0 {
+		info, _ := experiment.FindWorkload(o.workload)
+		return runGrid(&o, info, files, sets, labels, args, stdout, stderr)
+	}
 	spec, meta, err := experiment.Load(files, sets)
 	if err != nil {
 		printErrors(stderr, relabel(err, labels))

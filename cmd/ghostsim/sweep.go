@@ -1,12 +1,14 @@
 package main
 
 import (
-	"encoding/json"
+	"bytes"
+	"encoding/csv"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/ghostsim/ghostsim/configs"
@@ -14,9 +16,17 @@ import (
 	"github.com/ghostsim/ghostsim/results"
 )
 
-// runSweep runs a sweep workload: one result per point, printed as JSON
-// lines (-json) or a table, and with -out written as results.jsonl and
-// sweep.csv.
+// Files written by -out for a sweep.
+const (
+	sweepJSONL = "results.jsonl"
+	sweepCSV   = "sweep.csv"
+)
+
+// maxSweepPoints bounds a -sweep cross product.
+const maxSweepPoints = 100000
+
+// runSweep runs a workload that is a sweep by itself (such as scalability)
+// without -sweep flags.
 func runSweep(o *options, info experiment.WorkloadInfo, spec *experiment.Spec, meta *configs.Meta, args []string,
 	labels map[int]string, stdout, stderr io.Writer) int {
 	points, err := info.Sweep(spec, o.policy)
@@ -24,46 +34,174 @@ func runSweep(o *options, info experiment.WorkloadInfo, spec *experiment.Spec, m
 		printErrors(stderr, relabel(meta.Wrap(err), labels))
 		return exitUsage
 	}
+	return runPoints(o, points, nil, args, stdout, stderr)
+}
+
+// runGrid runs the -sweep flags' cross product (the first flag outermost).
+// Each point loads the configs with the user's overrides (sets, whose
+// positions labels names) followed by one -set override per axis, so that
+// an invalid value is reported at its key and labelled with the -sweep
+// flag and value that produced it. A workload that is a sweep by itself
+// contributes its own points under each grid point.
+func runGrid(o *options, info experiment.WorkloadInfo, files, sets []string, labels map[int]string, args []string,
+	stdout, stderr io.Writer) int {
+	var axes []experiment.Axis
+	total := 1
+	for _, arg := range o.sweeps {
+		a, err := experiment.ParseAxis(arg, info.SweepAliases)
+		if err != nil {
+			fmt.Fprintf(stderr, "ghostsim: -sweep %s: %v\n", arg, err)
+			return exitUsage
+		}
+		for _, b := range axes {
+			if b.Name == a.Name || b.Key == a.Key {
+				fmt.Fprintf(stderr, "ghostsim: -sweep %s: %s is already swept by -sweep %s=...\n", arg, a.Key, b.Name)
+				return exitUsage
+			}
+		}
+		axes = append(axes, a)
+		if total *= len(a.Values); total > maxSweepPoints {
+			fmt.Fprintf(stderr, "ghostsim: -sweep: more than %d points\n", maxSweepPoints)
+			return exitUsage
+		}
+	}
+
+	var points []experiment.Point
+	var firstMeta *configs.Meta
+	for _, combo := range experiment.Grid(axes) {
+		psets := append([]string(nil), sets...)
+		plabels := make(map[int]string, len(labels)+len(axes))
+		for k, v := range labels {
+			plabels[k] = v
+		}
+		values := make(map[string]float64, len(axes))
+		for i, a := range axes {
+			psets = append(psets, a.Key+"="+a.Texts[combo[i]])
+			plabels[len(psets)] = "-sweep " + a.Name + "=" + a.Texts[combo[i]]
+			values[a.Name] = a.Values[combo[i]]
+		}
+		spec, meta, err := experiment.Load(files, psets)
+		if err == nil {
+			err = experiment.Check(spec, o.workload)
+		}
+		var pts []experiment.Point
+		if err == nil && info.Sweep != nil {
+			pts, err = info.Sweep(spec, o.policy)
+		}
+		if err != nil {
+			printErrors(stderr, relabel(meta.Wrap(err), plabels))
+			return exitUsage
+		}
+		if firstMeta == nil {
+			firstMeta = meta
+		}
+		if info.Sweep == nil {
+			pts = []experiment.Point{{Spec: spec, Workload: o.workload, Policy: o.policy}}
+		}
+		for _, p := range pts {
+			v := make(map[string]float64, len(values)+len(p.Values))
+			for k, x := range p.Values {
+				v[k] = x
+			}
+			for k, x := range values {
+				v[k] = x
+			}
+			p.Values = v
+			points = append(points, p)
+		}
+	}
+	if len(points) == 0 {
+		fmt.Fprintf(stderr, "ghostsim: -sweep: workload %s gave no points to run\n", o.workload)
+		return exitUsage
+	}
+	if !o.quiet && !o.json {
+		first := points[0].Spec
+		var dims []string
+		for _, a := range axes {
+			dims = append(dims, fmt.Sprintf("%s (%d values)", a.Name, len(a.Values)))
+		}
+		fmt.Fprintf(stderr, "ghostsim: sweep of %d points over %s; seed %d, machine %s, workload %s, policy %s, %d ms measured after %d ms warm-up; configs: %s\n",
+			len(points), strings.Join(dims, " × "), first.Run.Seed, first.Machine.Name, o.workload, policyName(points[0].Policy),
+			first.Run.DurationMs, first.Run.WarmupMs, strings.Join(firstMeta.Files(), " "))
+	}
+	var order []string
+	for _, a := range axes {
+		order = append(order, a.Name)
+	}
+	return runPoints(o, points, order, args, stdout, stderr)
+}
+
+// runPoints runs a sweep's points with -j workers and prints one JSON line
+// per point (-json) or a table, in point order; with -out it writes
+// results.jsonl and sweep.csv. pointOrder names the point columns that come
+// first, in order (the -sweep axes); other point keys follow, sorted.
+func runPoints(o *options, points []experiment.Point, pointOrder []string, args []string, stdout, stderr io.Writer) int {
 	var prog func(done, total int)
 	if !o.quiet && isTerminal(stderr) {
 		prog = func(done, total int) {
-			fmt.Fprintf(stderr, "\r%d/%d points", done, total)
+			fmt.Fprintf(stderr, "\rghostsim: %d/%d points done\x1b[K", done, total)
 			if done == total {
-				fmt.Fprint(stderr, "\r              \r")
+				fmt.Fprint(stderr, "\r\x1b[K")
 			}
 		}
 	}
 	rs, err := experiment.RunSweep(points, o.jobs, prog)
 	if err != nil {
-		printErrors(stderr, err)
-		fmt.Fprintf(stderr, "ghostsim: reproduce with: %s\n", commandLine(args))
-		return exitFailure
+		return fail(stderr, args, err)
 	}
+	cols := newSweepColumns(rs, pointOrder)
 	if o.json {
 		for _, r := range rs {
 			b, err := r.JSON()
 			if err != nil {
-				return fail(stderr, args, err)
+				return fail(stderr, args, fmt.Errorf("encoding the result: %w", err))
 			}
 			fmt.Fprintf(stdout, "%s\n", b)
 		}
 	} else {
-		printSweepTable(stdout, rs)
+		writeTable(stdout, cols.table(rs))
 	}
 	if o.out != "" {
-		if err := writeSweep(o.out, rs); err != nil {
+		if err := writeSweep(o.out, rs, cols); err != nil {
 			return fail(stderr, args, err)
+		}
+		if !o.quiet && !o.json {
+			fmt.Fprintf(stderr, "ghostsim: wrote %s and %s\n", joinPath(o.out, sweepJSONL), joinPath(o.out, sweepCSV))
 		}
 	}
 	return exitOK
 }
 
-// sweepColumns are the point values and metrics of a sweep, sorted.
-func sweepColumns(rs []*results.Result) (point, metric []string) {
-	ps, ms := map[string]bool{}, map[string]bool{}
+// sweepColumns are the columns of a sweep's table and CSV: what any of its
+// results holds, each group in a fixed order.
+type sweepColumns struct {
+	point      []string // the -sweep axes in order, then other point keys sorted
+	throughput []string // throughput keys, sorted
+	classes    []string // latency classes, sorted
+	shares     []string // CPU share groups, sorted
+	metrics    []string // metric names that are not also point keys, sorted
+}
+
+func newSweepColumns(rs []*results.Result, pointOrder []string) sweepColumns {
+	first := map[string]bool{}
+	for _, k := range pointOrder {
+		first[k] = true
+	}
+	ps, tp, cl, sh, ms := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, r := range rs {
 		for k := range r.Point {
-			ps[k] = true
+			if !first[k] {
+				ps[k] = true
+			}
+		}
+		for k := range r.Throughput {
+			tp[k] = true
+		}
+		for k := range r.Latency {
+			cl[k] = true
+		}
+		for k := range r.CPU.Share {
+			sh[k] = true
 		}
 		for k := range r.Metrics {
 			if _, isPoint := r.Point[k]; !isPoint {
@@ -71,63 +209,179 @@ func sweepColumns(rs []*results.Result) (point, metric []string) {
 			}
 		}
 	}
-	for k := range ps {
-		point = append(point, k)
+	return sweepColumns{
+		point:      append(append([]string(nil), pointOrder...), sortedKeys(ps)...),
+		throughput: sortedKeys(tp),
+		classes:    sortedKeys(cl),
+		shares:     sortedKeys(sh),
+		metrics:    sortedKeys(ms),
 	}
-	for k := range ms {
-		metric = append(metric, k)
-	}
-	sort.Strings(point)
-	sort.Strings(metric)
-	return point, metric
 }
 
-func printSweepTable(w io.Writer, rs []*results.Result) {
-	point, metric := sweepColumns(rs)
-	cols := append(append([]string{}, point...), metric...)
-	fmt.Fprintln(w, strings.Join(cols, "\t"))
+// latencyFields are a latency class's fields in contract order.
+var latencyFields = []string{"count", "mean", "p50", "p90", "p99", "p99.9", "p99.99", "max"}
+
+// table is the human view of a sweep, a header and one row per point: the
+// point values, requests/s, the p50, p99 and p99.9 latency of class "all"
+// in µs, and each group's CPU share in percent. A sweep without request
+// latencies (such as scalability) shows its metrics instead, since they
+// are its figures.
+func (c sweepColumns) table(rs []*results.Result) [][]string {
+	header := append([]string(nil), c.point...)
+	hasTP, hasAll := has(c.throughput, "requests_per_s"), has(c.classes, "all")
+	if hasTP {
+		header = append(header, "requests/s")
+	}
+	if hasAll {
+		header = append(header, "p50 µs", "p99 µs", "p99.9 µs")
+	}
+	for _, g := range c.shares {
+		header = append(header, "share "+g)
+	}
+	if !hasAll {
+		header = append(header, c.metrics...)
+	}
+	rows := [][]string{header}
 	for _, r := range rs {
 		var row []string
-		for _, k := range point {
-			row = append(row, fmt.Sprintf("%g", r.Point[k]))
+		for _, k := range c.point {
+			row = append(row, cell(r.Point, k, plainNumber))
 		}
-		for _, k := range metric {
-			row = append(row, fmt.Sprintf("%.6g", r.Metrics[k]))
+		if hasTP {
+			row = append(row, cell(r.Throughput, "requests_per_s", formatNumber))
 		}
-		fmt.Fprintln(w, strings.Join(row, "\t"))
+		if hasAll {
+			s, ok := r.Latency["all"]
+			for _, ns := range []int64{s.P50, s.P99, s.P999} {
+				if ok {
+					row = append(row, fmt.Sprintf("%.3f", float64(ns)/1e3))
+				} else {
+					row = append(row, "-")
+				}
+			}
+		}
+		for _, g := range c.shares {
+			row = append(row, cell(r.CPU.Share, g, func(v float64) string { return fmt.Sprintf("%.2f %%", 100*v) }))
+		}
+		if !hasAll {
+			for _, k := range c.metrics {
+				row = append(row, cell(r.Metrics, k, formatNumber))
+			}
+		}
+		for i, v := range row {
+			if v == "" {
+				row[i] = "-"
+			}
+		}
+		rows = append(rows, row)
 	}
+	return rows
 }
 
-// writeSweep writes DIR/results.jsonl (one result per line) and
-// DIR/sweep.csv (point values and metrics, one row per point).
-func writeSweep(dir string, rs []*results.Result) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+// csv returns the sweep as CSV: a header of column names, then one row per
+// point. Point columns are named as on the command line (load); the others
+// by their dotted path in the result (throughput.requests_per_s,
+// latency_ns.all.p99, cpu.share.server, metrics.requests_completed), like
+// result.csv's keys. A value a result lacks is an empty cell; numbers are
+// written in full, as in the JSON.
+func (c sweepColumns) csv(rs []*results.Result) ([]byte, error) {
+	header := append([]string(nil), c.point...)
+	for _, k := range c.throughput {
+		header = append(header, "throughput."+k)
 	}
-	var jl strings.Builder
+	for _, cl := range c.classes {
+		for _, f := range latencyFields {
+			header = append(header, "latency_ns."+cl+"."+f)
+		}
+	}
+	header = append(header, "cpu.utilization")
+	for _, g := range c.shares {
+		header = append(header, "cpu.share."+g)
+	}
+	for _, k := range c.metrics {
+		header = append(header, "metrics."+k)
+	}
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.Write(header)
 	for _, r := range rs {
-		b, err := json.Marshal(r)
+		var row []string
+		for _, k := range c.point {
+			row = append(row, cell(r.Point, k, plainNumber))
+		}
+		for _, k := range c.throughput {
+			row = append(row, cell(r.Throughput, k, plainNumber))
+		}
+		for _, cl := range c.classes {
+			s, ok := r.Latency[cl]
+			for _, v := range []float64{float64(s.Count), s.Mean, float64(s.P50), float64(s.P90), float64(s.P99), float64(s.P999), float64(s.P9999), float64(s.Max)} {
+				if ok {
+					row = append(row, plainNumber(v))
+				} else {
+					row = append(row, "")
+				}
+			}
+		}
+		row = append(row, plainNumber(r.CPU.Utilization))
+		for _, g := range c.shares {
+			row = append(row, cell(r.CPU.Share, g, plainNumber))
+		}
+		for _, k := range c.metrics {
+			row = append(row, cell(r.Metrics, k, plainNumber))
+		}
+		w.Write(row)
+	}
+	w.Flush()
+	return b.Bytes(), w.Error()
+}
+
+func has(keys []string, k string) bool {
+	i := sort.SearchStrings(keys, k)
+	return i < len(keys) && keys[i] == k
+}
+
+// cell formats m[k] with f, or returns "" when m has no k.
+func cell(m map[string]float64, k string, f func(float64) string) string {
+	v, ok := m[k]
+	if !ok {
+		return ""
+	}
+	return f(v)
+}
+
+// plainNumber writes v in full without an exponent where it can (1000000,
+// 0.25), as the shortest text that reads back as v.
+func plainNumber(v float64) string {
+	if v != 0 && (v >= 1e21 || v <= -1e21 || (v < 1e-6 && v > -1e-6)) {
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
+
+// writeSweep writes DIR/results.jsonl (one result per line, as -json
+// prints them) and DIR/sweep.csv (sweepColumns.csv), creating DIR.
+func writeSweep(dir string, rs []*results.Result, cols sweepColumns) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("-out: %w", err)
+	}
+	var jl bytes.Buffer
+	for _, r := range rs {
+		b, err := r.JSON()
 		if err != nil {
-			return err
+			return fmt.Errorf("encoding the result: %w", err)
 		}
 		jl.Write(b)
 		jl.WriteByte('\n')
 	}
-	if err := os.WriteFile(filepath.Join(dir, "results.jsonl"), []byte(jl.String()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, sweepJSONL), jl.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("-out: %w", err)
+	}
+	c, err := cols.csv(rs)
+	if err != nil {
 		return err
 	}
-	point, metric := sweepColumns(rs)
-	var csv strings.Builder
-	csv.WriteString(strings.Join(append(append([]string{}, point...), metric...), ",") + "\n")
-	for _, r := range rs {
-		var row []string
-		for _, k := range point {
-			row = append(row, fmt.Sprintf("%g", r.Point[k]))
-		}
-		for _, k := range metric {
-			row = append(row, fmt.Sprintf("%g", r.Metrics[k]))
-		}
-		csv.WriteString(strings.Join(row, ",") + "\n")
+	if err := os.WriteFile(filepath.Join(dir, sweepCSV), c, 0o644); err != nil {
+		return fmt.Errorf("-out: %w", err)
 	}
-	return os.WriteFile(filepath.Join(dir, "sweep.csv"), []byte(csv.String()), 0o644)
+	return nil
 }

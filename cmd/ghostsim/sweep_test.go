@@ -1,0 +1,205 @@
+package main
+
+import (
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ghostsim/ghostsim/results"
+)
+
+// sweepArgs is a small sweep: 3 loads × 2 thread counts of the synthetic
+// request server, 10 ms each.
+var sweepArgs = []string{"-config", "skylake112", "-config", "synthetic-requests.toml", "-workload", "synthetic",
+	"-duration", "10ms", "-set", "run.warmup_ms=5", "-q",
+	"-sweep", "load=40000:120000:40000", "-sweep", "workload.group[0].threads=4,8"}
+
+// jsonLines runs args in-process and decodes every stdout line.
+func jsonLines(t *testing.T, args ...string) (rs []*results.Result, stdout string) {
+	t.Helper()
+	code, stdout, stderr := ghostsim(t, args...)
+	if code != exitOK {
+		t.Fatalf("ghostsim %s: exit %d\n%s", commandLine(args), code, stderr)
+	}
+	for _, line := range strings.SplitAfter(stdout, "\n") {
+		if line != "" {
+			rs = append(rs, decodeLine(t, line))
+		}
+	}
+	return rs, stdout
+}
+
+// TestSweep checks the points of a -sweep cross product: first flag
+// outermost, keyed by the names given, each the same result as a single
+// run with the values as -set overrides; and that -j does not change a
+// byte of the output apart from host.
+func TestSweep(t *testing.T) {
+	rs, _ := jsonLines(t, append(sweepArgs, "-json", "-j", "1")...)
+	var got []map[string]float64
+	for _, r := range rs {
+		got = append(got, r.Point)
+	}
+	th := "workload.group[0].threads"
+	want := []map[string]float64{
+		{"load": 40000, th: 4}, {"load": 40000, th: 8},
+		{"load": 80000, th: 4}, {"load": 80000, th: 8},
+		{"load": 120000, th: 4}, {"load": 120000, th: 8},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("points (-want +got):\n%s", diff)
+	}
+
+	for _, j := range []string{"2", "4"} {
+		par, _ := jsonLines(t, append(sweepArgs, "-json", "-j", j)...)
+		if len(par) != len(rs) {
+			t.Fatalf("-j %s: %d results, want %d", j, len(par), len(rs))
+		}
+		for i := range rs {
+			if diff := cmp.Diff(deterministic(t, rs[i]), deterministic(t, par[i])); diff != "" {
+				t.Errorf("-j %s, point %d differs from -j 1 (-j1 +j%s):\n%s", j, i, j, diff)
+			}
+		}
+	}
+
+	// The point load=80000, threads=8 is the single run with those -set
+	// overrides (its point aside).
+	single := jsonResult(t, "-config", "skylake112", "-config", "synthetic-requests.toml", "-workload", "synthetic",
+		"-duration", "10ms", "-set", "run.warmup_ms=5", "-q",
+		"-set", "workload.group[0].arrival.rate_per_s=80000", "-set", "workload.group[0].threads=8")
+	p := rs[3].Deterministic()
+	p.Point = nil
+	if diff := cmp.Diff(deterministic(t, single), deterministic(t, p)); diff != "" {
+		t.Errorf("sweep point differs from the single run (-single +point):\n%s", diff)
+	}
+	if rs[0].Latency["all"].Count == 0 || rs[0].Throughput["requests_per_s"] == 0 {
+		t.Errorf("first point has no requests: %+v", rs[0])
+	}
+}
+
+// TestSweepTableAndOut checks the table printed without -json and the
+// files -out writes.
+func TestSweepTableAndOut(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "sweep")
+	code, stdout, stderr := ghostsim(t, append(sweepArgs, "-j", "2", "-out", dir)...)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
+	if len(lines) != 7 {
+		t.Fatalf("table has %d lines, want a header and 6 rows:\n%s", len(lines), stdout)
+	}
+	for _, w := range []string{"load", "workload.group[0].threads", "requests/s", "p50 µs", "p99 µs", "p99.9 µs", "share server"} {
+		if !strings.Contains(lines[0], w) {
+			t.Errorf("table header lacks %q:\n%s", w, lines[0])
+		}
+	}
+	if f := strings.Fields(lines[3]); len(f) < 2 || f[0] != "80000" || f[1] != "4" {
+		t.Errorf("third row %q, want load 80000 and 4 threads", lines[3])
+	}
+
+	jl, err := os.ReadFile(filepath.Join(dir, "results.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := results.DecodeAll(jl)
+	if err != nil || len(rs) != 6 {
+		t.Fatalf("results.jsonl: %d results, %v; want 6", len(rs), err)
+	}
+	f, err := os.Open(filepath.Join(dir, "sweep.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatalf("sweep.csv: %v", err)
+	}
+	if len(rows) != 7 {
+		t.Fatalf("sweep.csv has %d rows, want a header and 6", len(rows))
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	if rows[0][0] != "load" || rows[0][1] != "workload.group[0].threads" {
+		t.Errorf("sweep.csv starts with %q, want the point columns in -sweep order", rows[0][:2])
+	}
+	for _, h := range []string{"throughput.requests_per_s", "latency_ns.all.p50", "latency_ns.all.p99.9",
+		"latency_ns.server.p99", "latency_ns.all.count", "cpu.utilization", "cpu.share.server", "metrics.requests_completed"} {
+		if _, ok := col[h]; !ok {
+			t.Errorf("sweep.csv lacks column %s: %q", h, rows[0])
+		}
+	}
+	if got, want := rows[6][col["latency_ns.all.p99"]], formatInt(rs[5].Latency["all"].P99); got != want {
+		t.Errorf("sweep.csv last p99 = %s, want %s", got, want)
+	}
+	if got := rows[6][col["load"]]; got != "120000" {
+		t.Errorf("sweep.csv last load = %s, want 120000", got)
+	}
+}
+
+func formatInt(v int64) string { return plainNumber(float64(v)) }
+
+// TestSweepOfSweepWorkload sweeps a key of a workload that is a sweep by
+// itself: each -sweep value carries the workload's own points.
+func TestSweepOfSweepWorkload(t *testing.T) {
+	rs, _ := jsonLines(t, "-config", "haswell72", "-workload", "scalability", "-q", "-json",
+		"-set", "workload.scalability.step=72", "-set", "workload.scalability.point_ms=2", "-set", "workload.scalability.warmup_ms=1",
+		"-sweep", "workload.scalability.threads_per_cpu=1,2")
+	var got []map[string]float64
+	for _, r := range rs {
+		got = append(got, r.Point)
+		if r.Metrics["txns_per_s"] <= 0 {
+			t.Errorf("point %v: txns_per_s %v", r.Point, r.Metrics["txns_per_s"])
+		}
+	}
+	tpc := "workload.scalability.threads_per_cpu"
+	want := []map[string]float64{{tpc: 1, "cpus": 2}, {tpc: 1, "cpus": 72}, {tpc: 2, "cpus": 2}, {tpc: 2, "cpus": 72}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("points (-want +got):\n%s", diff)
+	}
+}
+
+func TestSweepErrors(t *testing.T) {
+	base := []string{"-q", "-config", "skylake112", "-config", "synthetic-requests.toml", "-workload", "synthetic", "-duration", "10ms"}
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"no value", []string{"-sweep", "load"}, []string{"-sweep load: ", "KEY=FROM:TO:STEP"}},
+		{"short range", []string{"-sweep", "load=1:2"}, []string{"FROM:TO:STEP"}},
+		{"zero step", []string{"-sweep", "load=1:5:0"}, []string{"STEP must be non-zero"}},
+		{"wrong direction", []string{"-sweep", "load=5:1:1"}, []string{"STEP must be non-zero"}},
+		{"not a number", []string{"-sweep", "load=1000,lots"}, []string{`"lots" is not a number`}},
+		{"too many", []string{"-sweep", "load=1:1000000:1"}, []string{"at most"}},
+		{"unknown alias", []string{"-sweep", "rate=1,2"}, []string{"-sweep rate=1,2: rate is neither a config key", "load = workload.group[0].arrival.rate_per_s"}},
+		{"unknown key", []string{"-sweep", "run.nosuch=1,2"}, []string{"-sweep run.nosuch=1: run.nosuch: unknown key"}},
+		{"invalid value", []string{"-sweep", "load=50000,-5"}, []string{"-sweep load=-5: workload.group[0].arrival.rate_per_s: must be > 0"}},
+		{"bad index", []string{"-sweep", "workload.group[3].threads=1,2"}, []string{"-sweep workload.group[3].threads=1: workload.group[3]: index out of range"}},
+		{"twice", []string{"-sweep", "load=1,2", "-sweep", "workload.group[0].arrival.rate_per_s=3"}, []string{"already swept by -sweep load"}},
+		{"alias of another workload", []string{"-workload", "hold", "-sweep", "load=1,2"}, []string{"-sweep load=1,2: load is neither", "it defines none"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := ghostsim(t, append(append([]string{}, base...), tt.args...)...)
+			if code != exitUsage {
+				t.Errorf("exit %d, want %d", code, exitUsage)
+			}
+			if stdout != "" {
+				t.Errorf("stdout = %q, want nothing", stdout)
+			}
+			checkErrorLines(t, stderr)
+			checkNoTrace(t, stderr)
+			for _, w := range tt.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,378 @@
+package results
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/ghostsim/ghostsim/sim"
+)
+
+// Tolerances say how much worse a candidate may be than its baseline
+// before a metric counts as regressed, as fractions (0.05 is 5 %), keyed by
+// metric:
+//   - a latency field of the contract: "mean", "p50", "p90", "p99",
+//     "p99.9", "p99.99" or "max", compared for every latency class (lower
+//     is better: a candidate above baseline × (1 + tolerance) regresses);
+//   - "throughput", compared for every throughput key (higher is better: a
+//     candidate below baseline × (1 − tolerance) regresses).
+//
+// A metric without a tolerance is not compared.
+type Tolerances map[string]float64
+
+// ToleranceKeys are the metrics Tolerances may name, in the order Compare
+// reports them.
+var ToleranceKeys = []string{"mean", "p50", "p90", "p99", "p99.9", "p99.99", "max", "throughput"}
+
+// DefaultTolerances returns the tolerances used unless told otherwise:
+// p99 5 %, p99.9 10 %, throughput 5 %. Tails further out than p99.9 and the
+// maximum rest on a handful of requests in a short run, so they are not
+// compared by default.
+func DefaultTolerances() Tolerances {
+	return Tolerances{"p99": 0.05, "p99.9": 0.10, "throughput": 0.05}
+}
+
+// ParseTolerances applies s, a comma-separated list of METRIC=PERCENT items
+// such as "p99=5%,p99.9=10%,throughput=2%", to a copy of base and returns
+// it. PERCENT is a non-negative number followed by %; "off" stops comparing
+// the metric. METRIC is one of ToleranceKeys.
+func ParseTolerances(s string, base Tolerances) (Tolerances, error) {
+	out := Tolerances{}
+	for k, v := range base {
+		out[k] = v
+	}
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		key, val, ok := strings.Cut(item, "=")
+		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
+		if !ok {
+			return nil, fmt.Errorf("tolerance %q: want METRIC=PERCENT such as p99=5%%", item)
+		}
+		if !isToleranceKey(key) {
+			return nil, fmt.Errorf("tolerance %q: unknown metric %q (valid: %s)", item, key, strings.Join(ToleranceKeys, ", "))
+		}
+		if val == "off" {
+			delete(out, key)
+			continue
+		}
+		num, isPct := strings.CutSuffix(val, "%")
+		pct, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+		if !isPct || err != nil || pct < 0 || math.IsInf(pct, 0) || math.IsNaN(pct) {
+			return nil, fmt.Errorf("tolerance %q: want a percentage >= 0 such as 5%%, or off", item)
+		}
+		out[key] = pct / 100
+	}
+	return out, nil
+}
+
+func isToleranceKey(k string) bool {
+	for _, t := range ToleranceKeys {
+		if t == k {
+			return true
+		}
+	}
+	return false
+}
+
+// String writes t as ParseTolerances reads it, in ToleranceKeys order.
+func (t Tolerances) String() string {
+	var parts []string
+	for _, k := range ToleranceKeys {
+		if v, ok := t[k]; ok {
+			parts = append(parts, k+"="+strconv.FormatFloat(100*v, 'f', -1, 64)+"%")
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// Finding is the comparison of one metric of one latency class (or one
+// throughput key) at one point.
+type Finding struct {
+	// Point is the point's values as PointKey writes them, "" for a run
+	// outside a sweep.
+	Point string
+	// Metric is a key of Tolerances: "p99", ..., or "throughput".
+	Metric string
+	// Class is the latency class, or for throughput the throughput key
+	// ("requests_per_s").
+	Class string
+	// Baseline and Candidate are the values compared: ns for latencies,
+	// per second for throughput.
+	Baseline, Candidate float64
+	// Change is Candidate/Baseline − 1: +0.1 is 10 % more. It is 0 when
+	// both are 0 and +Inf when only Baseline is.
+	Change float64
+	// Tolerance is the fraction allowed.
+	Tolerance float64
+	// Missing says the candidate has no such class or throughput key.
+	Missing bool
+	// Regressed says the candidate is worse than allowed, or Missing.
+	Regressed bool
+}
+
+// String describes f on one line, such as
+// "p99 of class all at load=50000: 243711 -> 300000 (+23.1 %, tolerance 5 %)".
+func (f Finding) String() string {
+	what := f.Metric + " of class " + f.Class
+	if f.Metric == "throughput" {
+		what = "throughput " + f.Class
+	}
+	if f.Point != "" {
+		what += " at " + f.Point
+	}
+	if f.Missing {
+		return what + ": missing from the candidate"
+	}
+	return fmt.Sprintf("%s: %s -> %s (%s, tolerance %s)", what, fmtValue(f.Baseline), fmtValue(f.Candidate),
+		FormatChange(f.Change), strconv.FormatFloat(100*f.Tolerance, 'f', -1, 64)+" %")
+}
+
+func fmtValue(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 3, 64)
+}
+
+// FormatChange writes a relative change as a signed percentage ("+4.2 %").
+func FormatChange(c float64) string {
+	if math.IsInf(c, 1) {
+		return "+inf"
+	}
+	return fmt.Sprintf("%+.1f %%", 100*c)
+}
+
+// PointKey writes a point's values as "k1=v1,k2=v2", keys sorted; "" for
+// no point. Compare matches baseline and candidate results by it.
+func PointKey(p map[string]float64) string {
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + strconv.FormatFloat(p[k], 'g', -1, 64)
+	}
+	return strings.Join(parts, ",")
+}
+
+// Compare compares candidate results with baseline ones, each pair matched
+// by point (a single run outside a sweep has no point and matches another
+// such run), and returns a finding for each metric with a tolerance: for
+// every latency class of the baseline with requests (count > 0), each
+// latency field in tol, and with "throughput" in tol every throughput key
+// of the baseline. Findings come in baseline order, then latency classes
+// sorted and fields in ToleranceKeys order, then throughput keys sorted.
+// The results' Host, and whether machine, workload or policy agree, play no
+// part: comparing a policy of one's own with a reference policy is a use.
+//
+// It is an error when a point appears twice in either list, or when the
+// two lists do not hold the same points.
+func Compare(base, cand []*Result, tol Tolerances) ([]Finding, error) {
+	if len(base) == 0 || len(cand) == 0 {
+		return nil, errors.New("nothing to compare: no baseline or no candidate results")
+	}
+	bi, err := indexPoints(base, "baseline")
+	if err != nil {
+		return nil, err
+	}
+	ci, err := indexPoints(cand, "candidate")
+	if err != nil {
+		return nil, err
+	}
+	var onlyBase, onlyCand []string
+	for _, r := range base {
+		if _, ok := ci[PointKey(r.Point)]; !ok {
+			onlyBase = append(onlyBase, pointName(r.Point))
+		}
+	}
+	for _, r := range cand {
+		if _, ok := bi[PointKey(r.Point)]; !ok {
+			onlyCand = append(onlyCand, pointName(r.Point))
+		}
+	}
+	if len(onlyBase) > 0 || len(onlyCand) > 0 {
+		var msg []string
+		if len(onlyBase) > 0 {
+			msg = append(msg, "only in the baseline: "+listSome(onlyBase))
+		}
+		if len(onlyCand) > 0 {
+			msg = append(msg, "only in the candidate: "+listSome(onlyCand))
+		}
+		return nil, fmt.Errorf("baseline and candidate hold different points (%s)", strings.Join(msg, "; "))
+	}
+
+	var out []Finding
+	for _, b := range base {
+		key := PointKey(b.Point)
+		c := ci[key]
+		for _, class := range sortedKeys(b.Latency) {
+			bs := b.Latency[class]
+			if bs.Count == 0 {
+				continue
+			}
+			cs, ok := c.Latency[class]
+			for _, m := range ToleranceKeys {
+				t, has := tol[m]
+				if !has || m == "throughput" {
+					continue
+				}
+				f := Finding{Point: key, Metric: m, Class: class, Tolerance: t, Baseline: latencyField(bs, m)}
+				if !ok {
+					f.Missing, f.Regressed = true, true
+				} else {
+					f.Candidate = latencyField(cs, m)
+					f.Change = change(f.Baseline, f.Candidate)
+					f.Regressed = f.Candidate > f.Baseline*(1+t)
+				}
+				out = append(out, f)
+			}
+		}
+		if t, has := tol["throughput"]; has {
+			for _, k := range sortedKeys(b.Throughput) {
+				f := Finding{Point: key, Metric: "throughput", Class: k, Tolerance: t, Baseline: b.Throughput[k]}
+				if v, ok := c.Throughput[k]; !ok {
+					f.Missing, f.Regressed = true, true
+				} else {
+					f.Candidate = v
+					f.Change = change(f.Baseline, f.Candidate)
+					f.Regressed = f.Candidate < f.Baseline*(1-t)
+				}
+				out = append(out, f)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Regressions returns the findings that regressed.
+func Regressions(fs []Finding) []Finding {
+	var out []Finding
+	for _, f := range fs {
+		if f.Regressed {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func indexPoints(rs []*Result, which string) (map[string]*Result, error) {
+	idx := make(map[string]*Result, len(rs))
+	for _, r := range rs {
+		k := PointKey(r.Point)
+		if _, dup := idx[k]; dup {
+			return nil, fmt.Errorf("the %s holds point %s twice", which, pointName(r.Point))
+		}
+		idx[k] = r
+	}
+	return idx, nil
+}
+
+// pointName writes a point for an error message: {load=50000}, or {} for
+// a run outside a sweep.
+func pointName(p map[string]float64) string {
+	if len(p) == 0 {
+		return "{} (no point)"
+	}
+	return "{" + PointKey(p) + "}"
+}
+
+func listSome(s []string) string {
+	const most = 3
+	if len(s) <= most {
+		return strings.Join(s, " ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(s[:most], " "), len(s)-most)
+}
+
+func change(base, cand float64) float64 {
+	switch {
+	case base == cand:
+		return 0
+	case base == 0:
+		return math.Inf(1)
+	}
+	return cand/base - 1
+}
+
+// latencyField returns the field of s named m ("p99").
+func latencyField(s sim.Summary, m string) float64 {
+	switch m {
+	case "mean":
+		return s.Mean
+	case "p50":
+		return float64(s.P50)
+	case "p90":
+		return float64(s.P90)
+	case "p99":
+		return float64(s.P99)
+	case "p99.9":
+		return float64(s.P999)
+	case "p99.99":
+		return float64(s.P9999)
+	case "max":
+		return float64(s.Max)
+	}
+	panic("results: no latency field " + m)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// DecodeAll parses results written by ghostsim: one JSON object (one line
+// of -json, or -out's indented result.json) or several, one per line as a
+// sweep prints them. Each must carry this version's schema.
+func DecodeAll(data []byte) ([]*Result, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var out []*Result
+	for n := 1; ; n++ {
+		r := New()
+		r.Schema = "" // must come from the input
+		err := dec.Decode(r)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("result %d: not a ghostsim result: %v", n, err)
+		}
+		if r.Schema != Schema {
+			return nil, fmt.Errorf("result %d: not a ghostsim result: schema %q, want %q", n, r.Schema, Schema)
+		}
+		out = append(out, r)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no results (empty input)")
+	}
+	return out, nil
+}
+
+// ReadFile reads the results in the file at path (DecodeAll); errors name
+// the file.
+func ReadFile(path string) ([]*Result, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := DecodeAll(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return rs, nil
+}

@@ -1,0 +1,148 @@
+package results_test
+
+// This file is a regression test of the kind you can copy for your own
+// policy or workload: it runs a short experiment, compares the result with
+// a stored baseline (results/baselines/*.json) through results.Compare, and
+// fails when a latency percentile or the throughput is worse than the
+// baseline beyond tolerance. To use it for your own policy, copy it into a
+// test of your module, import the package that registers the policy
+// (agent.Register in its init), name the policy in a row of baselines, and
+// create the baseline once with -update.
+//
+// After an intended change of the model, refresh the baselines with
+//
+//	go test ./results -run Baseline -update
+//
+// and commit them saying what changed and why (baselines/README.md).
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ghostsim/ghostsim/experiment"
+	"github.com/ghostsim/ghostsim/results"
+)
+
+var update = flag.Bool("update", false, "rewrite results/baselines/*.json from the current model instead of comparing")
+
+// baselines are the reference runs. Each row is the same experiment as the
+// ghostsim command in its comment (baselines/README.md lists them too).
+var baselines = []struct {
+	file     string   // under baselines/
+	configs  []string // ghostsim -config, in order
+	sets     []string // ghostsim -set, in order (-duration 100ms is run.duration_ms=100)
+	workload string
+	policy   string
+	// tolerance is ghostsim compare's -tolerance, over
+	// results.DefaultTolerances (p99 5 %, p99.9 10 %, throughput 5 %).
+	tolerance string
+}{
+	{
+		// ghostsim -config skylake112 -config synthetic-requests.toml -workload synthetic \
+		//   -set 'workload.group[0].class="ghost"' -set enclave.cpus=0-8 -policy fifo-central -duration 100ms -json
+		file:     "synthetic-ghost-fifo-central.json",
+		configs:  []string{"skylake112", "synthetic-requests.toml"},
+		sets:     []string{`workload.group[0].class="ghost"`, "enclave.cpus=0-8", "run.duration_ms=100"},
+		workload: "synthetic",
+		policy:   "fifo-central",
+	},
+}
+
+func TestBaseline(t *testing.T) {
+	for _, b := range baselines {
+		t.Run(strings.TrimSuffix(b.file, ".json"), func(t *testing.T) {
+			spec, meta, err := experiment.Load(b.configs, b.sets)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := experiment.Run(spec, experiment.Options{Workload: b.workload, Policy: b.policy})
+			if err != nil {
+				t.Fatal(meta.Wrap(err))
+			}
+			path := filepath.Join("baselines", b.file)
+			if *update {
+				writeBaseline(t, path, got)
+				return
+			}
+
+			base, err := results.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (create it with: go test ./results -run Baseline -update)", err)
+			}
+			tol, err := results.ParseTolerances(b.tolerance, results.DefaultTolerances())
+			if err != nil {
+				t.Fatal(err)
+			}
+			findings, err := results.Compare(base, []*results.Result{got}, tol)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range results.Regressions(findings) {
+				t.Errorf("regressed: %s", f)
+			}
+			if t.Failed() {
+				t.Logf("if the change is intended, refresh the baseline: go test ./results -run Baseline -update")
+			}
+			if base[0].ConfigSHA256 != got.ConfigSHA256 {
+				t.Logf("note: %s was produced from another resolved config (config_sha256 %.12s…, now %.12s…); refresh it after intended config changes",
+					path, base[0].ConfigSHA256, got.ConfigSHA256)
+			}
+
+			// The check must be able to fail: a candidate 10 % slower at
+			// p99 than this run, with 10 % less throughput, regresses
+			// against it under the same tolerances.
+			worse := clone(t, got)
+			all := worse.Latency["all"]
+			all.P99 = all.P99 * 110 / 100
+			worse.Latency["all"] = all
+			worse.Throughput["requests_per_s"] *= 0.9
+			findings, err = results.Compare([]*results.Result{got}, []*results.Result{worse}, tol)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var regressed []string
+			for _, f := range results.Regressions(findings) {
+				regressed = append(regressed, f.Metric+" "+f.Class)
+			}
+			if want := "p99 all,throughput requests_per_s"; strings.Join(regressed, ",") != want {
+				t.Errorf("a worse candidate regressed in %q, want %q", regressed, want)
+			}
+		})
+	}
+}
+
+// writeBaseline writes r without its host part (so that refreshing an
+// unchanged model changes no byte), indented for readable diffs.
+func writeBaseline(t *testing.T, path string, r *results.Result) {
+	t.Helper()
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r.Deterministic()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s", path)
+}
+
+// clone returns a deep copy of r.
+func clone(t *testing.T, r *results.Result) *results.Result {
+	t.Helper()
+	data, err := r.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := results.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
