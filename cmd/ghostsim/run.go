@@ -48,6 +48,7 @@ func (l *stringList) Set(s string) error {
 
 // options are the parsed flags.
 type options struct {
+	trace    string
 	jobs     int
 	configs  stringList
 	sets     stringList
@@ -87,6 +88,8 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.BoolVar(&o.quiet, "q", false, "quiet: no start line and no progress on stderr")
 	fs.BoolVar(&o.list, "list", false, "list the embedded machines, the workloads and the policies, then exit")
 	fs.BoolVar(&o.check, "check", false, "run the kernel's invariant checker after every event (slow)")
+	fs.StringVar(&o.trace, "trace", "", "write a Chrome trace-event file of the run to `FILE` (per-CPU tracks and ghOSt events;\n"+
+		"open it in Perfetto); keeps every switch in memory, so use it on short runs")
 	fs.IntVar(&o.jobs, "j", runtime.GOMAXPROCS(0), "run up to `N` points of a sweep at once (output is the same for any N)")
 	return fs
 }
@@ -194,6 +197,15 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		return runSweep(&o, info, spec, meta, args, labels, stdout, stderr)
 	}
 	opts := experiment.Options{Workload: o.workload, Policy: o.policy, Check: o.check}
+	if o.trace != "" {
+		f, err := os.Create(o.trace)
+		if err != nil {
+			fmt.Fprintf(stderr, "ghostsim: -trace: %v\n", err)
+			return exitUsage
+		}
+		defer f.Close()
+		opts.Trace = f
+	}
 	var prog *progress
 	if !o.quiet && isTerminal(stderr) {
 		prog = newProgress(stderr)

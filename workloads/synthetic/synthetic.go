@@ -39,7 +39,7 @@ type group struct {
 	lat       *sim.Histogram
 	generated int64 // since time 0
 	completed int64 // since time 0
-	doneInWin int64 // completed in the measured window
+	doneInWin int64 // completed in the measured window, whenever they arrived
 	periods   int64 // periodic runs completed in the window
 	overruns  int64
 }
@@ -245,17 +245,19 @@ func (g *group) HandleEvent(now sim.Time, _ sim.Event) {
 
 func (g *group) complete(now sim.Time, r request) {
 	g.completed++
-	if r.arrived < g.w.start {
-		return // arrived during warm-up
+	if now >= g.w.start {
+		g.doneInWin++ // throughput: every completion in the window
 	}
-	g.doneInWin++
+	if r.arrived < g.w.start {
+		return // latency: only requests that arrived in the window
+	}
 	d := now - r.arrived
 	g.lat.Record(d)
 	g.w.all.Record(d)
 }
 
-// ResetStats starts the measured window: latencies and throughput count
-// requests that arrive from now on.
+// ResetStats starts the measured window: throughput counts requests
+// completed from now on, latencies those that also arrived from now on.
 func (w *Workload) ResetStats(now sim.Time) {
 	w.start = now
 	w.all = sim.NewHistogram()
