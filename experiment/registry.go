@@ -8,6 +8,7 @@ import (
 	"github.com/ghostsim/ghostsim/workloads"
 	"github.com/ghostsim/ghostsim/workloads/hold"
 	"github.com/ghostsim/ghostsim/workloads/microbench"
+	"github.com/ghostsim/ghostsim/workloads/rocksdb"
 	"github.com/ghostsim/ghostsim/workloads/synthetic"
 )
 
@@ -66,6 +67,18 @@ func Workloads() []WorkloadInfo {
 				}
 				return microbench.New(spec.Workload.Microbench), nil
 			},
+		},
+		{
+			Name:    "rocksdb",
+			Summary: "the paper's Fig 6: RocksDB requests on Shinjuku-style systems; -policy names the system ([workload.rocksdb])",
+			New: func(spec *Spec) (workloads.Workload, error) {
+				if err := spec.Workload.RocksDB.Validate(spec.Machine.CPUs); err != nil {
+					return nil, err
+				}
+				return rocksdb.New(spec.Workload.RocksDB, spec.Policy.TimeSliceUs, spec.Policy.GlobalCPU), nil
+			},
+			Systems:      rocksdb.GhostPolicy,
+			SweepAliases: map[string]string{"load": "workload.rocksdb.load_rps"},
 		},
 		{
 			Name:    "scalability",

@@ -14,6 +14,7 @@ import (
 	"github.com/ghostsim/ghostsim/sim/kernel"
 	"github.com/ghostsim/ghostsim/workloads/hold"
 	"github.com/ghostsim/ghostsim/workloads/microbench"
+	"github.com/ghostsim/ghostsim/workloads/rocksdb"
 	"github.com/ghostsim/ghostsim/workloads/scalability"
 	"github.com/ghostsim/ghostsim/workloads/synthetic"
 )
@@ -64,6 +65,8 @@ type FaultSpec struct {
 type WorkloadSpec struct {
 	Hold       hold.Spec       `toml:"hold"`
 	Microbench microbench.Spec `toml:"microbench"`
+	// RocksDB is the Fig 6 workload's [workload.rocksdb] table.
+	RocksDB rocksdb.Spec `toml:"rocksdb"`
 	// Scalability is the Fig 5 sweep's [workload.scalability] table.
 	Scalability scalability.Spec `toml:"scalability"`
 	// Group is the synthetic workload's [[workload.group]] list.
@@ -78,7 +81,7 @@ func DefaultSpec() Spec {
 		Kernel:   kernel.DefaultParams(),
 		Run:      RunSpec{DurationMs: 1000, Seed: 1},
 		Policy:   agent.DefaultParams(),
-		Workload: WorkloadSpec{Hold: hold.DefaultSpec(), Microbench: microbench.DefaultSpec(), Scalability: scalability.DefaultSpec()},
+		Workload: WorkloadSpec{Hold: hold.DefaultSpec(), Microbench: microbench.DefaultSpec(), RocksDB: rocksdb.DefaultSpec(), Scalability: scalability.DefaultSpec()},
 	}
 }
 

@@ -8,4 +8,5 @@ import (
 	_ "github.com/ghostsim/ghostsim/policies/fifocentral"
 	_ "github.com/ghostsim/ghostsim/policies/fifopercpu"
 	_ "github.com/ghostsim/ghostsim/policies/roundrobin"
+	_ "github.com/ghostsim/ghostsim/policies/shinjuku"
 )

@@ -37,8 +37,11 @@
 // # Thread programs
 //
 // A program is ordinary Go written as a blocking loop over the Thread
-// API (Compute, Run, Block, Sleep, Yield, Wake, SetAffinity, SetNice,
-// SetClass, Exit). Programs must act on the kernel only through that API:
-// each call yields an operation to the kernel, which charges its cost and
-// applies its effect in simulated time.
+// API (Compute, Run, Spin, SpinWait, CPUTime, Block, Sleep, Yield, Wake,
+// SetAffinity, SetNice, SetClass, Exit). Programs must act on the kernel
+// only through that API: each call yields an operation to the kernel,
+// which charges its cost and applies its effect in simulated time. Run
+// and Compute are work, slowed by a busy SMT sibling; Spin is CPU time
+// (a loop on the thread's CPU clock); SpinWait polls memory, keeping the
+// CPU, until a wakeup.
 package kernel

@@ -30,6 +30,9 @@ func (k *Kernel) pauseCurrent(c *cpuState, now sim.Time) {
 
 // rateOf is the rate t progresses at on c now.
 func (k *Kernel) rateOf(c *cpuState, t *Task) hw.Rate {
+	if t.cur.kind == opSpin || t.cur.kind == opSpinWait {
+		return hw.FullRate // spinning counts CPU time, not work done
+	}
 	sib := hw.SiblingIdle
 	for _, s := range k.m.Siblings(c.id) {
 		if a := k.cpus[s].activity; a > sib {
@@ -55,13 +58,24 @@ func (k *Kernel) runTask(c *cpuState, now sim.Time) {
 			if c.curr != t || t.state != TaskRunning {
 				return // the program's panic killed it (an agent crash)
 			}
+			if t.cur.kind == opSpinWait && t.wakePending {
+				t.wakePending = false // the location already changed
+				t.cur.work = 0
+			}
 			t.inOp = true
 			t.progress.Start(now, t.cur.work, k.rateOf(c, t))
 		} else if t.progress.Rate() == 0 {
 			t.progress.SetRate(now, k.rateOf(c, t))
 		}
+		if t.cur.kind == opSpinWait {
+			k.setActivity(c, hw.SiblingSpinning)
+		}
 		if t.progress.Remaining(now) > 0 {
-			c.opTimer.Arm(k.eng, t.progress.FinishAt(), k.id, sim.Event{Kind: evOpDone, A: int32(c.id)})
+			if at := t.progress.FinishAt(); at != sim.Never {
+				c.opTimer.Arm(k.eng, at, k.id, sim.Event{Kind: evOpDone, A: int32(c.id)})
+			} else {
+				c.opTimer.Stop() // an unbounded SpinWait: only a wakeup ends it
+			}
 			return
 		}
 		if !k.applyEffect(c, t) {
@@ -120,7 +134,10 @@ func (k *Kernel) applyEffect(c *cpuState, t *Task) bool {
 	cur := t.cur
 	t.cur = op{}
 	switch cur.kind {
-	case opCompute:
+	case opCompute, opSpin:
+		return true
+	case opSpinWait:
+		k.setActivity(c, hw.SiblingComputing)
 		return true
 	case opBlock:
 		if t.wakePending {
@@ -290,6 +307,21 @@ func (k *Kernel) setActivity(c *cpuState, a hw.SiblingActivity) {
 	for _, s := range k.m.Siblings(c.id) {
 		k.refreshRate(&k.cpus[s])
 	}
+}
+
+// endSpinWait ends t's SpinWait now: the location it polls changed.
+// A task preempted in the middle of it returns as soon as it runs again.
+func (k *Kernel) endSpinWait(t *Task) {
+	now := k.eng.Now()
+	t.progress.Start(now, 0, t.progress.Rate())
+	if t.state != TaskRunning || t.cpu < 0 {
+		return
+	}
+	c := &k.cpus[t.cpu]
+	if c.curr != t || c.switching || c.inIRQ {
+		return // resumeCurrent completes it
+	}
+	c.opTimer.Arm(k.eng, now, k.id, sim.Event{Kind: evOpDone, A: int32(c.id)})
 }
 
 // refreshRate re-evaluates the rate of c's running task and moves its

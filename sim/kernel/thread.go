@@ -17,6 +17,8 @@ const (
 	opSetNice
 	opSetClass
 	opExit
+	opSpin
+	opSpinWait
 )
 
 // op is one request from a thread program: some work to do on the CPU
@@ -64,6 +66,36 @@ func (th *Thread) Compute(cycles int64) {
 // full speed.
 func (th *Thread) Run(d sim.Time) {
 	th.yield(op{kind: opCompute, work: int64(d)})
+}
+
+// Spin busy-waits until the thread has used d more CPU time, as a loop
+// on clock_gettime(CLOCK_THREAD_CPUTIME_ID) does: unlike Run, it takes d
+// whatever the SMT sibling does or where memory lives (the sibling sees
+// a computing thread). It pauses while the task is preempted or the CPU
+// handles an interrupt.
+func (th *Thread) Spin(d sim.Time) {
+	th.yield(op{kind: opSpin, work: int64(d)})
+}
+
+// SpinWait polls memory in a PAUSE loop, keeping its CPU, until the
+// thread is woken (Kernel.Wake or Thread.Wake on it) or it has spun for d
+// of CPU time (sim.Never: no limit). A wakeup that arrived since the last
+// Block or SpinWait ends it at once. It is how a user-level data plane's
+// idle dispatcher or worker waits: its CPU stays busy, and the SMT sibling
+// sees a spinning thread. It costs no system call.
+func (th *Thread) SpinWait(d sim.Time) {
+	th.yield(op{kind: opSpinWait, work: int64(d)})
+}
+
+// CPUTime returns the CPU time the calling thread has used up to now
+// (CLOCK_THREAD_CPUTIME_ID): its runtime plus its current stretch on the
+// CPU, the context switch that started it included.
+func (th *Thread) CPUTime() sim.Time {
+	t := th.t
+	if c := t.cpu; c >= 0 && th.k.cpus[c].curr == t {
+		return t.runtime + th.k.eng.Now() - t.se.execStart
+	}
+	return t.runtime
 }
 
 // Block waits until another task or the workload calls Wake for this

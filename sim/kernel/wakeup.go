@@ -15,6 +15,10 @@ func (k *Kernel) wake(t *Task, from int) sim.Time {
 	case TaskDead:
 		return 0
 	case TaskRunning, TaskRunnable:
+		if t.inOp && t.cur.kind == opSpinWait {
+			k.endSpinWait(t)
+			return 0
+		}
 		t.wakePending = true
 		return 0
 	}

@@ -1,0 +1,183 @@
+package shinjuku
+
+import (
+	"github.com/ghostsim/ghostsim/sim/agent"
+)
+
+// retry is how soon the global agent looks again at a task it had to skip
+// (still getting off its CPU, or with a message in flight) when no message
+// is bound to wake it first. The real agent spins and would see it on its
+// next loop; a microsecond is a few such loops (an estimate).
+const retry = agent.Microsecond
+
+// Run is every agent thread's loop: the global agent drains the channel
+// and schedules; the others yield until pinged into the global role (hot
+// handoff, when CFS wants the global agent's CPU).
+func (s *scheduler) Run(a *agent.Agent) {
+	h := handler{s: s, a: a}
+	for !a.Finished() {
+		barrier := a.Barrier()
+		if !s.global.Is(a) {
+			a.LocalYield(barrier, 0)
+			continue
+		}
+		if !s.discovered {
+			// Tasks already in the enclave (an in-place upgrade): adopt them.
+			s.discovered = true
+			s.d.DiscoverTasks(a, s.ch, h)
+		}
+		if a.BoostedPriority() && s.global.Handoff(a) {
+			continue
+		}
+		for {
+			m, ok := s.ch.Consume(a)
+			if !ok {
+				break
+			}
+			s.d.Dispatch(m, h)
+		}
+		s.schedule(a)
+		// Busy-poll the channel until a message, the next slice expiry
+		// that matters, or a retry of a skipped task.
+		s.ch.Poll(a, s.nextWake(a.Now()))
+	}
+}
+
+// nextWake is when the agent must look again without a message: the
+// earliest slice expiry of a running task that a queued task of its class
+// could replace, or soon if a task was skipped; Never otherwise.
+func (s *scheduler) nextWake(now agent.Time) agent.Time {
+	if len(s.skipped) > 0 {
+		return now + retry
+	}
+	best := s.waiting()
+	if best < 0 || best == classBatch || s.slice == 0 {
+		return agent.Never
+	}
+	at := agent.Never
+	for cpu, t := range s.current {
+		if t != nil && t.class == best && s.since[cpu]+s.slice < at {
+			at = s.since[cpu] + s.slice
+		}
+	}
+	return at
+}
+
+// Passes of a scheduling round, in the order upstream's GlobalSchedule
+// fills CPUs: idle CPUs first, then preemptions.
+const (
+	passIdle     = iota // CPUs without a task
+	passPriority        // CPUs running a task of a lower class than one waiting (Shenango)
+	passSlice           // CPUs whose task used up its slice while one of its class waits
+	numPasses
+)
+
+// schedule is GlobalSchedule: hand CPUs to the heads of the runqueues,
+// then commit every assignment in one group commit, inline on the global
+// agent's CPU. A task displaced by an assignment goes to the back of its
+// class's queue.
+func (s *scheduler) schedule(a *agent.Agent) {
+	s.skipped = s.skipped[:0]
+	if s.waiting() < 0 {
+		return
+	}
+	now := a.Now()
+	s.reqs, s.assigned = s.reqs[:0], s.assigned[:0]
+	var taken agent.CPUSet
+	set := s.enc.CPUs()
+	for pass := 0; pass < numPasses; pass++ {
+		for cpu := set.First(); cpu >= 0; cpu = set.Next(cpu + 1) {
+			best := s.waiting()
+			if best < 0 {
+				break
+			}
+			if cpu == s.global.CPU() || taken.Has(cpu) {
+				continue // the global agent's CPU never gets a task
+			}
+			cur := s.current[cpu]
+			maxClass := numClasses - 1
+			switch pass {
+			case passIdle:
+				if cur != nil {
+					continue
+				}
+			case passPriority:
+				if cur == nil || cur.class <= best {
+					continue
+				}
+				maxClass = cur.class - 1
+			case passSlice:
+				if cur == nil || cur.class != best || cur.class == classBatch ||
+					s.slice == 0 || now-s.since[cpu] < s.slice {
+					continue
+				}
+				maxClass = cur.class
+			}
+			if !a.StatusWord(cpu).CPUAvail() {
+				continue // a higher class (CFS) runs there
+			}
+			next := s.pop(a, maxClass)
+			if next == nil {
+				continue
+			}
+			req := a.RunRequest(cpu)
+			req.Open(agent.RunRequestOptions{Target: next.Gtid, TargetBarrier: next.Seqnum, CommitFlags: agent.CommitAtTxnCommit})
+			taken.Add(cpu)
+			s.reqs = append(s.reqs, req)
+			s.assigned = append(s.assigned, next)
+		}
+	}
+	if len(s.reqs) > 0 {
+		a.CommitRunRequests(s.reqs)
+	}
+	for i, req := range s.reqs {
+		t := s.assigned[i]
+		cpu := req.CPU()
+		if req.State() == agent.TxnComplete {
+			if prev := s.current[cpu]; prev != nil && prev != t {
+				// Preempted: to the back. Its TASK_PREEMPT, when it
+				// comes, finds it queued and leaves it there.
+				prev.cpu = -1
+				s.enqueue(a, prev, false)
+			}
+			s.current[cpu] = t
+			t.cpu = cpu
+			s.since[cpu] = now
+			continue
+		}
+		if st := req.Last().State; !agent.RoutineFailure(st) {
+			panic("ghost-shinjuku: commit failed with " + st.String())
+		}
+		t.cpu = -1
+		s.enqueue(a, t, true)
+	}
+	for i := len(s.skipped) - 1; i >= 0; i-- {
+		s.enqueue(a, s.skipped[i], true) // they keep their place
+	}
+}
+
+// pop takes the first task of the best class up to maxClass that can run
+// now. One still getting off its CPU, or with a message in flight
+// (seqnum behind its barrier), sits out this round.
+func (s *scheduler) pop(a *agent.Agent, maxClass int) *task {
+	for c := 0; c <= maxClass; c++ {
+		for {
+			t, ok := s.rq[c].PopFront()
+			if !ok {
+				break
+			}
+			a.ChargeCycles(s.p.ContainerOpCycles)
+			t.queued = false
+			sw, ok := a.TaskStatusWord(t.Gtid)
+			if !ok {
+				continue // gone; its DEAD is on its way
+			}
+			if sw.OnCPU() || sw.Barrier != t.Seqnum {
+				s.skipped = append(s.skipped, t)
+				continue
+			}
+			return t
+		}
+	}
+	return nil
+}

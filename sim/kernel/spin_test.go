@@ -1,0 +1,104 @@
+package kernel
+
+import (
+	"testing"
+
+	"github.com/ghostsim/ghostsim/sim"
+	"github.com/ghostsim/ghostsim/sim/hw"
+)
+
+// waker wakes a task when its event fires (a write the task polls for).
+type waker struct {
+	k *Kernel
+	t *Task
+}
+
+func (w *waker) HandleEvent(sim.Time, sim.Event) { w.k.Wake(w.t) }
+
+// TestSpinCountsCPUTime: Spin(d) takes d of CPU time beside a computing
+// SMT sibling, where Run(d) takes d / smt_compute_rate; CPUTime advances
+// by the time on the CPU, ticks included.
+func TestSpinCountsCPUTime(t *testing.T) {
+	const d = 3 * sim.Millisecond
+	measure := func(spin bool) (wall, cpu sim.Time) {
+		k := newTestKernel(t, "skylake112")
+		spawn(t, k, TaskSpec{Name: "sibling", Class: ClassCFS, CPU: 56, Affinity: SetOf(56), NUMAHome: -1, Program: hog})
+		spawn(t, k, TaskSpec{Name: "w", Class: ClassCFS, CPU: 0, Affinity: SetOf(0), NUMAHome: -1, Program: func(th *Thread) {
+			t0, c0 := th.Now(), th.CPUTime()
+			if spin {
+				th.Spin(d)
+			} else {
+				th.Run(d)
+			}
+			wall, cpu = th.Now()-t0, th.CPUTime()-c0
+		}})
+		k.Engine().Run(20 * sim.Millisecond)
+		return wall, cpu
+	}
+	k := newTestKernel(t, "skylake112")
+	c := k.Machine().Costs()
+	ticks := sim.Time(int64(d)/int64(sim.Millisecond)+1) * c.Tick
+
+	wall, cpu := measure(true)
+	if wall < d || wall > d+ticks {
+		t.Errorf("Spin(%v) beside a computing sibling took %v, want %v plus at most its ticks", d, wall, d)
+	}
+	if cpu != wall {
+		t.Errorf("Spin: CPUTime advanced %v over %v on the CPU", cpu, wall)
+	}
+	rate := k.Machine().SMTRate(hw.SiblingComputing).Float()
+	if wall, _ := measure(false); wall < sim.Time(float64(d)/rate) {
+		t.Errorf("Run(%v) beside a computing sibling took %v, want at least %v", d, wall, sim.Time(float64(d)/rate))
+	}
+}
+
+// TestSpinWait: a SpinWait keeps its CPU busy until a wakeup ends it (the
+// sibling meanwhile runs at smt_spin_rate), a bounded one ends after its
+// CPU time, and a wakeup that came first ends the next one at once.
+func TestSpinWait(t *testing.T) {
+	k := newTestKernel(t, "skylake112")
+	e := k.Engine()
+	var woke, bounded, early sim.Time
+	w := spawn(t, k, TaskSpec{Name: "poller", Class: ClassRT, CPU: 3, Affinity: SetOf(3), NUMAHome: -1, Program: func(th *Thread) {
+		th.SpinWait(sim.Never)
+		woke = th.Now()
+		t0 := th.Now()
+		th.SpinWait(100 * sim.Microsecond)
+		bounded = th.Now() - t0
+		th.Block() // woken at 3.5 ms; that wakeup is consumed here
+		th.Compute(10)
+		k.Wake(th.Task()) // a wakeup while running: the next SpinWait ends at once
+		t0 = th.Now()
+		th.SpinWait(sim.Never)
+		early = th.Now() - t0
+	}})
+	var sibDone sim.Time
+	const work = 500 * sim.Microsecond
+	spawn(t, k, TaskSpec{Name: "sibling", Class: ClassCFS, CPU: 59, Affinity: SetOf(59), NUMAHome: -1, Program: func(th *Thread) {
+		th.Run(work)
+		sibDone = th.Now()
+	}})
+	h := e.Register(&waker{k: k, t: w})
+	e.Schedule(1500*sim.Microsecond, h, sim.Event{})
+	e.Schedule(3500*sim.Microsecond, h, sim.Event{})
+	e.Run(5 * sim.Millisecond)
+
+	if woke != 1500*sim.Microsecond {
+		t.Errorf("SpinWait(Never) ended at %v, want the wakeup at 1.5ms", woke)
+	}
+	c := k.Machine().Costs()
+	if bounded < 100*sim.Microsecond || bounded > 100*sim.Microsecond+c.Tick {
+		t.Errorf("SpinWait(100us) took %v", bounded)
+	}
+	if early != 0 {
+		t.Errorf("SpinWait after a pending wakeup took %v, want 0", early)
+	}
+	if busy := k.BusyTime(3); busy < 1500*sim.Microsecond {
+		t.Errorf("cpu3 busy %v by 1.5ms of spinning, want the CPU kept", busy)
+	}
+	rate := k.Machine().SMTRate(hw.SiblingSpinning).Float()
+	want := c.ContextSwitchCFS + sim.Time(float64(work)/rate)
+	if sibDone < want || sibDone > want+c.Tick {
+		t.Errorf("sibling beside a SpinWait finished at %v, want %v (smt_spin_rate)", sibDone, want)
+	}
+}

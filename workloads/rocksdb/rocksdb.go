@@ -1,0 +1,365 @@
+package rocksdb
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/ghostsim/ghostsim/sim"
+	"github.com/ghostsim/ghostsim/sim/hw"
+	"github.com/ghostsim/ghostsim/sim/kernel"
+	"github.com/ghostsim/ghostsim/workloads"
+)
+
+// Workload is one run of one system.
+type Workload struct {
+	spec      Spec
+	slice     sim.Time // preemption slice (ghOSt policy and data plane)
+	globalCPU int      // policy.global_cpu (-1: the enclave's first)
+
+	sys     system
+	e       *sim.Engine
+	k       *kernel.Kernel
+	m       *hw.Machine
+	workers kernel.CPUSet
+
+	arrivals *rand.Rand
+	service  *rand.Rand
+	meanGap  float64  // ps
+	get      sim.Time // the GET's work
+	short    sim.Time // CPU time of a short request
+	long     sim.Time // CPU time of a long request
+
+	// The thread pool (ghOSt and CFS systems): idle workers and requests
+	// waiting for one, both FIFO.
+	idle  fifo[*worker]
+	queue fifo[*request]
+
+	dp *dataplane // shinjuku-dataplane only
+
+	batchGroup int // -1 without a batch app
+	spare      []*request
+
+	// Measurements. Counters from time 0 keep generated = completed + in
+	// flight exact; the window's figures start at ResetStats.
+	start       sim.Time
+	generated   int64
+	completed   int64
+	doneInWin   int64
+	preempted   int64 // requests of the window that lost their CPU at least once
+	lat         [numClasses]*sim.Histogram
+	batchAtStrt sim.Time
+}
+
+// Latency classes.
+const (
+	classShort = iota
+	classLong
+	classAll
+	numClasses
+)
+
+var classNames = [numClasses]string{"short", "long", "all"}
+
+// request is one RocksDB request.
+type request struct {
+	arrived sim.Time
+	target  sim.Time // CPU time to serve it
+	long    bool
+	// Data plane: CPU time served so far, whether the GET is done,
+	// whether it was ever preempted.
+	used      sim.Time
+	gotten    bool
+	preempted bool
+}
+
+// worker is a pool thread of the ghOSt and CFS systems.
+type worker struct {
+	task *kernel.Task
+	req  *request
+}
+
+// New builds the workload from a validated spec; sliceUs and globalCPU
+// are [policy] time_slice_us and global_cpu.
+func New(spec Spec, sliceUs float64, globalCPU int) *Workload {
+	w := &Workload{spec: spec, slice: sim.FromNs(sliceUs * 1000), globalCPU: globalCPU, batchGroup: -1}
+	for c := range w.lat {
+		w.lat[c] = sim.NewHistogram()
+	}
+	return w
+}
+
+// Start builds the chosen system (env.Policy) and its load generator.
+func (w *Workload) Start(env *workloads.Env) error {
+	sys, err := findSystem(env.Policy)
+	if err != nil {
+		return err
+	}
+	w.sys, w.e, w.k, w.m = sys, env.Engine, env.Kernel, env.Machine
+	w.workers, err = kernel.ParseCPUList(w.spec.WorkerCPUs, w.k.NumCPUs())
+	if err != nil {
+		return err
+	}
+	us := func(x float64) sim.Time { return sim.FromNs(x * 1000) }
+	w.get = us(w.spec.GetUs)
+	w.short = us(w.spec.GetUs + w.spec.ShortUs)
+	w.long = us(w.spec.GetUs + w.spec.LongUs)
+	w.arrivals = w.e.Rand("rocksdb/arrivals")
+	w.service = w.e.Rand("rocksdb/service")
+	w.meanGap = float64(sim.Second) / w.spec.LoadRPS
+
+	switch sys.kind {
+	case kindGhost:
+		err = w.startPool(env, kernel.ClassGhost)
+	case kindCFS:
+		err = w.startPool(env, kernel.ClassCFS)
+	case kindDataplane:
+		w.dp, err = newDataplane(w)
+	}
+	if err != nil {
+		return err
+	}
+	if sys.batch || w.spec.Batch {
+		if err := w.startBatch(env); err != nil {
+			return err
+		}
+	}
+	_, err = w.k.Spawn(kernel.TaskSpec{
+		Name: "loadgen", Group: w.k.NewGroup("loadgen"), Class: kernel.ClassCFS,
+		Affinity: kernel.SetOf(w.spec.GeneratorCPU), CPU: w.spec.GeneratorCPU, NUMAHome: -1,
+		Program: w.generate,
+	})
+	return err
+}
+
+// startPool spawns the thread pool of the ghOSt and CFS systems.
+func (w *Workload) startPool(env *workloads.Env, class kernel.Class) error {
+	aff := w.workers
+	if class == kernel.ClassGhost {
+		if env.Ghost == nil {
+			return fmt.Errorf("system %s needs its ghOSt policy running", w.sys.name)
+		}
+		global := w.globalCPU
+		if global < 0 || !env.Ghost.CPUs().Has(global) {
+			global = env.Ghost.CPUs().First()
+		}
+		want := w.workers
+		want.Add(global)
+		if env.Ghost.CPUs() != want {
+			return fmt.Errorf("enclave.cpus is %v: for %s it must be workload.rocksdb.worker_cpus (%v) plus the global agent's CPU (policy.global_cpu, %d)",
+				env.Ghost.CPUs(), w.sys.name, w.workers, global)
+		}
+		aff = env.Ghost.CPUs()
+	}
+	gid := w.k.NewGroup("rocksdb")
+	for i := 0; i < w.spec.Workers; i++ {
+		wk := &worker{}
+		t, err := w.k.Spawn(kernel.TaskSpec{
+			Name: fmt.Sprintf("rocksdb/%d", i), Group: gid, Class: class, Nice: w.sys.workerNice,
+			Affinity: aff, CPU: -1, NUMAHome: -1, Enclave: env.Ghost,
+			Program: func(th *kernel.Thread) { w.work(th, wk) },
+		})
+		if err != nil {
+			return err
+		}
+		wk.task = t
+	}
+	return nil
+}
+
+// startBatch spawns the batch app: one always-runnable thread per worker
+// CPU, at nice 19; ghOSt tasks under ghOSt, CFS otherwise.
+func (w *Workload) startBatch(env *workloads.Env) error {
+	w.batchGroup = w.k.NewGroup("batch")
+	class, enc := kernel.ClassCFS, (*kernel.Enclave)(nil)
+	if w.sys.kind == kindGhost {
+		class, enc = kernel.ClassGhost, env.Ghost
+	}
+	for i, cpu := range w.workers.Slice() {
+		_, err := w.k.Spawn(kernel.TaskSpec{
+			Name: fmt.Sprintf("batch/%d", i), Group: w.batchGroup, Class: class, Nice: 19,
+			Affinity: w.workers, CPU: cpu, NUMAHome: -1, Enclave: enc,
+			Program: func(th *kernel.Thread) {
+				for {
+					th.Run(sim.Ms(1))
+				}
+			},
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// generate is the load generator: it busy-waits for each Poisson arrival
+// and hands the request over.
+func (w *Workload) generate(th *kernel.Thread) {
+	next := w.gap()
+	for {
+		if now := th.Now(); now < next {
+			th.SpinWait(next - now)
+			continue
+		}
+		r := w.newRequest(next)
+		next += w.gap()
+		if w.spec.GeneratorCycles > 0 {
+			th.Compute(w.spec.GeneratorCycles)
+		}
+		if w.dp != nil {
+			w.dp.submit(th.Now(), r)
+			continue
+		}
+		if wk, ok := w.idle.pop(); ok {
+			wk.req = r
+			th.Wake(wk.task) // futex wake (a TASK_WAKEUP under ghOSt)
+		} else {
+			w.queue.push(r)
+		}
+	}
+}
+
+func (w *Workload) gap() sim.Time {
+	return sim.Time(math.Round(w.arrivals.ExpFloat64() * w.meanGap))
+}
+
+func (w *Workload) newRequest(at sim.Time) *request {
+	var r *request
+	if n := len(w.spare); n > 0 {
+		r, w.spare = w.spare[n-1], w.spare[:n-1]
+		*r = request{}
+	} else {
+		r = &request{}
+	}
+	r.arrived = at
+	r.long = w.service.Float64() < w.spec.PLong
+	r.target = w.short
+	if r.long {
+		r.target = w.long
+	}
+	w.generated++
+	return r
+}
+
+// work is a pool thread: serve the request it was given, then the queued
+// ones, then offer itself and sleep.
+func (w *Workload) work(th *kernel.Thread, wk *worker) {
+	for {
+		if wk.req == nil {
+			if r, ok := w.queue.pop(); ok {
+				wk.req = r
+			} else {
+				w.idle.push(wk)
+				for wk.req == nil {
+					th.Block()
+				}
+			}
+		}
+		r := wk.req
+		t0, c0 := th.Now(), th.CPUTime()
+		th.Run(w.get)
+		if used := th.CPUTime() - c0; used < r.target {
+			th.Spin(r.target - used)
+		}
+		// Time off the CPU is the only gap between wall and CPU time.
+		r.preempted = th.Now()-t0 > th.CPUTime()-c0
+		wk.req = nil
+		w.complete(th.Now(), r)
+	}
+}
+
+// complete records a finished request and recycles it.
+func (w *Workload) complete(now sim.Time, r *request) {
+	w.completed++
+	if r.arrived >= w.start {
+		w.doneInWin++
+		if r.preempted {
+			w.preempted++
+		}
+		d := now - r.arrived
+		c := classShort
+		if r.long {
+			c = classLong
+		}
+		w.lat[c].Record(d)
+		w.lat[classAll].Record(d)
+	}
+	w.spare = append(w.spare, r)
+}
+
+// ResetStats starts the measured window: latencies and throughput count
+// requests that arrive from now on.
+func (w *Workload) ResetStats(now sim.Time) {
+	w.start = now
+	for c := range w.lat {
+		w.lat[c] = sim.NewHistogram()
+	}
+	w.doneInWin, w.preempted = 0, 0
+	if w.batchGroup >= 0 {
+		w.batchAtStrt = w.k.GroupCPUTime(w.batchGroup)
+	}
+	if w.dp != nil {
+		w.dp.preemptions = 0
+	}
+}
+
+// Report gives latency per class, throughput, the request accounting
+// (cumulative from time 0: generated = completed + in flight), how many
+// requests lost their CPU while being served, and the batch app's CPUs.
+func (w *Workload) Report(now sim.Time, r *workloads.Report) {
+	window := now - w.start
+	for c, name := range classNames {
+		r.Latency[name] = w.lat[c].Summary()
+	}
+	r.Metrics["requests_generated"] = float64(w.generated)
+	r.Metrics["requests_completed"] = float64(w.completed)
+	r.Metrics["requests_in_flight"] = float64(w.generated - w.completed)
+	r.Metrics["requests_preempted"] = float64(w.preempted)
+	r.Metrics["offered_rps"] = w.spec.LoadRPS
+	if window > 0 {
+		r.Throughput["requests_per_s"] = float64(w.doneInWin) / window.Seconds()
+		if w.batchGroup >= 0 {
+			r.Metrics["batch.cpus"] = float64(w.k.GroupCPUTime(w.batchGroup)-w.batchAtStrt) / float64(window)
+		}
+	}
+	if w.dp != nil {
+		r.Metrics["dataplane.preemptions"] = float64(w.dp.preemptions)
+	}
+}
+
+// fifo is a queue that reuses its backing array.
+type fifo[T any] struct {
+	buf  []T
+	head int
+}
+
+func (q *fifo[T]) len() int { return len(q.buf) - q.head }
+
+func (q *fifo[T]) push(x T) {
+	if q.head > 0 && q.head == len(q.buf) {
+		q.buf, q.head = q.buf[:0], 0
+	} else if q.head > 64 && 2*q.head > len(q.buf) {
+		n := copy(q.buf, q.buf[q.head:])
+		clear(q.buf[n:])
+		q.buf, q.head = q.buf[:n], 0
+	}
+	q.buf = append(q.buf, x)
+}
+
+func (q *fifo[T]) peek() (x T, ok bool) {
+	if q.head == len(q.buf) {
+		return x, false
+	}
+	return q.buf[q.head], true
+}
+
+func (q *fifo[T]) pop() (x T, ok bool) {
+	if q.head == len(q.buf) {
+		return x, false
+	}
+	x = q.buf[q.head]
+	var zero T
+	q.buf[q.head] = zero
+	q.head++
+	return x, true
+}
