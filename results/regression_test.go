@@ -51,6 +51,15 @@ var baselines = []struct {
 		workload: "synthetic",
 		policy:   "fifo-central",
 	},
+	{
+		// ghostsim -config xeon48 -config rocksdb.toml -workload rocksdb -policy ghost-shinjuku \
+		//   -set workload.rocksdb.load_rps=200000 -duration 200ms -json
+		file:     "rocksdb-ghost-shinjuku.json",
+		configs:  []string{"xeon48", "rocksdb.toml"},
+		sets:     []string{"workload.rocksdb.load_rps=200000", "run.duration_ms=200"},
+		workload: "rocksdb",
+		policy:   "ghost-shinjuku",
+	},
 }
 
 func TestBaseline(t *testing.T) {

@@ -33,7 +33,8 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 	usage := func() {
 		fmt.Fprintf(stdout, "usage: ghostsim repro [-out DIR] [-j N] [-q] NAME\n\nNAME is one of:\n"+
 			"  table3  Table 3: ghOSt operation costs on skylake112\n"+
-			"  fig5    Fig 5: global-agent scalability on skylake112 and haswell72\n\nFlags:\n")
+			"  fig5    Fig 5: global-agent scalability on skylake112 and haswell72\n"+
+			"  fig6    Fig 6a–c: RocksDB on Shinjuku, ghOSt-Shinjuku (+Shenango) and CFS on xeon48\n\nFlags:\n")
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
 	}
@@ -46,7 +47,7 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "ghostsim repro: name one figure or table (table3, fig5); see 'ghostsim repro -h'")
+		fmt.Fprintln(stderr, "ghostsim repro: name one figure or table (table3, fig5, fig6); see 'ghostsim repro -h'")
 		return exitUsage
 	}
 	var claims []claim
@@ -56,8 +57,10 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 		claims, err = reproTable3(*out, stdout)
 	case "fig5":
 		claims, err = reproFig5(*out, *jobs, !*quiet && isTerminal(stderr), stdout, stderr)
+	case "fig6":
+		claims, err = reproFig6(*out, *jobs, !*quiet && isTerminal(stderr), stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "ghostsim repro: unknown figure %q (valid: table3, fig5)\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "ghostsim repro: unknown figure %q (valid: table3, fig5, fig6)\n", fs.Arg(0))
 		return exitUsage
 	}
 	if err != nil {

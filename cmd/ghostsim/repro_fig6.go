@@ -1,0 +1,242 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/ghostsim/ghostsim/experiment"
+)
+
+// Fig 6's systems: -policy names of the rocksdb workload, with the -set
+// overrides each runs with.
+var fig6Systems = []struct {
+	name, policy string
+	sets         []string
+}{
+	// The data plane runs with the batch app (nothing of it can run: that
+	// is 6c's point); its latency is the same as without it.
+	{"Shinjuku", "shinjuku-dataplane", []string{"workload.rocksdb.batch=true"}},
+	{"ghOSt-Shinjuku", "ghost-shinjuku", nil},
+	{"CFS-Shinjuku", "cfs-shinjuku", nil},
+	{"ghOSt-Shinjuku+Shenango", "ghost-shinjuku-shenango", nil},
+	{"CFS (batch nice 19, RocksDB nice -20)", "cfs-shinjuku-batch", nil},
+}
+
+// fig6Loads are the offered loads in requests/s: coarse up to 300k, then
+// every 10k across the knees.
+func fig6Loads() []float64 {
+	var out []float64
+	for l := 25000.0; l <= 300000; l += 25000 {
+		out = append(out, l)
+	}
+	for l := 310000.0; l <= 360000; l += 10000 {
+		out = append(out, l)
+	}
+	return out
+}
+
+// fig6Line is one system's sweep.
+type fig6Line struct {
+	label    string
+	load     []float64
+	tput     []float64
+	p99      []float64 // µs, all requests
+	batch    []float64 // CPUs used by the batch app
+	hasBatch bool
+}
+
+// saturation is the load at which p99 reaches 1 ms, interpolated on
+// log(p99) between the points around the crossing; +Inf if it never does.
+func (l *fig6Line) saturation() float64 {
+	for i, p := range l.p99 {
+		if p < 1000 {
+			continue
+		}
+		if i == 0 {
+			return l.load[0]
+		}
+		a, b := math.Log(l.p99[i-1]), math.Log(p)
+		f := (math.Log(1000) - a) / (b - a)
+		return l.load[i-1] + f*(l.load[i]-l.load[i-1])
+	}
+	return math.Inf(1)
+}
+
+// reproFig6 runs the rocksdb sweeps of Fig 6 on xeon48 (configs/rocksdb.toml:
+// 1 s measured per point after 100 ms of warm-up, i.e. 25k to 360k requests
+// per point), writes fig6.csv and the three panels, and checks the claims.
+func reproFig6(dir string, jobs int, showProgress bool, stdout, stderr io.Writer) ([]claim, error) {
+	loads := fig6Loads()
+	var points []experiment.Point
+	for _, sys := range fig6Systems {
+		for _, load := range loads {
+			sets := append([]string{fmt.Sprintf("workload.rocksdb.load_rps=%g", load)}, sys.sets...)
+			spec, _, err := experiment.Load([]string{"xeon48", "rocksdb"}, sets)
+			if err != nil {
+				return nil, err
+			}
+			points = append(points, experiment.Point{
+				Values: map[string]float64{"load": load}, Spec: spec, Workload: "rocksdb", Policy: sys.policy,
+			})
+		}
+	}
+	var prog func(done, total int)
+	if showProgress {
+		prog = func(done, total int) {
+			fmt.Fprintf(stderr, "\rfig6: %d/%d simulations", done, total)
+			if done == total {
+				fmt.Fprint(stderr, "\r                              \r")
+			}
+		}
+	}
+	rs, err := experiment.RunSweep(points, jobs, prog)
+	if err != nil {
+		return nil, err
+	}
+	lines := make([]fig6Line, len(fig6Systems))
+	var csv strings.Builder
+	csv.WriteString("system,policy,load_rps,throughput_rps,p50_us,p99_us,p99_9_us,short_p99_us,batch_cpus,requests\n")
+	for i, r := range rs {
+		s := i / len(loads)
+		l := &lines[s]
+		l.label = fig6Systems[s].name
+		all := r.Latency["all"]
+		batch, ok := r.Metrics["batch.cpus"]
+		l.hasBatch = l.hasBatch || ok
+		l.load = append(l.load, r.Point["load"])
+		l.tput = append(l.tput, r.Throughput["requests_per_s"])
+		l.p99 = append(l.p99, float64(all.P99)/1000)
+		l.batch = append(l.batch, batch)
+		fmt.Fprintf(&csv, "%q,%s,%g,%.0f,%.3f,%.3f,%.3f,%.3f,%.3f,%d\n", l.label, fig6Systems[s].policy, r.Point["load"],
+			r.Throughput["requests_per_s"], float64(all.P50)/1000, float64(all.P99)/1000, float64(all.P999)/1000,
+			float64(r.Latency["short"].P99)/1000, batch, all.Count)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "fig6.csv"), []byte(csv.String()), 0o644); err != nil {
+		return nil, err
+	}
+	panels := []struct {
+		file, title string
+		lines       []int
+		batch       bool
+	}{
+		{"fig6a", "6a: p99 latency vs throughput", []int{0, 1, 2}, false},
+		{"fig6b", "6b: ghOSt-Shinjuku with and without Shenango", []int{1, 3}, false},
+		{"fig6c", "6c: CPUs used by the batch app vs offered load", []int{0, 3, 4}, true},
+	}
+	for _, p := range panels {
+		if err := plotFig6(dir, p.file, p.title, lines, p.lines, p.batch); err != nil {
+			return nil, err
+		}
+	}
+	fmt.Fprintf(stdout, "wrote %s and fig6a/b/c as PNG and SVG in %s\n", filepath.Join(dir, "fig6.csv"), dir)
+	return fig6Claims(lines), nil
+}
+
+// fig6Claims checks paper-targets.md's Fig 6 claims, saturation being
+// where p99 reaches 1 ms.
+func fig6Claims(lines []fig6Line) []claim {
+	shin, ghost, cfs, shen, cfsb := &lines[0], &lines[1], &lines[2], &lines[3], &lines[4]
+	sShin, sGhost, sCFS := shin.saturation(), ghost.saturation(), cfs.saturation()
+	var out []claim
+	out = append(out, claim{"6a: ghOSt's saturation within 5 % of Shinjuku's",
+		fmt.Sprintf("ghOSt %.0fk, Shinjuku %.0fk req/s (%+.1f %%)", sGhost/1e3, sShin/1e3, 100*(sGhost/sShin-1)),
+		math.Abs(sGhost/sShin-1) <= 0.05})
+	// The tail at the highest load both sustain.
+	hi := -1
+	for i := range ghost.load {
+		if ghost.load[i] < math.Min(sGhost, sShin) {
+			hi = i
+		}
+	}
+	if hi >= 0 {
+		out = append(out, claim{"6a: ghOSt's tail slightly higher than Shinjuku's at high load",
+			fmt.Sprintf("at %.0fk: ghOSt %.1f µs, Shinjuku %.1f µs", ghost.load[hi]/1e3, ghost.p99[hi], shin.p99[hi]),
+			ghost.p99[hi] >= shin.p99[hi] && ghost.p99[hi] <= 2*shin.p99[hi]})
+	}
+	sooner := 1 - sCFS/sShin
+	out = append(out, claim{"6a: CFS-Shinjuku saturates 20–40 % sooner than Shinjuku",
+		fmt.Sprintf("CFS %.0fk vs Shinjuku %.0fk req/s: %.1f %% sooner", sCFS/1e3, sShin/1e3, 100*sooner),
+		sooner >= 0.2 && sooner <= 0.4})
+	worst, at := 0.0, 0.0
+	for i := range ghost.load {
+		if ghost.load[i] >= sGhost {
+			break
+		}
+		if d := math.Abs(shen.p99[i]/ghost.p99[i] - 1); d > worst {
+			worst, at = d, ghost.load[i]
+		}
+	}
+	out = append(out, claim{"6b: the Shenango variant's p99 within 10 % of ghOSt-Shinjuku's below saturation",
+		fmt.Sprintf("largest difference %.1f %% (at %.0fk)", 100*worst, at/1e3), worst <= 0.10})
+	maxShin := 0.0
+	for _, b := range shin.batch {
+		maxShin = math.Max(maxShin, b)
+	}
+	out = append(out, claim{"6c: Shinjuku gives the batch app nothing",
+		fmt.Sprintf("at most %.3f CPUs", maxShin), maxShin == 0})
+	worstPts, atPts := 0.0, 0.0
+	const workerCPUs = 20
+	for i := range shen.load {
+		if d := 100 * math.Abs(shen.batch[i]-cfsb.batch[i]) / workerCPUs; d > worstPts {
+			worstPts, atPts = d, shen.load[i]
+		}
+	}
+	out = append(out, claim{"6c: ghOSt gives the batch app the idle CPUs, within 10 points of CFS nice 19/−20",
+		fmt.Sprintf("largest difference %.1f points of the 20 worker CPUs (at %.0fk)", worstPts, atPts/1e3), worstPts <= 10})
+	return out
+}
+
+// plotFig6 draws one panel: p99 (log scale) against throughput, or the
+// batch app's CPUs against offered load.
+func plotFig6(dir, file, title string, lines []fig6Line, which []int, batch bool) error {
+	p := plot.New()
+	p.Title.Text = title
+	if batch {
+		p.X.Label.Text = "offered load (k requests/s)"
+		p.Y.Label.Text = "CPUs used by the batch app"
+	} else {
+		p.X.Label.Text = "throughput (k requests/s)"
+		p.Y.Label.Text = "p99 latency (µs)"
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
+	p.Add(plotter.NewGrid())
+	for n, i := range which {
+		l := lines[i]
+		var xy plotter.XYs
+		for j := range l.load {
+			if batch {
+				xy = append(xy, plotter.XY{X: l.load[j] / 1e3, Y: l.batch[j]})
+			} else if l.p99[j] > 0 {
+				xy = append(xy, plotter.XY{X: l.tput[j] / 1e3, Y: l.p99[j]})
+			}
+		}
+		ln, pts, err := plotter.NewLinePoints(xy)
+		if err != nil {
+			return err
+		}
+		ln.Color = plotColors[n%len(plotColors)]
+		pts.Color = ln.Color
+		p.Add(ln, pts)
+		p.Legend.Add(l.label, ln, pts)
+	}
+	p.Legend.Top = true
+	p.Legend.Left = batch
+	for _, ext := range []string{"png", "svg"} {
+		if err := p.Save(7*vg.Inch, 4.5*vg.Inch, filepath.Join(dir, file+"."+ext)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

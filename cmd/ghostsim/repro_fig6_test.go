@@ -1,0 +1,55 @@
+package main
+
+import (
+	"math"
+	"testing"
+)
+
+// TestFig6Saturation: saturation is where p99 reaches 1 ms, interpolated
+// on log(p99) between the loads around the crossing.
+func TestFig6Saturation(t *testing.T) {
+	l := fig6Line{load: []float64{100e3, 200e3, 300e3}, p99: []float64{20, 100, 10000}}
+	// log(1000) is halfway between log(100) and log(10000).
+	if got := l.saturation(); math.Abs(got-250e3) > 1 {
+		t.Errorf("saturation = %.0f, want 250000", got)
+	}
+	never := fig6Line{load: []float64{100e3, 200e3}, p99: []float64{20, 30}}
+	if !math.IsInf(never.saturation(), 1) {
+		t.Error("a line that never reaches 1 ms saturates at +Inf")
+	}
+}
+
+// TestFig6Claims: the checks pass on curves shaped as the paper describes
+// and fail on one that is not.
+func TestFig6Claims(t *testing.T) {
+	loads := []float64{100e3, 200e3, 250e3, 300e3, 350e3}
+	line := func(p99 []float64, batch []float64) fig6Line {
+		return fig6Line{load: loads, tput: loads, p99: p99, batch: batch}
+	}
+	zero := []float64{0, 0, 0, 0, 0}
+	good := []fig6Line{
+		line([]float64{10, 12, 30, 90, 5000}, zero),             // Shinjuku: ~ 330k
+		line([]float64{11, 13, 33, 95, 6000}, zero),             // ghOSt: about the same
+		line([]float64{10, 5000, 9000, 9000, 9000}, zero),       // CFS: ~ 160k?
+		line([]float64{11.5, 13.5, 34, 97, 6000}, []float64{15, 8, 5, 2, 0}),
+		line([]float64{500, 600, 700, 800, 900}, []float64{16, 9, 5, 2, 0}),
+	}
+	// CFS crosses between 100k and 200k: make it ~ 0.7 × Shinjuku's instead.
+	good[2] = line([]float64{10, 20, 5000, 9000, 9000}, zero)
+	for _, c := range fig6Claims(good) {
+		if !c.ok {
+			t.Errorf("claim fails on a paper-shaped figure: %s (%s)", c.what, c.measured)
+		}
+	}
+	bad := append([]fig6Line(nil), good...)
+	bad[1] = line([]float64{11, 5000, 9000, 9000, 9000}, zero) // ghOSt saturates early
+	failed := 0
+	for _, c := range fig6Claims(bad) {
+		if !c.ok {
+			failed++
+		}
+	}
+	if failed == 0 {
+		t.Error("no claim fails when ghOSt saturates at half Shinjuku's load")
+	}
+}
