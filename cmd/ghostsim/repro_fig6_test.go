@@ -28,9 +28,9 @@ func TestFig6Claims(t *testing.T) {
 	}
 	zero := []float64{0, 0, 0, 0, 0}
 	good := []fig6Line{
-		line([]float64{10, 12, 30, 90, 5000}, zero),             // Shinjuku: ~ 330k
-		line([]float64{11, 13, 33, 95, 6000}, zero),             // ghOSt: about the same
-		line([]float64{10, 5000, 9000, 9000, 9000}, zero),       // CFS: ~ 160k?
+		line([]float64{10, 12, 30, 90, 5000}, zero),       // Shinjuku: ~ 330k
+		line([]float64{11, 13, 33, 95, 6000}, zero),       // ghOSt: about the same
+		line([]float64{10, 5000, 9000, 9000, 9000}, zero), // CFS: ~ 160k?
 		line([]float64{11.5, 13.5, 34, 97, 6000}, []float64{15, 8, 5, 2, 0}),
 		line([]float64{500, 600, 700, 800, 900}, []float64{16, 9, 5, 2, 0}),
 	}
