@@ -70,15 +70,30 @@ func (l *fig6Line) saturation() float64 {
 	return math.Inf(1)
 }
 
-// reproFig6 runs the rocksdb sweeps of Fig 6 on xeon48 (configs/rocksdb.toml:
-// 1 s measured per point after 100 ms of warm-up, i.e. 25k to 360k requests
-// per point), writes fig6.csv and the three panels, and checks the claims.
+// fig6KneeLoad and fig6KneeMs: from this load up, points are measured over
+// 3 s instead of rocksdb.toml's 1 s. Near saturation the queue of a
+// round-robin server grows slowly (short requests get through while long
+// ones pile up), so a 1 s window understates p99: the data plane's p99
+// crosses 1 ms at ~358k req/s in 1 s windows but between 330k and 340k in
+// 3 s ones (its capacity is ~333k). Every system gets the same windows.
+const (
+	fig6KneeLoad = 300000
+	fig6KneeMs   = 3000
+)
+
+// reproFig6 runs the rocksdb sweeps of Fig 6 on xeon48 (configs/rocksdb.toml
+// after 100 ms of warm-up: 1 s per point below 300k req/s, 3 s from 300k
+// up — 25k to about 1.1 M requests per point), writes fig6.csv and the
+// three panels, and checks the claims.
 func reproFig6(dir string, jobs int, showProgress bool, stdout, stderr io.Writer) ([]claim, error) {
 	loads := fig6Loads()
 	var points []experiment.Point
 	for _, sys := range fig6Systems {
 		for _, load := range loads {
 			sets := append([]string{fmt.Sprintf("workload.rocksdb.load_rps=%g", load)}, sys.sets...)
+			if load >= fig6KneeLoad {
+				sets = append(sets, fmt.Sprintf("run.duration_ms=%d", fig6KneeMs))
+			}
 			spec, _, err := experiment.Load([]string{"xeon48", "rocksdb"}, sets)
 			if err != nil {
 				return nil, err
