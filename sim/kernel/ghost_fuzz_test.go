@@ -172,7 +172,8 @@ func runGhostFuzz(t *testing.T, data []byte) {
 				k.Wake(x)
 			}
 		}
-		if !w.done() {
+		// Until faults are off, hostile actions may still spawn tasks.
+		if !w.done() || !w.faultsOff {
 			w.at(k.Now()+sim.Us(50), "", waker)
 		}
 	}
