@@ -3,7 +3,9 @@
 // scheduling-class walk (stop > ghOSt agent > RT > CFS > ghOSt > idle),
 // context switches, IPIs and the scheduler tick, CFS as in Linux 4.15
 // (weights, vruntime, slices, wakeup placement within the LLC, and load
-// balancing over SMT, LLC, socket and NUMA domains), and accounting.
+// balancing over SMT, LLC, socket and NUMA domains), the ghOSt scheduling
+// class with its agents (README.md maps ghOSt's structures to this
+// package's types), and accounting.
 //
 // Every step that takes CPU time in Linux takes simulated time here, on
 // the CPU doing it, from the machine's cost table (package hw): system
@@ -18,8 +20,9 @@
 // averages; group scheduling (cgroups), bandwidth control, real-time
 // throttling, frequency scaling, C-state exit latencies and automatic NUMA
 // balancing are not modeled. The RT class is a FIFO placeholder until
-// MicroQuanta; the agent and ghOSt classes are shells until the ghOSt
-// class is built: their place in the class order is real.
+// MicroQuanta. Of ghOSt, switchto, BPF programs, timerfds, PrioTables and
+// status-word regions beyond one are left out (ghost-semantics.md says a
+// simulator of the SOSP design can do without them).
 //
 // # Order of same-time work
 //

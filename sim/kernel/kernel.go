@@ -87,10 +87,10 @@ type cpuState struct {
 	activity hw.SiblingActivity
 	busy     sim.Busy
 
-	agentQ []*Task // agent class: FIFO (shell until the ghOSt-class issue)
+	agentQ []*Task // agent class: runnable agents (not blocked in an ioctl), FIFO
 	rtQ    []*Task // RT class: FIFO (placeholder for MicroQuanta)
 	cfs    cfsRQ
-	ghostQ []*Task // ghOSt class: tasks latched to run here (shell)
+	ghostQ []*Task // ghOSt class: runnable ghOSt tasks on this CPU (rq->ghost.tasks); one may be latched
 
 	idleSince sim.Time
 	avgIdle   sim.Time // rq->avg_idle
