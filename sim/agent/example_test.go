@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/ghostsim/ghostsim/experiment"
 	"github.com/ghostsim/ghostsim/sim/agent"
@@ -93,19 +94,26 @@ func (p *minimal) Run(a *agent.Agent) {
 	}
 }
 
+// registerOnce registers the example policy once per test binary (go test
+// -count=2 runs the example twice; a name may be registered only once).
+var registerOnce sync.Once
+
 // Example_registerPolicy registers a policy of one's own and runs it in an
-// experiment, as a user's module would (DESIGN.md §5).
+// experiment, as a user's module would (DESIGN.md §5). A module would call
+// agent.Register from its package's init function.
 func Example_registerPolicy() {
-	agent.Register("example-minimal", "a global FIFO in 80 lines", func(s *agent.Setup) (agent.Policy, error) {
-		ch, err := s.Enclave.MakeChannel(s.Params.QueueElems) // polled: no wakeup CPU
-		if err != nil {
-			return nil, err
-		}
-		ch.SetEnclaveDefault()
-		p := &minimal{enc: s.Enclave, ch: ch, global: agent.NewGlobal(s.Enclave, s.Params.GlobalCPU),
-			running: make([]*task, s.Enclave.Topology().NumCPUs())}
-		p.d = agent.NewDispatcher(func(agent.Gtid) *task { return &task{cpu: -1} }, func(t *task) *agent.Task { return &t.Task })
-		return p, nil
+	registerOnce.Do(func() {
+		agent.Register("example-minimal", "a global FIFO in 80 lines", func(s *agent.Setup) (agent.Policy, error) {
+			ch, err := s.Enclave.MakeChannel(s.Params.QueueElems) // polled: no wakeup CPU
+			if err != nil {
+				return nil, err
+			}
+			ch.SetEnclaveDefault()
+			p := &minimal{enc: s.Enclave, ch: ch, global: agent.NewGlobal(s.Enclave, s.Params.GlobalCPU),
+				running: make([]*task, s.Enclave.Topology().NumCPUs())}
+			p.d = agent.NewDispatcher(func(agent.Gtid) *task { return &task{cpu: -1} }, func(t *task) *agent.Task { return &t.Task })
+			return p, nil
+		})
 	})
 
 	spec, _, err := experiment.Load([]string{"skylake112", "synthetic-requests"},
