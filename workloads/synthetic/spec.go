@@ -102,7 +102,8 @@ func (g *GroupSpec) class() string {
 func Validate(groups []GroupSpec, ncpus, nsockets int) error {
 	var errs []error
 	if len(groups) == 0 {
-		errs = append(errs, sim.KeyErrorf("workload.group", "the synthetic workload needs at least one [[workload.group]]"))
+		errs = append(errs, sim.KeyErrorf("workload.group", "the synthetic workload needs at least one [[workload.group]]: "+
+			"add an experiment file, such as -config synthetic-requests.toml (ghostsim -list shows the embedded ones)"))
 	}
 	seen := map[string]int{}
 	for i := range groups {
