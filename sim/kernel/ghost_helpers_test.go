@@ -72,7 +72,8 @@ func (f *fifoPerCPU) agent(a *AgentThread) {
 		a.Commit(SetOf(me))
 		tx := a.TxnState(me)
 		if tx.State == TxnComplete {
-			f.rq[me] = f.rq[me][1:]
+			n := copy(f.rq[me], f.rq[me][1:])
+			f.rq[me] = f.rq[me][:n]
 			current = next
 		}
 		if f.log != nil {

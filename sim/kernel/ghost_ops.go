@@ -53,7 +53,7 @@ func (k *Kernel) ghostOpWork(t *Task, o *op) int64 {
 	switch o.kind {
 	case opGhostConsume:
 		read := int64(k.readCost(&o.q.line, me))
-		if len(o.q.ring) == 0 {
+		if o.q.Len() == 0 {
 			return read
 		}
 		return int64(k.costs.GhostMsgConsume) + read
@@ -108,7 +108,7 @@ func (k *Kernel) ghostEffect(c *cpuState, t *Task, o op) bool {
 		}
 		return true
 	case opGhostPoll:
-		if len(o.q.ring) > 0 || now >= o.d {
+		if o.q.Len() > 0 || now >= o.d {
 			return true
 		}
 		k.startSpin(c, t, o.q, o.d)

@@ -34,6 +34,7 @@ type Message struct {
 	// cache-line transfer), -1 for none.
 	producer int
 	slots    int
+	pad      int // NOP padding placed before it in the ring, freed with it
 }
 
 func (m Message) String() string {
@@ -53,11 +54,13 @@ type Queue struct {
 	id      int
 	enclave *Enclave
 	elems   int // ring size in slots, a power of two
-	ring    []Message
-	head    int // slot position of the next write, mod elems
-	used    int // slots in use, NOP padding included
-	// pad[i] is the padding placed before ring[i], freed with it.
-	pad      []int
+	// ring[start:] are the messages waiting, oldest first; the array is
+	// reused (compacted when full), so steady-state traffic does not
+	// allocate.
+	ring     []Message
+	start    int
+	head     int // slot position of the next write, mod elems
+	used     int // slots in use, NOP padding included
 	overflow int64
 	wakeup   []int // wakeup CPUs (at most 2); empty = polling queue
 	closed   bool
@@ -73,7 +76,7 @@ type Queue struct {
 func (q *Queue) ID() int { return q.id }
 
 // Len returns the number of messages waiting.
-func (q *Queue) Len() int { return len(q.ring) }
+func (q *Queue) Len() int { return len(q.ring) - q.start }
 
 // Overflow returns how many messages were dropped because the ring was
 // full.
@@ -114,7 +117,7 @@ func (q *Queue) ConfigWakeup(cpus ...int) error {
 		}
 	}
 	q.wakeup = append(q.wakeup[:0], cpus...)
-	if n := len(cpus); n > 0 && len(q.ring) > 0 {
+	if n := len(cpus); n > 0 && q.Len() > 0 {
 		q.enclave.k.wakeAgentOn(cpus[n-1], -1)
 	}
 	return nil
@@ -147,21 +150,27 @@ func (q *Queue) push(m Message) bool {
 	}
 	q.head = (q.head + pad + m.slots) % q.elems
 	q.used += pad + m.slots
+	m.pad = pad
+	if q.start > 0 && len(q.ring) == cap(q.ring) {
+		n := copy(q.ring, q.ring[q.start:])
+		q.ring, q.start = q.ring[:n], 0
+	}
 	q.ring = append(q.ring, m)
-	q.pad = append(q.pad, pad)
 	q.produced++
 	return true
 }
 
 // pop removes the oldest message.
 func (q *Queue) pop() (Message, bool) {
-	if len(q.ring) == 0 {
+	if q.Len() == 0 {
 		return Message{}, false
 	}
-	m := q.ring[0]
-	q.used -= q.pad[0] + m.slots
-	q.ring = q.ring[1:]
-	q.pad = q.pad[1:]
+	m := q.ring[q.start]
+	q.used -= m.pad + m.slots
+	q.start++
+	if q.start == len(q.ring) {
+		q.ring, q.start = q.ring[:0], 0
+	}
 	return m, true
 }
 
@@ -253,7 +262,9 @@ func (k *Kernel) post(q *Queue, m Message, cpu, taskCPU int) bool {
 		return false
 	}
 	k.stats.GhostMsgs++
-	k.trace(cpu, "%v", m)
+	if k.traceFn != nil { // boxing m allocates: only when tracing
+		k.trace(cpu, "%v", m)
+	}
 	if k.probe.Post != nil {
 		k.probe.Post(k.eng.Now(), cpu, m)
 	}

@@ -108,7 +108,9 @@ func (k *Kernel) finishTxn(c *cpuState, state TxnState, now sim.Time, by int) {
 	c.g.txnLastCPU = by
 	c.g.txnLine.write(by)
 	k.stats.GhostTxns[txnIndex(state)]++
-	k.trace(c.id, "commit gtid=%d %v", tx.Gtid, state)
+	if k.traceFn != nil { // boxing the arguments allocates: only when tracing
+		k.trace(c.id, "commit gtid=%d %v", tx.Gtid, state)
+	}
 }
 
 // validateAndLatch runs the checks and, on success, latches.

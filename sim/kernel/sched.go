@@ -48,6 +48,17 @@ func (k *Kernel) deactivate(t *Task) {
 	}
 }
 
+// popFront removes and returns the first task of a non-empty queue,
+// keeping the array (the queues are short: copying beats reallocating).
+func popFront(q *[]*Task) *Task {
+	s := *q
+	t := s[0]
+	n := copy(s, s[1:])
+	s[n] = nil
+	*q = s[:n]
+	return t
+}
+
 func removeTask(q []*Task, t *Task) []*Task {
 	if i := slices.Index(q, t); i >= 0 {
 		return slices.Delete(q, i, i+1)
@@ -134,14 +145,10 @@ func (k *Kernel) reschedFrom(cpu, from int) sim.Time {
 // pickNext walks the classes in priority order (pick_next_task).
 func (k *Kernel) pickNext(c *cpuState, prev *Task, now sim.Time) *Task {
 	if len(c.agentQ) > 0 {
-		t := c.agentQ[0]
-		c.agentQ = c.agentQ[1:]
-		return t
+		return popFront(&c.agentQ)
 	}
 	if len(c.rtQ) > 0 {
-		t := c.rtQ[0]
-		c.rtQ = c.rtQ[1:]
-		return t
+		return popFront(&c.rtQ)
 	}
 	if t := k.cfsPick(c, now); t != nil {
 		return t

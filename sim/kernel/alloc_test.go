@@ -1,0 +1,37 @@
+package kernel
+
+import (
+	"testing"
+
+	"github.com/ghostsim/ghostsim/sim"
+)
+
+// TestGhostSteadyStateDoesNotAllocate pins the hot-path budget of the
+// ghOSt class (STYLE.md): once queues and run queues have grown, posting
+// and consuming messages, committing, switching and running thread
+// programs allocate nothing.
+func TestGhostSteadyStateDoesNotAllocate(t *testing.T) {
+	k := newTestKernel(t, "skylake112")
+	k.check = false // the invariant sweep allocates; it is not the hot path
+	k.eng.AfterEvent = nil
+	e, err := k.CreateEnclave(RangeSet(0, 4), EnclaveConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startFifoPerCPU(t, k, e, nil)
+	for i := 0; i < 4; i++ {
+		spawn(t, k, TaskSpec{Name: "g", Class: ClassGhost, Enclave: e, CPU: -1, NUMAHome: -1, Program: func(th *Thread) {
+			for {
+				th.Run(sim.Us(5))
+				th.Sleep(sim.Us(5))
+			}
+		}})
+	}
+	k.Engine().Run(sim.Ms(1)) // warm up: queues reach their working size
+	before := k.Stats().GhostMsgs
+	allocs := testing.AllocsPerRun(1, func() { k.Engine().Run(k.Now() + sim.Ms(2)) })
+	msgs := k.Stats().GhostMsgs - before
+	if msgs < 1000 || allocs > 0 {
+		t.Errorf("%v allocations over %d messages in steady state; want none", allocs, msgs)
+	}
+}
