@@ -47,7 +47,6 @@ var (
 	ErrPerm       = errors.New("EPERM")
 	ErrInval      = errors.New("EINVAL")
 	ErrBusy       = errors.New("EBUSY")
-	ErrNotAgent   = errors.New("not an agent")
 	ErrTxnPending = errors.New("txn still pending: a committed txn may not be clobbered")
 )
 

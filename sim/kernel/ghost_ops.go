@@ -91,12 +91,9 @@ func (k *Kernel) ghostOpWork(t *Task, o *op) int64 {
 func (k *Kernel) ghostEffect(c *cpuState, t *Task, o op) bool {
 	g := t.g
 	if g == nil || !g.isAgent {
-		g0 := &ghostTask{}
-		if t.g == nil {
-			t.g = g0
-		}
-		t.g.ret = opResult{err: ErrNotAgent}
-		return true
+		// Only an AgentThread, which StartAgents makes for agent tasks,
+		// can issue these operations.
+		panic(fmt.Sprintf("kernel: ghOSt operation %d from %v, which is not an agent", o.kind, t))
 	}
 	now := k.eng.Now()
 	switch o.kind {
