@@ -112,18 +112,14 @@ type ghostCPU struct {
 	elidePreempt bool
 	cpuSeqnum    uint64
 	txn          Txn
-	// txnLastCPU is the CPU that last wrote the txn slot; txnLine and
-	// agentLine are the cache lines of the slot and of the agent's
-	// status word, for the cost of reading them.
-	txnLastCPU int
-	txnLine    cacheLine
-	agentLine  cacheLine
+	// txnLine and agentLine are the cache lines of the txn slot and of
+	// the agent's status word: who wrote them last, for the cost of
+	// reading them (and the txn's owner).
+	txnLine   cacheLine
+	agentLine cacheLine
 	// latchLine is rq->ghost.latched_task's line, written by the
 	// committing CPU and read by this CPU when it picks the task.
 	latchLine cacheLine
-	// rendezvous is the sync-group rendezvous of the latched task: 0 for
-	// none, >0 published, <0 waiting, poisonedRendezvous when poisoned.
-	rendezvous int64
 }
 
 // ghostTask is a task's ghOSt state (task_struct.ghost).
@@ -213,7 +209,6 @@ func (k *Kernel) CreateEnclave(cpus CPUSet, cfg EnclaveConfig) (*Enclave, error)
 		g := &k.cpus[c].g
 		g.enclave = e
 		g.txn = Txn{State: TxnComplete, CPU: c, SyncGroupOwner: -1}
-		g.txnLastCPU = c
 		g.txnLine = newCacheLine()
 		g.agentLine = newCacheLine()
 		g.latchLine = newCacheLine()

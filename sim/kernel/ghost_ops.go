@@ -144,7 +144,6 @@ func (k *Kernel) ghostEffect(c *cpuState, t *Task, o op) bool {
 			tx.SyncGroupOwner = -1
 		}
 		slot.txn = tx
-		slot.txnLastCPU = g.agentCPU
 		slot.txnLine.write(g.agentCPU)
 		g.ret = opResult{}
 		return true

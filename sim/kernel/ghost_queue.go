@@ -68,8 +68,7 @@ type Queue struct {
 	spinners []*Task
 	// line is the ring's cache line (the newest message and the head
 	// index), for the cost of noticing and reading messages.
-	line     cacheLine
-	produced int64
+	line cacheLine
 }
 
 // ID returns the queue's id.
@@ -156,7 +155,6 @@ func (q *Queue) push(m Message) bool {
 		q.ring, q.start = q.ring[:n], 0
 	}
 	q.ring = append(q.ring, m)
-	q.produced++
 	return true
 }
 

@@ -105,7 +105,6 @@ func (k *Kernel) finishTxn(c *cpuState, state TxnState, now sim.Time, by int) {
 	tx.State = state
 	tx.CommitTime = now
 	tx.CPUSeqnum = c.g.cpuSeqnum
-	c.g.txnLastCPU = by
 	c.g.txnLine.write(by)
 	k.stats.GhostTxns[txnIndex(state)]++
 	if k.traceFn != nil { // boxing the arguments allocates: only when tracing
@@ -281,7 +280,7 @@ func (k *Kernel) commitLocalTarget(c *cpuState, where commitPoint) bool {
 // txnOwner returns the agent that published c's transaction: the
 // enclave's agent of the CPU that last wrote the slot.
 func (k *Kernel) txnOwner(c *cpuState) *Task {
-	if w := c.g.txnLastCPU; w >= 0 {
+	if w := c.g.txnLine.writer; w >= 0 {
 		if a := k.cpus[w].g.agent; a != nil {
 			return a
 		}

@@ -228,7 +228,6 @@ func (k *Kernel) Spawn(spec TaskSpec) (*Task, error) {
 		cpu:         -1,
 		lastCPU:     -1,
 		migrateTo:   -1,
-		spawnedAt:   k.eng.Now(),
 	}
 	if t.name == "" {
 		t.name = fmt.Sprintf("task%d", t.id)

@@ -255,8 +255,6 @@ func (k *Kernel) schedule(c *cpuState) {
 	c.curr = next
 	k.switchRecord(c, prev, next, now)
 	k.stats.ContextSwitches++
-	next.switches++
-	next.ranAt = now
 	next.se.execStart = now // every class accounts runtime from here
 	c.busy.Set(now, true)
 	k.setActivity(c, hw.SiblingComputing)

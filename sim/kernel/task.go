@@ -159,12 +159,9 @@ type Task struct {
 	pendingKernelWork int64
 
 	// Accounting.
-	runtime   sim.Time // CPU time consumed
-	switches  int64    // times switched in
-	ranAt     sim.Time // when it was last switched in
-	wokenAt   sim.Time
-	exitedAt  sim.Time
-	spawnedAt sim.Time
+	runtime  sim.Time // CPU time consumed
+	wokenAt  sim.Time
+	exitedAt sim.Time
 }
 
 // ID returns the task's id (its gtid in ghOSt terms), dense from 0.
