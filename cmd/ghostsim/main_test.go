@@ -32,6 +32,27 @@ func ghostsim(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errOut.String()
 }
 
+// checkUsageError runs ghostsim with args and checks it fails as a usage
+// error: exit 2, nothing on stdout, one clean "ghostsim:" line per error
+// on stderr containing each of want.
+func checkUsageError(t *testing.T, args []string, want []string) {
+	t.Helper()
+	code, stdout, stderr := ghostsim(t, args...)
+	if code != exitUsage {
+		t.Errorf("exit code %d, want %d", code, exitUsage)
+	}
+	if stdout != "" {
+		t.Errorf("stdout = %q, want nothing", stdout)
+	}
+	checkErrorLines(t, stderr)
+	checkNoTrace(t, stderr)
+	for _, w := range want {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, stderr)
+		}
+	}
+}
+
 // checkNoTrace fails if output looks like a Go panic or trace.
 func checkNoTrace(t *testing.T, output string) {
 	t.Helper()
@@ -167,20 +188,7 @@ func TestUserErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, stdout, stderr := ghostsim(t, append([]string{"-q"}, tt.args...)...)
-			if code != exitUsage {
-				t.Errorf("exit code %d, want %d", code, exitUsage)
-			}
-			if stdout != "" {
-				t.Errorf("stdout = %q, want nothing", stdout)
-			}
-			checkErrorLines(t, stderr)
-			checkNoTrace(t, stderr)
-			for _, w := range tt.want {
-				if !strings.Contains(stderr, w) {
-					t.Errorf("stderr lacks %q:\n%s", w, stderr)
-				}
-			}
+			checkUsageError(t, append([]string{"-q"}, tt.args...), tt.want)
 		})
 	}
 }

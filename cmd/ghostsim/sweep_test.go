@@ -186,20 +186,7 @@ func TestSweepErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, stdout, stderr := ghostsim(t, append(append([]string{}, base...), tt.args...)...)
-			if code != exitUsage {
-				t.Errorf("exit %d, want %d", code, exitUsage)
-			}
-			if stdout != "" {
-				t.Errorf("stdout = %q, want nothing", stdout)
-			}
-			checkErrorLines(t, stderr)
-			checkNoTrace(t, stderr)
-			for _, w := range tt.want {
-				if !strings.Contains(stderr, w) {
-					t.Errorf("stderr lacks %q:\n%s", w, stderr)
-				}
-			}
+			checkUsageError(t, append(append([]string{}, base...), tt.args...), tt.want)
 		})
 	}
 }
