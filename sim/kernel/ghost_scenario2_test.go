@@ -93,11 +93,7 @@ func TestScenarioNoAgentNoExecution(t *testing.T) {
 		})
 	})
 	s.run(sim.Us(200))
-	for _, x := range tasks {
-		if x.State() != TaskDead || x.Class() != ClassGhost {
-			t.Errorf("%v is %v in %v, want dead in ghost", x, x.State(), x.Class())
-		}
-	}
+	s.wantDead(ClassGhost, tasks...)
 	for _, r := range s.switches {
 		if r.At > sim.Us(10) && r.At < sim.Us(40) && r.Next >= 0 && s.k.tasks[r.Next].class == ClassGhost {
 			t.Errorf("ghOSt task %v ran at %v with no agent", s.k.tasks[r.Next], r.At)
@@ -208,11 +204,7 @@ func TestScenarioSyncGroup(t *testing.T) {
 		tasks = append(tasks, s.ghost(n, 0, func(th *Thread) { th.Run(sim.Us(5)) }))
 	}
 	s.run(sim.Us(200))
-	for _, x := range tasks {
-		if x.State() != TaskDead {
-			t.Errorf("%v is %v, want dead", x, x.State())
-		}
-	}
+	s.wantDead(ClassGhost, tasks...)
 	s.check("9.12-sync-group", `
 §9.12: a sync group {A on cpu1, B on cpu2} succeeds and both run. {C on cpu1,
 D with a stale barrier on cpu2}: C validates and latches first, D fails
@@ -412,11 +404,7 @@ func TestScenarioCostPlacement(t *testing.T) {
 		tasks = append(tasks, s.ghost(n, 0, func(th *Thread) { th.Run(sim.Us(20)) }))
 	}
 	s.run(sim.Us(300))
-	for _, x := range tasks {
-		if x.State() != TaskDead {
-			t.Errorf("%v is %v, want dead", x, x.State())
-		}
-	}
+	s.wantDead(ClassGhost, tasks...)
 
 	k := s.k
 	m := k.Machine()

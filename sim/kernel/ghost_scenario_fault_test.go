@@ -37,11 +37,7 @@ func TestScenarioWatchdog(t *testing.T) {
 	}
 	s.at(sim.Us(500), "the agent process hangs", p.Hang)
 	s.run(sim.Ms(10))
-	for _, x := range tasks {
-		if x.State() != TaskDead || x.Class() != ClassCFS {
-			t.Errorf("%v is %v in %v, want dead in cfs", x, x.State(), x.Class())
-		}
-	}
+	s.wantDead(ClassCFS, tasks...)
 	if n := s.k.Stats().WatchdogDestroys; n != 1 || !s.e.Dying() {
 		t.Errorf("%d watchdog destructions (want 1), enclave dying %v", n, s.e.Dying())
 	}
@@ -188,16 +184,8 @@ func TestScenarioEnclaveIsolation(t *testing.T) {
 	}
 	s.at(sim.Us(30), "destroy enclave 0", func() { s.k.DestroyEnclave(e1) })
 	s.run(sim.Us(300))
-	for _, x := range t1 {
-		if x.State() != TaskDead || x.Class() != ClassCFS {
-			t.Errorf("%v is %v in %v, want dead in cfs", x, x.State(), x.Class())
-		}
-	}
-	for _, x := range t2 {
-		if x.State() != TaskDead || x.Class() != ClassGhost {
-			t.Errorf("%v is %v in %v, want dead in ghost", x, x.State(), x.Class())
-		}
-	}
+	s.wantDead(ClassCFS, t1...)
+	s.wantDead(ClassGhost, t2...)
 	later := 0
 	for _, r := range s.switches {
 		if r.At > sim.Us(30) && r.CPU == 3 && r.Next >= 0 && s.k.tasks[r.Next].class == ClassGhost {

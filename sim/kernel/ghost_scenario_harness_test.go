@@ -441,3 +441,14 @@ func globalFIFO(a *sagent, q *Queue, cpus CPUSet, known []Gtid) {
 		}
 	}
 }
+
+// wantDead reports each task that has not exited, or exited in a class
+// other than class.
+func (s *scenario) wantDead(class Class, tasks ...*Task) {
+	s.t.Helper()
+	for _, x := range tasks {
+		if x.State() != TaskDead || x.Class() != class {
+			s.t.Errorf("%v is %v in %v, want dead in %v", x, x.State(), x.Class(), class)
+		}
+	}
+}

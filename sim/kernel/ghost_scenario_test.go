@@ -134,9 +134,7 @@ func TestScenarioLocalCommitBlocks(t *testing.T) {
 		th.Run(sim.Us(3))
 	})
 	s.run(sim.Us(100))
-	if A.State() != TaskDead {
-		t.Errorf("A is %v, want dead", A.State())
-	}
+	s.wantDead(ClassGhost, A)
 	s.check("9.2-local-commit-blocks", `
 §9.2: a local Commit blocks the agent until it is woken (here by BLOCKED(A));
 with the agent barrier read before draining, a message arriving while the agent
@@ -201,9 +199,7 @@ func TestScenarioBarriersMoveWithoutMessages(t *testing.T) {
 		th.Run(sim.Us(2))
 	})
 	s.run(sim.Us(200))
-	if A.State() != TaskDead || A.Class() != ClassCFS {
-		t.Errorf("A is %v in %v, want dead in cfs", A.State(), A.Class())
-	}
+	s.wantDead(ClassCFS, A)
 	s.check("9.3-barriers-move-without-messages", `
 §9.3: A enters with no default queue: TASK_NEW is dropped but its barrier moves
 to 1; discovery associates it with that barrier. A remote commit succeeds with a
@@ -324,11 +320,7 @@ func TestScenarioLatchedTaskDisplaced(t *testing.T) {
 	A = s.ghost("A", 0, func(th *Thread) { th.Run(sim.Us(2)) })
 	B = s.ghost("B", 0, func(th *Thread) { th.Run(sim.Us(2)) })
 	s.run(sim.Us(200))
-	for _, x := range []*Task{A, B} {
-		if x.State() != TaskDead {
-			t.Errorf("%v is %v, want dead", x, x.State())
-		}
-	}
+	s.wantDead(ClassGhost, A, B)
 	s.check("9.5-latched-task-displaced", `
 §9.5: latching is two-phase. While cpu1's agent runs: A, latched with
 DEFER_LATCHED_PREEMPTION_BY_AGENT, is displaced by a newer commit of B
@@ -423,9 +415,7 @@ func TestScenarioCFSPreemptsGhost(t *testing.T) {
 		s.cfs("C", 1, func(th *Thread) { th.Run(sim.Us(8)) })
 	})
 	s.run(sim.Us(100))
-	if A.State() != TaskDead {
-		t.Errorf("A is %v, want dead", A.State())
-	}
+	s.wantDead(ClassGhost, A)
 	s.check("9.7-cfs-preempts-ghost", `
 §9.7: CFS task C wakes on cpu1 while ghOSt task A runs there: A is preempted at
 once with TASK_PREEMPT and C runs. Until C is done, committing A to cpu1 fails
@@ -516,11 +506,7 @@ func TestScenarioGlobalAgentHandoff(t *testing.T) {
 		s.cfs("X", 0, func(th *Thread) { th.Run(sim.Us(10)) })
 	})
 	s.run(sim.Us(150))
-	for _, x := range tasks {
-		if x.State() != TaskDead {
-			t.Errorf("%v is %v, want dead", x, x.State())
-		}
-	}
+	s.wantDead(ClassGhost, tasks...)
 	s.check("9.8-global-agent-handoff", `
 §9.8: cpu0's agent is global: it busy-polls the wakeup-less queue and commits
 A to cpu1 and B to cpu2, never a task to cpu0 (C waits). CFS task X wakes on

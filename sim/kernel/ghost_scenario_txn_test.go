@@ -82,11 +82,8 @@ func TestScenarioTxnFinalStates(t *testing.T) {
 		th.Run(sim.Us(5))
 	}})
 	s.run(sim.Us(200))
-	for _, x := range []*Task{A, B, C, X, Y} {
-		if x.State() != TaskDead {
-			t.Errorf("%v is %v, want dead", x, x.State())
-		}
-	}
+	s.wantDead(ClassGhost, A, B, C, Y)
+	s.wantDead(ClassCFS, X)
 	s.check("txn-final-states", `
 One transaction into each final state: COMPLETE; ABORTED (userspace recall of a
 READY txn); INVALID_FLAGS (run flags, commit flags); TARGET_NOT_FOUND (unknown
@@ -149,9 +146,7 @@ func TestScenarioAssociateStale(t *testing.T) {
 		th.Run(sim.Us(2))
 	})
 	s.run(sim.Us(100))
-	if A.State() != TaskDead {
-		t.Errorf("A is %v, want dead", A.State())
-	}
+	s.wantDead(ClassGhost, A)
 	s.check("associate-stale", `
 A's WAKEUP (seq 3) is unread in q0 when the agent associates A with q1 using the
 seq of the last message it consumed (2): ESTALE. After draining q0 it succeeds
@@ -212,11 +207,7 @@ func TestScenarioSyncGroupPoisoned(t *testing.T) {
 		}
 	}
 	s.run(sim.Us(200))
-	for _, x := range []*Task{E, C, D, G} {
-		if x.State() != TaskDead {
-			t.Errorf("%v is %v, want dead", x, x.State())
-		}
-	}
+	s.wantDead(ClassGhost, E, C, D, G)
 	s.check("sync-group-poisoned", `
 A sync group {C on cpu1, G on cpu2, D with a stale barrier on cpu3}: C and G
 validate and latch, D fails TARGET_STALE, so the group fails. Meanwhile F
@@ -257,9 +248,7 @@ func TestScenarioDepartedTaskReenters(t *testing.T) {
 		s.k.Wake(A)
 	})
 	s.run(sim.Us(100))
-	if A.State() != TaskDead || A.Class() != ClassGhost {
-		t.Errorf("A is %v in %v, want dead in ghost", A.State(), A.Class())
-	}
+	s.wantDead(ClassGhost, A)
 	s.check("departed-task-reenters", `
 A leaves ghOSt (DEPARTED, seq 2) and runs under CFS; blocked, it enters the
 enclave again: TASK_NEW (blocked) with seq 3, then its wakeup TASK_WAKEUP seq 4
