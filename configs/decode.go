@@ -4,8 +4,10 @@ import (
 	"encoding"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -205,7 +207,7 @@ func (d *decoder) structValue(key string, line int, data any, rv reflect.Value) 
 		return
 	}
 	fields := structFields(rv.Type())
-	for _, name := range sortedKeys(tbl) {
+	for _, name := range slices.Sorted(maps.Keys(tbl)) {
 		ck := joinKey(key, name)
 		f, ok := findField(fields, name)
 		if !ok {
@@ -243,7 +245,7 @@ func (d *decoder) mapValue(key string, line int, data any, rv reflect.Value) {
 	for iter.Next() {
 		nm.SetMapIndex(iter.Key(), iter.Value())
 	}
-	for _, name := range sortedKeys(tbl) {
+	for _, name := range slices.Sorted(maps.Keys(tbl)) {
 		mk := reflect.ValueOf(name).Convert(t.Key())
 		ev := reflect.New(t.Elem()).Elem()
 		if old := nm.MapIndex(mk); old.IsValid() {
@@ -378,15 +380,6 @@ func fieldByIndex(rv reflect.Value, index []int) (reflect.Value, bool) {
 		rv = rv.Field(x)
 	}
 	return rv, rv.CanSet()
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // describe names a TOML value's type and, for scalars, the value, for errors.

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -217,7 +219,7 @@ func Compare(base, cand []*Result, tol Tolerances) ([]Finding, error) {
 	for _, b := range base {
 		key := PointKey(b.Point)
 		c := ci[key]
-		for _, class := range sortedKeys(b.Latency) {
+		for _, class := range slices.Sorted(maps.Keys(b.Latency)) {
 			bs := b.Latency[class]
 			if bs.Count == 0 {
 				continue
@@ -240,7 +242,7 @@ func Compare(base, cand []*Result, tol Tolerances) ([]Finding, error) {
 			}
 		}
 		if t, has := tol["throughput"]; has {
-			for _, k := range sortedKeys(b.Throughput) {
+			for _, k := range slices.Sorted(maps.Keys(b.Throughput)) {
 				f := Finding{Point: key, Metric: "throughput", Class: k, Tolerance: t, Baseline: b.Throughput[k]}
 				if v, ok := c.Throughput[k]; !ok {
 					f.Missing, f.Regressed = true, true
@@ -325,15 +327,6 @@ func latencyField(s sim.Summary, m string) float64 {
 		return float64(s.Max)
 	}
 	panic("results: no latency field " + m)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // DecodeAll parses results written by ghostsim: one JSON object (one line

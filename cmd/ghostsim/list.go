@@ -4,6 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -68,7 +70,7 @@ func printList(w io.Writer) {
 			def = " (default)"
 		}
 		if len(wl.SweepAliases) > 0 {
-			def += " (-sweep aliases: " + strings.Join(sortedKeys(wl.SweepAliases), ", ") + ")"
+			def += " (-sweep aliases: " + strings.Join(slices.Sorted(maps.Keys(wl.SweepAliases)), ", ") + ")"
 		}
 		fmt.Fprintf(tw, "  %s\t%s%s\n", wl.Name, wl.Summary, def)
 	}

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -54,13 +56,13 @@ func printSummary(w io.Writer, spec *experiment.Spec, res *results.Result) {
 		row("speed", "%.3f sim-s per wall-s, %.3g events per wall-s", h.SimSecondsPerWallSecond, h.EventsPerWallSecond)
 	}
 	row("cpu utilization", "%.2f %%", 100*res.CPU.Utilization)
-	for _, g := range sortedKeys(res.CPU.Share) {
+	for _, g := range slices.Sorted(maps.Keys(res.CPU.Share)) {
 		row("  share "+g, "%.2f %%", 100*res.CPU.Share[g])
 	}
 	row("context switches", "%d", res.Kernel.ContextSwitches)
 	var total int64
 	var parts []string
-	for _, k := range sortedKeys(res.Kernel.Migrations) {
+	for _, k := range slices.Sorted(maps.Keys(res.Kernel.Migrations)) {
 		total += res.Kernel.Migrations[k]
 		parts = append(parts, fmt.Sprintf("%s %d", k, res.Kernel.Migrations[k]))
 	}
@@ -73,7 +75,7 @@ func printSummary(w io.Writer, spec *experiment.Spec, res *results.Result) {
 	row("wakeups", "%d", res.Kernel.Wakeups)
 	if g := res.Ghost; g.Messages != 0 || len(g.Txns) != 0 || g.AgentCPUNs != 0 || g.AgentCrashes != 0 || g.WatchdogDestroys != 0 || g.IPIs != 0 {
 		row("ghost messages", "%d", g.Messages)
-		for _, k := range sortedKeys(g.Txns) {
+		for _, k := range slices.Sorted(maps.Keys(g.Txns)) {
 			row("  txns "+k, "%d", g.Txns[k])
 		}
 		row("ghost agent cpu", "%v", sim.Time(g.AgentCPUNs)*sim.Nanosecond)
@@ -86,7 +88,7 @@ func printSummary(w io.Writer, spec *experiment.Spec, res *results.Result) {
 	if len(res.Throughput) > 0 {
 		fmt.Fprintln(w, "\nthroughput")
 		var rows [][]string
-		for _, k := range sortedKeys(res.Throughput) {
+		for _, k := range slices.Sorted(maps.Keys(res.Throughput)) {
 			rows = append(rows, []string{k, formatNumber(res.Throughput[k])})
 		}
 		writeTable(w, rows)
@@ -95,7 +97,7 @@ func printSummary(w io.Writer, spec *experiment.Spec, res *results.Result) {
 		fmt.Fprintln(w, "\nlatency (µs)")
 		rows := [][]string{{"class", "count", "mean", "p50", "p90", "p99", "p99.9", "p99.99", "max"}}
 		us := func(ns int64) string { return fmt.Sprintf("%.3f", float64(ns)/1e3) }
-		for _, k := range sortedKeys(res.Latency) {
+		for _, k := range slices.Sorted(maps.Keys(res.Latency)) {
 			s := res.Latency[k]
 			rows = append(rows, []string{k, strconv.FormatInt(s.Count, 10), fmt.Sprintf("%.3f", s.Mean/1e3),
 				us(s.P50), us(s.P90), us(s.P99), us(s.P999), us(s.P9999), us(s.Max)})
@@ -105,7 +107,7 @@ func printSummary(w io.Writer, spec *experiment.Spec, res *results.Result) {
 	if len(res.Metrics) > 0 {
 		fmt.Fprintln(w, "\nmetrics")
 		var rows [][]string
-		for _, k := range sortedKeys(res.Metrics) {
+		for _, k := range slices.Sorted(maps.Keys(res.Metrics)) {
 			rows = append(rows, []string{k, formatNumber(res.Metrics[k])})
 		}
 		writeTable(w, rows)
@@ -155,15 +157,6 @@ func formatNumber(v float64) string {
 		return strconv.FormatFloat(v, 'f', 0, 64)
 	}
 	return strconv.FormatFloat(v, 'f', 3, 64)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // writeOut writes res into dir as result.json (indented by two spaces) and

@@ -5,8 +5,10 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -210,11 +212,11 @@ func newSweepColumns(rs []*results.Result, pointOrder []string) sweepColumns {
 		}
 	}
 	return sweepColumns{
-		point:      append(append([]string(nil), pointOrder...), sortedKeys(ps)...),
-		throughput: sortedKeys(tp),
-		classes:    sortedKeys(cl),
-		shares:     sortedKeys(sh),
-		metrics:    sortedKeys(ms),
+		point:      append(append([]string(nil), pointOrder...), slices.Sorted(maps.Keys(ps))...),
+		throughput: slices.Sorted(maps.Keys(tp)),
+		classes:    slices.Sorted(maps.Keys(cl)),
+		shares:     slices.Sorted(maps.Keys(sh)),
+		metrics:    slices.Sorted(maps.Keys(ms)),
 	}
 }
 
