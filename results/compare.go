@@ -10,7 +10,6 @@ import (
 	"math"
 	"os"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -157,11 +156,7 @@ func FormatChange(c float64) string {
 // PointKey writes a point's values as "k1=v1,k2=v2", keys sorted; "" for
 // no point. Compare matches baseline and candidate results by it.
 func PointKey(p map[string]float64) string {
-	keys := make([]string, 0, len(p))
-	for k := range p {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(p))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = k + "=" + strconv.FormatFloat(p[k], 'g', -1, 64)
