@@ -40,3 +40,31 @@ func TestNiceSplit(t *testing.T) {
 		t.Errorf("nice 19 share = %.5f, want %.5f within 1%% (runtimes %v, %v)", got, want, a.Runtime(), b.Runtime())
 	}
 }
+
+// TestGoingIdleCostsASwitch: a CPU whose only task blocks switches to the
+// idle task — a minimal context switch of CPU time — before a task that
+// arrives at that instant can be switched in.
+func TestGoingIdleCostsASwitch(t *testing.T) {
+	k := newTestKernel(t, "skylake112")
+	c := k.Machine().Costs()
+	var blocked, started sim.Time
+	spawn(t, k, TaskSpec{Name: "first", Class: ClassCFS, Affinity: SetOf(3), CPU: 3, NUMAHome: -1, Program: func(th *Thread) {
+		th.Run(sim.Us(1))
+		blocked = th.Now()
+		th.Block()
+	}})
+	// The first task calls block at at and is off the CPU after the
+	// syscall's entry and exit.
+	at := c.ContextSwitchCFS + sim.Us(1)
+	k.Engine().Run(at + c.Syscall)
+	if blocked != at || k.Current(3) != nil {
+		t.Fatalf("first task called block at %v (want %v); CPU 3 runs %v", blocked, at, k.Current(3))
+	}
+	spawn(t, k, TaskSpec{Name: "second", Class: ClassCFS, Affinity: SetOf(3), CPU: 3, NUMAHome: -1, Program: func(th *Thread) {
+		started = th.Now()
+	}})
+	k.Engine().Run(sim.Us(20))
+	if want := at + c.Syscall + c.ContextSwitchMin + c.ContextSwitchCFS; started != want {
+		t.Errorf("second task started at %v, want %v (switch to idle %v, then in %v)", started, want, c.ContextSwitchMin, c.ContextSwitchCFS)
+	}
+}

@@ -227,11 +227,15 @@ func (k *Kernel) schedule(c *cpuState) {
 		return
 	}
 	if next == nil {
-		// Going idle: idle_balance first (newly idle balancing).
+		// Going idle: idle_balance first (newly idle balancing). The
+		// switch to the idle task is a context switch like any other
+		// (__schedule calls context_switch for prev != next, [L415]
+		// core.c): it costs the minimal switch on this CPU, and a task
+		// woken here meanwhile waits for it to finish.
 		c.curr = nil
 		k.switchRecord(c, prev, nil, now)
-		k.enterIRQ(c, extra)
 		k.setActivity(c, hw.SiblingIdle)
+		k.enterIRQ(c, extra+k.costs.ContextSwitchMin)
 		c.busy.Set(now, false)
 		c.idleSince = now
 		if pulled := k.newIdleBalance(c); pulled {
