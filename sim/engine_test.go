@@ -255,6 +255,24 @@ func TestHistogramSummary(t *testing.T) {
 	}
 }
 
+// TestHistogramPercentilesWithinMinMax: HdrHistogram reports a bucket's
+// top, which can exceed every value recorded; no percentile may exceed the
+// max (or fall below the min) it is reported beside.
+func TestHistogramPercentilesWithinMinMax(t *testing.T) {
+	for _, v := range []Time{Ns(10_022_832), Ns(1_234_567), Ns(999)} {
+		h := NewHistogram()
+		for range 5 {
+			h.Record(v)
+		}
+		s := h.Summary()
+		got := []int64{s.P50, s.P90, s.P99, s.P999, s.P9999}
+		want := []int64{v.Ns(), v.Ns(), v.Ns(), v.Ns(), v.Ns()}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%v recorded 5 times: p50, p90, p99, p99.9, p99.99 (-want +got):\n%s", v, diff)
+		}
+	}
+}
+
 func TestBusyAccumulates(t *testing.T) {
 	var b Busy
 	b.Set(Ns(10), true)

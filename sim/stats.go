@@ -67,7 +67,10 @@ func (h *Histogram) Mean() float64 {
 }
 
 // Quantile returns the value at percentile p (0–100), in nanoseconds, to
-// three significant digits.
+// three significant digits. HdrHistogram reports the top of the bucket a
+// percentile falls in, which can lie above every recorded value; the result
+// is kept within the exact minimum and maximum, so no percentile exceeds
+// the max it is reported beside.
 func (h *Histogram) Quantile(p float64) int64 {
 	if h.count == 0 {
 		return 0
@@ -75,7 +78,7 @@ func (h *Histogram) Quantile(p float64) int64 {
 	if p >= 100 {
 		return h.max.Ns()
 	}
-	return h.h.ValueAtPercentile(p)
+	return min(max(h.h.ValueAtPercentile(p), h.min.Ns()), h.max.Ns())
 }
 
 // Merge adds every value of o to h.
