@@ -31,6 +31,10 @@ type WorkloadInfo struct {
 	// config keys they stand for, such as "load" to the key of the offered
 	// load. A swept result's point is keyed by the name given.
 	SweepAliases map[string]string
+	// Configs, optional, are the embedded configs a run of the workload
+	// loads when the user names none, such as the paper's machine and the
+	// experiment's parameters; nil means the default machine alone.
+	Configs []string
 }
 
 // GhostPolicy resolves the -policy value for workload w: the ghOSt policy
@@ -79,6 +83,7 @@ func Workloads() []WorkloadInfo {
 			},
 			Systems:      rocksdb.GhostPolicy,
 			SweepAliases: map[string]string{"load": "workload.rocksdb.load_rps"},
+			Configs:      []string{"xeon48", "rocksdb.toml"},
 		},
 		{
 			Name:    "scalability",

@@ -72,6 +72,9 @@ func printList(w io.Writer) {
 		if len(wl.SweepAliases) > 0 {
 			def += " (-sweep aliases: " + strings.Join(slices.Sorted(maps.Keys(wl.SweepAliases)), ", ") + ")"
 		}
+		if wl.Configs != nil {
+			def += " (configs without -config: " + strings.Join(wl.Configs, " ") + ")"
+		}
 		fmt.Fprintf(tw, "  %s\t%s%s\n", wl.Name, wl.Summary, def)
 	}
 	fmt.Fprintln(tw, "Policies (-policy NAME):")

@@ -301,10 +301,28 @@ func TestFlagsOverrideSet(t *testing.T) {
 	}
 }
 
-// TestDefaultMachine checks that a run without -config uses skylake112.
+// TestDefaultMachine checks that a run without -config uses skylake112,
+// or the workload's own configs where it has them; an explicit -config
+// replaces those.
 func TestDefaultMachine(t *testing.T) {
-	if r := jsonResult(t, "-duration", "10ms"); r.Machine != "skylake112" {
-		t.Errorf("machine %q, want skylake112", r.Machine)
+	tests := []struct {
+		args        []string
+		wantMachine string
+	}{
+		{[]string{"-duration", "10ms"}, "skylake112"},
+		{[]string{"-workload", "rocksdb", "-policy", "ghost-shinjuku", "-duration", "10ms"}, "xeon48"},
+		{[]string{"-workload", "rocksdb", "-policy", "cfs-shinjuku", "-config", "xeon48", "-config", "rocksdb.toml",
+			"-set", "workload.rocksdb.load_rps=1000", "-duration", "10ms"}, "xeon48"},
+	}
+	for _, tt := range tests {
+		if r := jsonResult(t, tt.args...); r.Machine != tt.wantMachine {
+			t.Errorf("ghostsim %s: machine %q, want %q", strings.Join(tt.args, " "), r.Machine, tt.wantMachine)
+		}
+	}
+	// The workload's configs are replaced, not merged, by an explicit one.
+	code, _, stderr := ghostsim(t, "-workload", "rocksdb", "-policy", "ghost-shinjuku", "-config", "skylake112", "-duration", "10ms", "-q")
+	if code == 0 || !strings.Contains(stderr, "enclave.cpus") {
+		t.Errorf("rocksdb on skylake112 alone: exit %d, stderr %q; want the enclave error", code, stderr)
 	}
 }
 
@@ -563,4 +581,65 @@ func TestProgress(t *testing.T) {
 	if isTerminal(&b) {
 		t.Errorf("isTerminal(buffer) = true")
 	}
+}
+
+// TestReadmeRuns runs every `go run ./cmd/ghostsim` line of the README
+// (the set-up commands of a fresh machine), shortened to 10 ms, so the
+// README cannot name a run that fails.
+func TestReadmeRuns(t *testing.T) {
+	text, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const prefix = "go run ./cmd/ghostsim "
+	n := 0
+	for line := range strings.Lines(string(text)) {
+		if !strings.HasPrefix(line, prefix) {
+			continue
+		}
+		n++
+		args, err := shellFields(strings.TrimSpace(strings.TrimPrefix(line, prefix)))
+		if err != nil {
+			t.Fatalf("README line %q: %v", line, err)
+		}
+		args = append(args, "-duration", "10ms", "-q")
+		if code, _, stderr := ghostsim(t, args...); code != 0 {
+			t.Errorf("README command %q exits %d:\n%s", strings.TrimSpace(line), code, stderr)
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no %q line in README.md", prefix)
+	}
+}
+
+// shellFields splits a command line as a POSIX shell would for the
+// README's commands: fields separated by spaces, single quotes kept
+// literally.
+func shellFields(s string) ([]string, error) {
+	var out []string
+	var cur strings.Builder
+	inField, quoted := false, false
+	for _, r := range s {
+		switch {
+		case r == '\'':
+			quoted = !quoted
+			inField = true
+		case r == ' ' && !quoted:
+			if inField {
+				out = append(out, cur.String())
+				cur.Reset()
+				inField = false
+			}
+		default:
+			cur.WriteRune(r)
+			inField = true
+		}
+	}
+	if quoted {
+		return nil, errors.New("unbalanced single quote")
+	}
+	if inField {
+		out = append(out, cur.String())
+	}
+	return out, nil
 }

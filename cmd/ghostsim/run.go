@@ -70,7 +70,8 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("ghostsim", flag.ContinueOnError)
 	fs.Var(&o.configs, "config", "load config `FILE` (repeatable; files merge in order, later keys win).\n"+
 		"A path on disk wins; otherwise a bare name such as rome256.toml or rome256\n"+
-		"loads the embedded machine file (default "+defaultMachine+")")
+		"loads the embedded machine file (default "+defaultMachine+", or the workload's\n"+
+		"own configs where -list shows them)")
 	fs.StringVar(&o.workload, "workload", defaultWorkload, "run workload `NAME` (see -list)")
 	fs.StringVar(&o.policy, "policy", "", "schedule the ghOSt enclave with policy `NAME` (see -list)")
 	fs.StringVar(&o.seed, "seed", "", "random seed `N`, a non-negative integer (overrides run.seed)")
@@ -176,6 +177,9 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	files := []string(o.configs)
 	if len(files) == 0 {
 		files = []string{defaultMachine}
+		if info, _ := experiment.FindWorkload(o.workload); info.Configs != nil {
+			files = info.Configs
+		}
 	}
 
 	if len(o.sweeps) > 0 {
