@@ -7,7 +7,7 @@ import (
 // Run is every agent thread's loop: the global agent drains the channel
 // and schedules; the others yield until pinged into the global role.
 func (s *scheduler) Run(a *agent.Agent) {
-	h := handler{s: s, a: a}
+	h := &handler{s: s, a: a} // a pointer: passing it as a TaskHandler does not allocate
 	for !a.Finished() {
 		barrier := a.Barrier()
 		if !s.global.Is(a) {

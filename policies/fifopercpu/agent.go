@@ -17,7 +17,7 @@ func (s *scheduler) Run(a *agent.Agent) {
 			break
 		}
 	}
-	h := handler{s: s, a: a}
+	h := &handler{s: s, a: a} // a pointer: passing it as a TaskHandler does not allocate
 	if me == s.cpus[0] && !s.discovered {
 		// Tasks already in the enclave (an in-place upgrade) report to the
 		// default channel, this CPU's.

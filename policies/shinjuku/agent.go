@@ -14,7 +14,7 @@ const retry = agent.Microsecond
 // and schedules; the others yield until pinged into the global role (hot
 // handoff, when CFS wants the global agent's CPU).
 func (s *scheduler) Run(a *agent.Agent) {
-	h := handler{s: s, a: a}
+	h := &handler{s: s, a: a} // a pointer: passing it as a TaskHandler does not allocate
 	for !a.Finished() {
 		barrier := a.Barrier()
 		if !s.global.Is(a) {

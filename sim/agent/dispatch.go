@@ -74,7 +74,9 @@ func (d *Dispatcher[T]) Task(g Gtid) *T { return d.tasks[g] }
 // Len returns the number of tracked tasks.
 func (d *Dispatcher[T]) Len() int { return len(d.tasks) }
 
-// Dispatch hands m to h.
+// Dispatch hands m to h. Keep h a pointer (h := &handler{...}, made once):
+// a struct value converted to the interface at each call allocates, once
+// per message.
 func (d *Dispatcher[T]) Dispatch(m Message, h TaskHandler[T]) {
 	switch m.Type {
 	case MsgCPUTick:

@@ -48,10 +48,10 @@ type dataplane struct {
 
 	// Requests the generator wrote and the dispatcher does not see yet,
 	// with when it will; then those it sees (networker_pointers).
-	pending fifo[pendingReq]
-	inbox   fifo[*request]
+	pending sim.Deque[pendingReq]
+	inbox   sim.Deque[*request]
 	// tskq: the dispatcher's FIFO of requests and preempted contexts.
-	tskq fifo[*request]
+	tskq sim.Deque[*request]
 
 	enqueue, dispatch, complete, context sim.Time
 	ipiSend, ipiReceive                  sim.Time
@@ -139,7 +139,7 @@ func newDataplane(w *Workload) (*dataplane, error) {
 // dispatcher polls.
 func (d *dataplane) submit(now sim.Time, r *request) {
 	at := now + d.w.m.LineTransfer(d.w.spec.GeneratorCPU, d.cpu, -1)
-	d.pending.push(pendingReq{r: r, at: at})
+	d.pending.PushBack(pendingReq{r: r, at: at})
 	d.w.e.Schedule(at, d.h, sim.Event{Kind: evInbox})
 }
 
@@ -148,12 +148,12 @@ func (d *dataplane) HandleEvent(now sim.Time, ev sim.Event) {
 	switch ev.Kind {
 	case evInbox:
 		for {
-			p, ok := d.pending.peek()
+			p, ok := d.pending.Front()
 			if !ok || p.at > now {
 				break
 			}
-			d.pending.pop()
-			d.inbox.push(p.r)
+			d.pending.PopFront()
+			d.inbox.PushBack(p.r)
 		}
 		d.k.Wake(d.disp)
 	case evAssign:
@@ -176,13 +176,13 @@ func (d *dataplane) dispatcher(th *kernel.Thread) {
 		for _, wk := range d.workers {
 			if wk.seen != respNone {
 				if wk.seen == respPreempted {
-					d.tskq.push(wk.req)
+					d.tskq.PushBack(wk.req)
 				}
 				wk.req, wk.seen = nil, respNone
 				busy += d.complete
 			}
 			if wk.req == nil {
-				if r, ok := d.tskq.pop(); ok {
+				if r, ok := d.tskq.PopFront(); ok {
 					busy += d.dispatch
 					wk.req, wk.sent = r, r
 					wk.dispatchedAt, wk.preemptSent = now+busy, false
@@ -196,11 +196,11 @@ func (d *dataplane) dispatcher(th *kernel.Thread) {
 			}
 		}
 		for {
-			r, ok := d.inbox.pop()
+			r, ok := d.inbox.PopFront()
 			if !ok {
 				break
 			}
-			d.tskq.push(r)
+			d.tskq.PushBack(r)
 			busy += d.enqueue
 		}
 		if busy > 0 {

@@ -32,8 +32,8 @@ type Workload struct {
 
 	// The thread pool (ghOSt and CFS systems): idle workers and requests
 	// waiting for one, both FIFO.
-	idle  fifo[*worker]
-	queue fifo[*request]
+	idle  sim.Deque[*worker]
+	queue sim.Deque[*request]
 
 	dp *dataplane // shinjuku-dataplane only
 
@@ -210,11 +210,11 @@ func (w *Workload) generate(th *kernel.Thread) {
 			w.dp.submit(th.Now(), r)
 			continue
 		}
-		if wk, ok := w.idle.pop(); ok {
+		if wk, ok := w.idle.PopFront(); ok {
 			wk.req = r
 			th.Wake(wk.task) // futex wake (a TASK_WAKEUP under ghOSt)
 		} else {
-			w.queue.push(r)
+			w.queue.PushBack(r)
 		}
 	}
 }
@@ -246,10 +246,10 @@ func (w *Workload) newRequest(at sim.Time) *request {
 func (w *Workload) work(th *kernel.Thread, wk *worker) {
 	for {
 		if wk.req == nil {
-			if r, ok := w.queue.pop(); ok {
+			if r, ok := w.queue.PopFront(); ok {
 				wk.req = r
 			} else {
-				w.idle.push(wk)
+				w.idle.PushBack(wk)
 				for wk.req == nil {
 					th.Block()
 				}
@@ -325,41 +325,4 @@ func (w *Workload) Report(now sim.Time, r *workloads.Report) {
 	if w.dp != nil {
 		r.Metrics["dataplane.preemptions"] = float64(w.dp.preemptions)
 	}
-}
-
-// fifo is a queue that reuses its backing array.
-type fifo[T any] struct {
-	buf  []T
-	head int
-}
-
-func (q *fifo[T]) len() int { return len(q.buf) - q.head }
-
-func (q *fifo[T]) push(x T) {
-	if q.head > 0 && q.head == len(q.buf) {
-		q.buf, q.head = q.buf[:0], 0
-	} else if q.head > 64 && 2*q.head > len(q.buf) {
-		n := copy(q.buf, q.buf[q.head:])
-		clear(q.buf[n:])
-		q.buf, q.head = q.buf[:n], 0
-	}
-	q.buf = append(q.buf, x)
-}
-
-func (q *fifo[T]) peek() (x T, ok bool) {
-	if q.head == len(q.buf) {
-		return x, false
-	}
-	return q.buf[q.head], true
-}
-
-func (q *fifo[T]) pop() (x T, ok bool) {
-	if q.head == len(q.buf) {
-		return x, false
-	}
-	x = q.buf[q.head]
-	var zero T
-	q.buf[q.head] = zero
-	q.head++
-	return x, true
 }

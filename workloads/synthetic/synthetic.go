@@ -33,8 +33,8 @@ type group struct {
 	meanGap  float64 // ps
 
 	// Requests waiting for a thread (FIFO) and threads waiting for one.
-	queue []request
-	free  []*worker
+	queue sim.Deque[request]
+	free  sim.Deque[*worker]
 
 	lat       *sim.Histogram
 	generated int64 // since time 0
@@ -166,7 +166,7 @@ func (g *group) program() (func(*kernel.Thread, *worker), error) {
 			for {
 				if !wk.has {
 					// Idle: offer this thread to the generator and wait.
-					g.free = append(g.free, wk)
+					g.free.PushBack(wk)
 					for !wk.has {
 						th.Block()
 					}
@@ -174,9 +174,8 @@ func (g *group) program() (func(*kernel.Thread, *worker), error) {
 				th.Run(wk.req.work)
 				g.complete(th.Now(), wk.req)
 				wk.has = false
-				if len(g.queue) > 0 {
-					wk.req, wk.has = g.queue[0], true
-					g.queue = g.queue[1:]
+				if r, ok := g.queue.PopFront(); ok {
+					wk.req, wk.has = r, true
 				}
 			}
 		}, nil
@@ -232,13 +231,11 @@ func serviceSampler(d DistSpec, r *rand.Rand) func() sim.Time {
 func (g *group) HandleEvent(now sim.Time, _ sim.Event) {
 	r := request{arrived: now, work: g.service()}
 	g.generated++
-	if n := len(g.free); n > 0 {
-		wk := g.free[0]
-		g.free = g.free[1:]
+	if wk, ok := g.free.PopFront(); ok {
 		wk.req, wk.has = r, true
 		g.w.k.Wake(wk.task)
 	} else {
-		g.queue = append(g.queue, r)
+		g.queue.PushBack(r)
 	}
 	g.w.e.After(g.nextGap(), g.gen, sim.Event{})
 }
