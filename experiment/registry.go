@@ -31,6 +31,9 @@ type WorkloadInfo struct {
 	// config keys they stand for, such as "load" to the key of the offered
 	// load. A swept result's point is keyed by the name given.
 	SweepAliases map[string]string
+	// Untimed marks a workload that runs until its work is done, not for
+	// run.duration_ms (the microbenchmarks).
+	Untimed bool
 	// Configs, optional, are the embedded configs a run of the workload
 	// loads when the user names none, such as the paper's machine and the
 	// experiment's parameters; nil means the default machine alone.
@@ -65,6 +68,7 @@ func Workloads() []WorkloadInfo {
 		{
 			Name:    "microbench",
 			Summary: "the paper's Table 3: ghOSt and kernel operation costs measured by the paper's methods",
+			Untimed: true,
 			New: func(spec *Spec) (workloads.Workload, error) {
 				if err := spec.Workload.Microbench.Validate(); err != nil {
 					return nil, err

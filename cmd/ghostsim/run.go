@@ -192,13 +192,17 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		return exitUsage
 	}
 
-	if !o.quiet && !o.json {
-		fmt.Fprintf(stderr, "ghostsim: seed %d, machine %s (%d CPUs, %g GHz), workload %s, policy %s, %v measured after %v warm-up; configs: %s\n",
-			spec.Run.Seed, spec.Machine.Name, spec.Machine.CPUs, spec.Machine.GHz, o.workload, policyName(o.policy),
-			sim.Ms(spec.Run.DurationMs), sim.Ms(spec.Run.WarmupMs), strings.Join(meta.Files(), " "))
-	}
 	if info, _ := experiment.FindWorkload(o.workload); info.Sweep != nil {
 		return runSweep(&o, info, spec, meta, args, labels, stdout, stderr)
+	}
+	if !o.quiet && !o.json {
+		window := fmt.Sprintf("%v measured after %v warm-up", sim.Ms(spec.Run.DurationMs), sim.Ms(spec.Run.WarmupMs))
+		if info, _ := experiment.FindWorkload(o.workload); info.Untimed {
+			window = "runs until its work is done (run.duration_ms unused)"
+		}
+		fmt.Fprintf(stderr, "ghostsim: seed %d, machine %s (%d CPUs, %g GHz), workload %s, policy %s, %s; configs: %s\n",
+			spec.Run.Seed, spec.Machine.Name, spec.Machine.CPUs, spec.Machine.GHz, o.workload, policyName(o.policy),
+			window, strings.Join(meta.Files(), " "))
 	}
 	opts := experiment.Options{Workload: o.workload, Policy: o.policy, Check: o.check}
 	if o.trace != "" {

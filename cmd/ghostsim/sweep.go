@@ -16,6 +16,7 @@ import (
 	"github.com/ghostsim/ghostsim/configs"
 	"github.com/ghostsim/ghostsim/experiment"
 	"github.com/ghostsim/ghostsim/results"
+	"github.com/ghostsim/ghostsim/sim"
 )
 
 // Files written by -out for a sweep.
@@ -35,6 +36,12 @@ func runSweep(o *options, info experiment.WorkloadInfo, spec *experiment.Spec, m
 	if err != nil {
 		printErrors(stderr, relabel(meta.Wrap(err), labels))
 		return exitUsage
+	}
+	if !o.quiet && !o.json && len(points) > 0 {
+		p := points[0]
+		fmt.Fprintf(stderr, "ghostsim: seed %d, machine %s (%d CPUs, %g GHz), workload %s: %d points, policy %s, each %v measured after %v warm-up; configs: %s\n",
+			spec.Run.Seed, spec.Machine.Name, spec.Machine.CPUs, spec.Machine.GHz, o.workload, len(points), policyName(p.Policy),
+			sim.Ms(p.Spec.Run.DurationMs), sim.Ms(p.Spec.Run.WarmupMs), strings.Join(meta.Files(), " "))
 	}
 	return runPoints(o, points, nil, args, stdout, stderr)
 }
