@@ -9,11 +9,14 @@ import (
 // TestFig5Shape checks the features of the paper's Fig 5 that the model
 // reproduces, on both machines: the steep ramp as CPUs are added, and the
 // decline once CPUs of the remote socket are scheduled. Two features do
-// not emerge and are reported as known gaps: the drop when the agent's
-// SMT sibling gets a thread (the yielding threads keep that CPU busy only
-// a few percent of the time, and committing to a sibling is cheaper, so
-// the curve rises there), and skylake112's peak above 2 M txns/s (the
-// model peaks near 1.92 M).
+// not emerge and are reported as known gaps by ghostsim repro fig5: the
+// drop when the agent's SMT sibling gets a thread, and skylake112's peak
+// above 2 M txns/s (the model peaks near 1.91 M). The loop runs in lock
+// step: the agent commits a round to every idle CPU, then polls while the
+// threads run and yield, so the sibling's thread runs while the agent
+// waits and slows none of its work (only the sibling's switch to idle
+// overlaps the agent's draining); and a commit to the sibling is cheaper
+// (8 ns line transfers instead of 50), so the curve rises there.
 func TestFig5Shape(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a dozen simulations per machine")
