@@ -286,10 +286,16 @@ func (k *Kernel) ioctlStep(c *cpuState, t *Task, io *ioctlState) bool {
 			io.failed = true
 		case cpu == me:
 			io.localOK = true
-		default:
-			if resched {
-				io.ipi.Add(cpu)
-			}
+		case resched && !io.sync && k.pollingIdle(cpu):
+			// _ghost_commit_txn's set_nr_and_not_polling: a target polling
+			// in idle sees the flag as soon as its transaction is
+			// committed and leaves idle while the agent goes on with the
+			// next one; only the others wait for the IPI batch. (A sync
+			// group's member would wake too but spin until the rendezvous
+			// is published at the end: the model wakes it then.)
+			k.reschedFrom(cpu, me)
+		case resched:
+			io.ipi.Add(cpu)
 		}
 		if state == TxnComplete && io.sync {
 			io.latched = append(io.latched, cpu)
@@ -361,7 +367,7 @@ func (k *Kernel) ipiTargets(me int, mask *CPUSet) int {
 		switch {
 		case c.needResched && c.g.txn.State != TxnReady:
 			mask.Remove(cpu)
-		case c.curr == nil && !c.switching && !c.inIRQ:
+		case k.pollingIdle(cpu):
 			mask.Remove(cpu)
 			k.reschedFrom(cpu, me) // IPI-less: the polling idle CPU wakes
 		default:
@@ -372,6 +378,14 @@ func (k *Kernel) ipiTargets(me int, mask *CPUSet) int {
 		}
 	}
 	return writes
+}
+
+// pollingIdle reports whether cpu sits in the idle loop, polling its
+// need-resched flag (TIF_POLLING_NRFLAG): a remote write of the flag wakes
+// it without an IPI. A CPU still switching to idle is not polling yet.
+func (k *Kernel) pollingIdle(cpu int) bool {
+	c := &k.cpus[cpu]
+	return c.curr == nil && !c.switching && !c.inIRQ
 }
 
 // sendBatch sends resched IPIs from me to every CPU of mask.

@@ -468,3 +468,79 @@ syscall and the IPI batch; each target commits its own transaction on IRQ exit
 (paying the slot's line and the commit) and switches after that.
 Reference: ghost-semantics.md §9.15, §3.6; paper §3.2, Table 3 rows 6–7.`)
 }
+
+// TestScenarioGroupCommitIdleTargets: A, B, C committed in one
+// COMMIT_AT_TXN_COMMIT ioctl to cpu1-3, idle and polling. The commit of
+// each transaction sets its target's need-resched flag under the target's
+// run-queue lock (set_nr_and_not_polling in _ghost_commit_txn), so each
+// target leaves idle as soon as its own transaction is committed — a line
+// transfer later — while the agent goes on with the next; no IPI is sent.
+//
+// Reference: ghost.c _ghost_commit_txn ("Elide the reschedule IPI if
+// TIF_NEED_RESCHED is already set or if the target CPU is polling for
+// it"), ioctl_ghost_commit_txn; ghost-semantics.md §3.6 (1).
+func TestScenarioGroupCommitIdleTargets(t *testing.T) {
+	s := newScenario(t, "skylake112", SetOf(0, 1, 2, 3), EnclaveConfig{})
+	q, _ := s.e.CreateQueue(256)
+	q.SetDefault()
+	var tasks []*Task
+	targets := []int{1, 2, 3}
+	var t0, t1 sim.Time
+	s.agents("ag", func(a *sagent) {
+		if a.CPU() != 0 {
+			a.idle()
+			return
+		}
+		seq := map[Gtid]uint32{}
+		for len(seq) < 3 {
+			a.Poll(q, sim.Never)
+			for _, m := range a.drain(q) {
+				seq[m.Gtid] = m.Seqnum
+			}
+		}
+		a.note("group commit of A, B, C to idle cpu1-3 with COMMIT_AT_TXN_COMMIT")
+		for i, c := range targets {
+			a.open(c, Txn{Gtid: tasks[i].Gtid(), TaskBarrier: seq[tasks[i].Gtid()], CommitFlags: CommitAtTxnCommit})
+		}
+		t0 = a.Now()
+		a.Commit(SetOf(targets...))
+		t1 = a.Now()
+		a.note("Commit took %v on the agent's CPU", t1-t0)
+		globalFIFO(a, q, SetOf(targets...), nil)
+	})
+	for _, n := range []string{"A", "B", "C"} {
+		tasks = append(tasks, s.ghost(n, 0, func(th *Thread) { th.Run(sim.Us(20)) }))
+	}
+	s.run(sim.Us(300))
+	s.wantDead(ClassGhost, tasks...)
+
+	m := s.k.Machine()
+	for i, c := range targets {
+		var commit, in sim.Time = -1, -1
+		for _, x := range s.commits {
+			if x.cpu == c && x.gtid == tasks[i].Gtid() && commit < 0 {
+				commit = x.at
+			}
+		}
+		for _, r := range s.switches {
+			if r.CPU == c && r.Next == tasks[i].ID() && in < 0 {
+				in = r.At
+			}
+		}
+		if want := commit + m.LineTransfer(0, c, -1); in != want {
+			t.Errorf("cpu%d switched to %v at %v, want its commit (%v) + the flag's line transfer = %v", c, tasks[i], in, commit, want)
+		}
+		if c != targets[len(targets)-1] && in >= t1 {
+			t.Errorf("cpu%d switched to %v at %v, after the agent's Commit ended (%v): it should not wait for the ioctl", c, tasks[i], in, t1)
+		}
+	}
+	if ipis := s.k.Stats().IPIs; ipis != 0 {
+		t.Errorf("%d IPIs, want none (every target was polling)", ipis)
+	}
+	s.check("group-commit-idle-targets", `
+A, B, C committed in one COMMIT_AT_TXN_COMMIT ioctl to idle, polling cpu1-3: each
+commit sets its target's need-resched flag (set_nr_and_not_polling under the target's
+run-queue lock), so each target leaves idle a line transfer after its own commit while
+the agent commits the next; no IPI.
+Reference: ghost.c _ghost_commit_txn, ioctl_ghost_commit_txn; ghost-semantics.md §3.6.`)
+}
