@@ -81,10 +81,87 @@ const (
 	fig6KneeMs   = 3000
 )
 
+// fig6RefineMs: the two loads around each saturation crossing (of the
+// systems the saturation claims compare) are measured again over 10 s,
+// moving on while the crossing moves. Near the knee p99 keeps growing with
+// the window — the queue's long excursions are rare — and the 5 % claim's
+// verdict turned on it (ghOSt −4.8 % with 3 s windows, −5.8 % with 10 s).
+// The public harness measures 13 s per point (15 s runs, the first 2 s
+// discarded: ghost-userspace experiments/scripts/options.py).
+const fig6RefineMs = 10000
+
+// fig6Saturating are the systems (indexes into fig6Systems) whose
+// saturation the claims use: Shinjuku, ghOSt-Shinjuku, CFS-Shinjuku.
+var fig6Saturating = []int{0, 1, 2}
+
+// crossing returns the index of the first load whose p99 reaches 1 ms,
+// -1 if none does.
+func (l *fig6Line) crossing() int {
+	for i, p := range l.p99 {
+		if p >= 1000 {
+			return i
+		}
+	}
+	return -1
+}
+
+// withKnee returns a copy of l whose p99 at the load indexes of knee is
+// the refined value.
+func (l *fig6Line) withKnee(knee map[int]float64) fig6Line {
+	c := *l
+	c.p99 = append([]float64(nil), l.p99...)
+	for i := range c.p99 {
+		if p, ok := knee[i]; ok {
+			c.p99[i] = p
+		}
+	}
+	return c
+}
+
+// fig6KneePoint is one load of one system to measure over fig6RefineMs.
+type fig6KneePoint struct{ sys, load int }
+
+// refineKnees measures, over longer windows, the loads around each
+// saturating system's 1 ms crossing until the crossing's two neighbours
+// are both refined: run measures points and returns their p99 in µs. It
+// returns, by system, the refined p99 by load index.
+func refineKnees(lines []fig6Line, run func([]fig6KneePoint) ([]float64, error)) ([]map[int]float64, error) {
+	knee := make([]map[int]float64, len(lines))
+	for i := range knee {
+		knee[i] = map[int]float64{}
+	}
+	for {
+		var todo []fig6KneePoint
+		for _, s := range fig6Saturating {
+			merged := lines[s].withKnee(knee[s])
+			i := merged.crossing()
+			if i < 0 {
+				continue
+			}
+			for _, j := range []int{i - 1, i} {
+				if _, done := knee[s][j]; j >= 0 && !done {
+					todo = append(todo, fig6KneePoint{s, j})
+				}
+			}
+		}
+		if len(todo) == 0 {
+			return knee, nil
+		}
+		p99s, err := run(todo)
+		if err != nil {
+			return nil, err
+		}
+		for k, pt := range todo {
+			knee[pt.sys][pt.load] = p99s[k]
+		}
+	}
+}
+
 // reproFig6 runs the rocksdb sweeps of Fig 6 on xeon48 (configs/rocksdb.toml
 // after 100 ms of warm-up: 1 s per point below 300k req/s, 3 s from 300k
-// up — 25k to about 1.1 M requests per point), writes fig6.csv and the
-// three panels, and checks the claims.
+// up — 25k to about 1.1 M requests per point), measures the loads around
+// each saturation crossing again over 10 s, writes fig6.csv, fig6-knee.csv
+// and the three panels, and checks the claims.
 func reproFig6(dir string, jobs int, showProgress bool, stdout, stderr io.Writer) ([]claim, error) {
 	loads := fig6Loads()
 	var points []experiment.Point
@@ -154,19 +231,70 @@ func reproFig6(dir string, jobs int, showProgress bool, stdout, stderr io.Writer
 			return nil, err
 		}
 	}
-	fmt.Fprintf(stdout, "wrote %s and fig6a/b/c as PNG and SVG in %s\n", filepath.Join(dir, "fig6.csv"), dir)
-	return fig6Claims(lines), nil
+	run := func(todo []fig6KneePoint) ([]float64, error) {
+		var pts []experiment.Point
+		for _, pt := range todo {
+			sys, load := fig6Systems[pt.sys], loads[pt.load]
+			sets := append([]string{fmt.Sprintf("workload.rocksdb.load_rps=%g", load)}, sys.sets...)
+			sets = append(sets, fmt.Sprintf("run.duration_ms=%d", fig6RefineMs))
+			spec, _, err := experiment.Load([]string{"xeon48", "rocksdb"}, sets)
+			if err != nil {
+				return nil, err
+			}
+			pts = append(pts, experiment.Point{Values: map[string]float64{"load": load}, Spec: spec, Workload: "rocksdb", Policy: sys.policy})
+		}
+		var prog func(done, total int)
+		if showProgress {
+			prog = func(done, total int) {
+				fmt.Fprintf(stderr, "\rfig6 knees (%d s windows): %d/%d simulations", fig6RefineMs/1000, done, total)
+				if done == total {
+					fmt.Fprint(stderr, "\r                                                  \r")
+				}
+			}
+		}
+		rs, err := experiment.RunSweep(pts, jobs, prog)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]float64, len(rs))
+		for i, r := range rs {
+			out[i] = float64(r.Latency["all"].P99) / 1000
+		}
+		return out, nil
+	}
+	knee, err := refineKnees(lines, run)
+	if err != nil {
+		return nil, err
+	}
+	sat := append([]fig6Line(nil), lines...)
+	var kcsv strings.Builder
+	kcsv.WriteString("system,policy,load_rps,window_s,p99_us\n")
+	for _, s := range fig6Saturating {
+		sat[s] = lines[s].withKnee(knee[s])
+		for i, load := range loads {
+			if p, ok := knee[s][i]; ok {
+				fmt.Fprintf(&kcsv, "%q,%s,%g,%d,%.3f\n", lines[s].label, fig6Systems[s].policy, load, fig6RefineMs/1000, p)
+			}
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "fig6-knee.csv"), []byte(kcsv.String()), 0o644); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stdout, "wrote %s, %s and fig6a/b/c as PNG and SVG in %s\n",
+		filepath.Join(dir, "fig6.csv"), filepath.Join(dir, "fig6-knee.csv"), dir)
+	return fig6Claims(lines, sat), nil
 }
 
 // fig6Claims checks paper-targets.md's Fig 6 claims, saturation being
-// where p99 reaches 1 ms.
-func fig6Claims(lines []fig6Line) []claim {
-	shin, ghost, cfs, shen, cfsb := &lines[0], &lines[1], &lines[2], &lines[3], &lines[4]
-	sShin, sGhost, sCFS := shin.saturation(), ghost.saturation(), cfs.saturation()
+// where p99 reaches 1 ms, taken from sat (the lines with their knees
+// measured over longer windows); everything else compares lines.
+func fig6Claims(lines, sat []fig6Line) []claim {
+	shin, ghost, shen, cfsb := &lines[0], &lines[1], &lines[3], &lines[4]
+	sShin, sGhost, sCFS := sat[0].saturation(), sat[1].saturation(), sat[2].saturation()
 	var out []claim
 	out = append(out, claim{"6a: ghOSt's saturation within 5 % of Shinjuku's",
-		fmt.Sprintf("ghOSt %.0fk, Shinjuku %.0fk req/s (%+.1f %%; %d s windows at the knee, and the margin depends on them: docs/GAPS.md)",
-			sGhost/1e3, sShin/1e3, 100*(sGhost/sShin-1), fig6KneeMs/1000),
+		fmt.Sprintf("ghOSt %.0fk, Shinjuku %.0fk req/s (%+.1f %%; %d s windows at the knees)",
+			sGhost/1e3, sShin/1e3, 100*(sGhost/sShin-1), fig6RefineMs/1000),
 		math.Abs(sGhost/sShin-1) <= 0.05})
 	// The tail at the highest load both sustain.
 	hi := -1

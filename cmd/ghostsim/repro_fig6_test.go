@@ -2,7 +2,10 @@ package main
 
 import (
 	"math"
+	"slices"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestFig6Saturation: saturation is where p99 reaches 1 ms, interpolated
@@ -36,7 +39,7 @@ func TestFig6Claims(t *testing.T) {
 	}
 	// CFS crosses between 100k and 200k: make it ~ 0.7 × Shinjuku's instead.
 	good[2] = line([]float64{10, 20, 5000, 9000, 9000}, zero)
-	for _, c := range fig6Claims(good) {
+	for _, c := range fig6Claims(good, good) {
 		if !c.ok {
 			t.Errorf("claim fails on a paper-shaped figure: %s (%s)", c.what, c.measured)
 		}
@@ -44,12 +47,57 @@ func TestFig6Claims(t *testing.T) {
 	bad := append([]fig6Line(nil), good...)
 	bad[1] = line([]float64{11, 5000, 9000, 9000, 9000}, zero) // ghOSt saturates early
 	failed := 0
-	for _, c := range fig6Claims(bad) {
+	for _, c := range fig6Claims(bad, bad) {
 		if !c.ok {
 			failed++
 		}
 	}
 	if failed == 0 {
 		t.Error("no claim fails when ghOSt saturates at half Shinjuku's load")
+	}
+}
+
+// TestRefineKnees: the loads around each saturating system's crossing are
+// measured again, and again further down while the longer windows move
+// the crossing; the other systems are left alone.
+func TestRefineKnees(t *testing.T) {
+	loads := []float64{100e3, 200e3, 300e3, 310e3, 320e3, 330e3}
+	coarse := []float64{10, 20, 100, 400, 2000, 9000} // crosses between 310k and 320k
+	lines := make([]fig6Line, len(fig6Systems))
+	for i := range lines {
+		lines[i] = fig6Line{load: loads, p99: coarse}
+	}
+	// Over the longer window every point's p99 is 4 times higher: 300k
+	// (400 µs) stays below 1 ms, 310k (1600 µs) does not.
+	var asked [][]fig6KneePoint
+	run := func(todo []fig6KneePoint) ([]float64, error) {
+		asked = append(asked, todo)
+		out := make([]float64, len(todo))
+		for i, pt := range todo {
+			out[i] = 4 * coarse[pt.load]
+		}
+		return out, nil
+	}
+	knee, err := refineKnees(lines, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range fig6Saturating {
+		got := lines[s].withKnee(knee[s])
+		if i := got.crossing(); i != 3 {
+			t.Errorf("system %d: refined crossing at load index %d, want 3 (310k)", s, i)
+		}
+		want := map[int]float64{2: 400, 3: 1600, 4: 8000}
+		if diff := cmp.Diff(want, knee[s]); diff != "" {
+			t.Errorf("system %d: refined points (-want +got):\n%s", s, diff)
+		}
+	}
+	for s := range lines {
+		if !slices.Contains(fig6Saturating, s) && len(knee[s]) != 0 {
+			t.Errorf("system %d is not compared by saturation but was refined: %v", s, knee[s])
+		}
+	}
+	if len(asked) != 2 {
+		t.Errorf("%d rounds, want 2 (the first moves the crossing down one load)", len(asked))
 	}
 }
