@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"image/color"
 	"io"
 	"math"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/ghostsim/ghostsim/experiment"
 )
@@ -217,20 +219,8 @@ func reproFig6(dir string, jobs int, showProgress bool, stdout, stderr io.Writer
 	if err := os.WriteFile(filepath.Join(dir, "fig6.csv"), []byte(csv.String()), 0o644); err != nil {
 		return nil, err
 	}
-	panels := []struct {
-		file, title string
-		lines       []int
-		batch       bool
-	}{
-		{"fig6a", "6a: p99 latency vs throughput", []int{0, 1, 2}, false},
-		{"fig6b", "6b: ghOSt-Shinjuku with and without Shenango", []int{1, 3}, false},
-		{"fig6c", "6c: CPUs used by the batch app vs offered load", []int{0, 3, 4}, true},
-	}
-	for _, p := range panels {
-		if err := plotFig6(dir, p.file, p.title, lines, p.lines, p.batch); err != nil {
-			return nil, err
-		}
-	}
+	// kneeXY keeps, by system, where each knee point lies on the figure.
+	kneeXY := make([]plotter.XYs, len(lines))
 	run := func(todo []fig6KneePoint) ([]float64, error) {
 		var pts []experiment.Point
 		for _, pt := range todo {
@@ -259,6 +249,7 @@ func reproFig6(dir string, jobs int, showProgress bool, stdout, stderr io.Writer
 		out := make([]float64, len(rs))
 		for i, r := range rs {
 			out[i] = float64(r.Latency["all"].P99) / 1000
+			kneeXY[todo[i].sys] = append(kneeXY[todo[i].sys], plotter.XY{X: r.Throughput["requests_per_s"] / 1e3, Y: out[i]})
 		}
 		return out, nil
 	}
@@ -279,6 +270,20 @@ func reproFig6(dir string, jobs int, showProgress bool, stdout, stderr io.Writer
 	}
 	if err := os.WriteFile(filepath.Join(dir, "fig6-knee.csv"), []byte(kcsv.String()), 0o644); err != nil {
 		return nil, err
+	}
+	panels := []struct {
+		file, title string
+		lines       []int
+		batch       bool
+	}{
+		{"fig6a", "6a: p99 latency vs throughput", []int{0, 1, 2}, false},
+		{"fig6b", "6b: ghOSt-Shinjuku with and without Shenango", []int{1, 3}, false},
+		{"fig6c", "6c: CPUs used by the batch app vs offered load", []int{0, 3, 4}, true},
+	}
+	for _, p := range panels {
+		if err := plotFig6(dir, p.file, p.title, lines, kneeXY, p.lines, p.batch); err != nil {
+			return nil, err
+		}
 	}
 	fmt.Fprintf(stdout, "wrote %s, %s and fig6a/b/c as PNG and SVG in %s\n",
 		filepath.Join(dir, "fig6.csv"), filepath.Join(dir, "fig6-knee.csv"), dir)
@@ -343,7 +348,7 @@ func fig6Claims(lines, sat []fig6Line) []claim {
 
 // plotFig6 draws one panel: p99 (log scale) against throughput, or the
 // batch app's CPUs against offered load.
-func plotFig6(dir, file, title string, lines []fig6Line, which []int, batch bool) error {
+func plotFig6(dir, file, title string, lines []fig6Line, knees []plotter.XYs, which []int, batch bool) error {
 	p := plot.New()
 	p.Title.Text = title
 	if batch {
@@ -374,9 +379,29 @@ func plotFig6(dir, file, title string, lines []fig6Line, which []int, batch bool
 		pts.Color = ln.Color
 		p.Add(ln, pts)
 		p.Legend.Add(l.label, ln, pts)
+		if !batch && len(knees[i]) > 0 {
+			// The knee measured again over longer windows: what the
+			// saturation claims use.
+			sc, err := plotter.NewScatter(knees[i])
+			if err != nil {
+				return err
+			}
+			sc.Color = ln.Color
+			sc.Shape = draw.TriangleGlyph{}
+			sc.Radius = vg.Points(4)
+			p.Add(sc)
+			p.Legend.Add(fmt.Sprintf("%s, %d s windows", l.label, fig6RefineMs/1000), sc)
+		}
+	}
+	if !batch {
+		sat := plotter.NewFunction(func(float64) float64 { return 1000 })
+		sat.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		sat.Color = color.Gray{Y: 96}
+		p.Add(sat)
+		p.Legend.Add("p99 = 1 ms (saturation)", sat)
 	}
 	p.Legend.Top = true
-	p.Legend.Left = batch
+	p.Legend.Left = !batch
 	for _, ext := range []string{"png", "svg"} {
 		if err := p.Save(7*vg.Inch, 4.5*vg.Inch, filepath.Join(dir, file+"."+ext)); err != nil {
 			return err
