@@ -82,8 +82,8 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.Var(&o.sweeps, "sweep", "run a sweep over `KEY=FROM:TO:STEP` or KEY=V1,V2,... (both ends of a range\n"+
 		"included), KEY a config key such as workload.group[0].threads or an alias of\n"+
 		"the workload such as load; repeatable: the cross product, first flag outermost.\n"+
-		"Prints one JSON line (-json) or table row per point; -out writes results.jsonl\n"+
-		"and sweep.csv")
+		"Prints one JSON line (-json) or table row per point; -out writes results.jsonl,\n"+
+		"sweep.csv and a figure, sweep.png and sweep.svg")
 	fs.BoolVar(&o.json, "json", false, "print the result as one JSON line on stdout instead of the summary")
 	fs.StringVar(&o.out, "out", "", "write result.json and result.csv into `DIR`, creating it")
 	fs.BoolVar(&o.quiet, "q", false, "quiet: no start line and no progress on stderr")

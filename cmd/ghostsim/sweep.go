@@ -174,8 +174,16 @@ func runPoints(o *options, points []experiment.Point, pointOrder []string, args 
 		if err := writeSweep(o.out, rs, cols); err != nil {
 			return fail(stderr, args, err)
 		}
+		plotted, err := plotSweep(o.out, rs, cols)
+		if err != nil {
+			return fail(stderr, args, err)
+		}
 		if !o.quiet && !o.json {
-			fmt.Fprintf(stderr, "ghostsim: wrote %s and %s\n", joinPath(o.out, sweepJSONL), joinPath(o.out, sweepCSV))
+			figure := ""
+			if plotted {
+				figure = ", " + joinPath(o.out, sweepPlot+".png") + " and .svg"
+			}
+			fmt.Fprintf(stderr, "ghostsim: wrote %s, %s%s\n", joinPath(o.out, sweepJSONL), joinPath(o.out, sweepCSV), figure)
 		}
 	}
 	return exitOK

@@ -140,6 +140,15 @@ func TestSweepTableAndOut(t *testing.T) {
 	if got := rows[6][col["load"]]; got != "120000" {
 		t.Errorf("sweep.csv last load = %s, want 120000", got)
 	}
+	// The figure: p99 against the first axis, a line per value of the second.
+	for _, f := range []string{"sweep.png", "sweep.svg"} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v (size %v), want a figure", f, err, fi)
+		}
+	}
+	if svg, err := os.ReadFile(filepath.Join(dir, "sweep.svg")); err != nil || !strings.Contains(string(svg), "workload.group[0].threads=4") {
+		t.Errorf("sweep.svg lacks the legend entry for threads=4 (err %v)", err)
+	}
 }
 
 func formatInt(v int64) string { return plainNumber(float64(v)) }
