@@ -41,6 +41,21 @@ func (p *progress) update(done, total sim.Time) {
 	fmt.Fprintf(p.w, "\rghostsim: %5.1f%%  %v of %v simulated\x1b[K", pct, done, total)
 }
 
+// countProgress returns an experiment.RunSweep progress callback that
+// shows "label: done/total unit" in place on w, erased once all are done;
+// nil (no progress) when show is false.
+func countProgress(show bool, w io.Writer, label, unit string) func(done, total int) {
+	if !show {
+		return nil
+	}
+	return func(done, total int) {
+		fmt.Fprintf(w, "\r%s: %d/%d %s\x1b[K", label, done, total, unit)
+		if done == total {
+			fmt.Fprint(w, "\r\x1b[K")
+		}
+	}
+}
+
 // clear erases the progress line, if one was drawn. A nil p does nothing.
 func (p *progress) clear() {
 	if p == nil || !p.shown {

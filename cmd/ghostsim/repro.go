@@ -163,16 +163,7 @@ func reproFig5(dir string, jobs int, showProgress bool, stdout, stderr io.Writer
 			owner = append(owner, i)
 		}
 	}
-	var prog func(done, total int)
-	if showProgress {
-		prog = func(done, total int) {
-			fmt.Fprintf(stderr, "\rfig5: %d/%d simulations", done, total)
-			if done == total {
-				fmt.Fprint(stderr, "\r                              \r")
-			}
-		}
-	}
-	rs, err := experiment.RunSweep(points, jobs, prog)
+	rs, err := experiment.RunSweep(points, jobs, countProgress(showProgress, stderr, "fig5", "simulations"))
 	if err != nil {
 		return nil, err
 	}
@@ -262,8 +253,13 @@ func plotFig5(dir string, lines []fig5Line) error {
 		p.Legend.Add(l.machine, ln)
 	}
 	p.Legend.Top = true
+	return savePlot(p, 8*vg.Inch, 5*vg.Inch, dir, "fig5")
+}
+
+// savePlot writes p as dir/name.png and dir/name.svg.
+func savePlot(p *plot.Plot, w, h vg.Length, dir, name string) error {
 	for _, ext := range []string{"png", "svg"} {
-		if err := p.Save(8*vg.Inch, 5*vg.Inch, filepath.Join(dir, "fig5."+ext)); err != nil {
+		if err := p.Save(w, h, filepath.Join(dir, name+"."+ext)); err != nil {
 			return err
 		}
 	}

@@ -87,9 +87,9 @@ const (
 // systems the saturation claims compare) are measured again over 10 s,
 // moving on while the crossing moves. Near the knee p99 keeps growing with
 // the window — the queue's long excursions are rare — and the 5 % claim's
-// verdict turned on it (ghOSt −4.8 % with 3 s windows, −5.8 % with 10 s).
-// The public harness measures 13 s per point (15 s runs, the first 2 s
-// discarded: ghost-userspace experiments/scripts/options.py).
+// verdict turned on it (docs/GAPS.md). The public harness measures 13 s
+// per point (15 s runs, the first 2 s discarded: ghost-userspace
+// experiments/scripts/options.py).
 const fig6RefineMs = 10000
 
 // fig6Saturating are the systems (indexes into fig6Systems) whose
@@ -159,6 +159,20 @@ func refineKnees(lines []fig6Line, run func([]fig6KneePoint) ([]float64, error))
 	}
 }
 
+// fig6Point is system sys (an index into fig6Systems) at load requests/s,
+// measured over ms milliseconds (0: rocksdb.toml's duration).
+func fig6Point(sys int, load float64, ms int) (experiment.Point, error) {
+	sets := append([]string{fmt.Sprintf("workload.rocksdb.load_rps=%g", load)}, fig6Systems[sys].sets...)
+	if ms > 0 {
+		sets = append(sets, fmt.Sprintf("run.duration_ms=%d", ms))
+	}
+	spec, _, err := experiment.Load([]string{"xeon48", "rocksdb"}, sets)
+	if err != nil {
+		return experiment.Point{}, err
+	}
+	return experiment.Point{Values: map[string]float64{"load": load}, Spec: spec, Workload: "rocksdb", Policy: fig6Systems[sys].policy}, nil
+}
+
 // reproFig6 runs the rocksdb sweeps of Fig 6 on xeon48 (configs/rocksdb.toml
 // after 100 ms of warm-up: 1 s per point below 300k req/s, 3 s from 300k
 // up — 25k to about 1.1 M requests per point), measures the loads around
@@ -167,31 +181,20 @@ func refineKnees(lines []fig6Line, run func([]fig6KneePoint) ([]float64, error))
 func reproFig6(dir string, jobs int, showProgress bool, stdout, stderr io.Writer) ([]claim, error) {
 	loads := fig6Loads()
 	var points []experiment.Point
-	for _, sys := range fig6Systems {
+	for sys := range fig6Systems {
 		for _, load := range loads {
-			sets := append([]string{fmt.Sprintf("workload.rocksdb.load_rps=%g", load)}, sys.sets...)
+			ms := 0
 			if load >= fig6KneeLoad {
-				sets = append(sets, fmt.Sprintf("run.duration_ms=%d", fig6KneeMs))
+				ms = fig6KneeMs
 			}
-			spec, _, err := experiment.Load([]string{"xeon48", "rocksdb"}, sets)
+			p, err := fig6Point(sys, load, ms)
 			if err != nil {
 				return nil, err
 			}
-			points = append(points, experiment.Point{
-				Values: map[string]float64{"load": load}, Spec: spec, Workload: "rocksdb", Policy: sys.policy,
-			})
+			points = append(points, p)
 		}
 	}
-	var prog func(done, total int)
-	if showProgress {
-		prog = func(done, total int) {
-			fmt.Fprintf(stderr, "\rfig6: %d/%d simulations", done, total)
-			if done == total {
-				fmt.Fprint(stderr, "\r                              \r")
-			}
-		}
-	}
-	rs, err := experiment.RunSweep(points, jobs, prog)
+	rs, err := experiment.RunSweep(points, jobs, countProgress(showProgress, stderr, "fig6", "simulations"))
 	if err != nil {
 		return nil, err
 	}
@@ -224,25 +227,14 @@ func reproFig6(dir string, jobs int, showProgress bool, stdout, stderr io.Writer
 	run := func(todo []fig6KneePoint) ([]float64, error) {
 		var pts []experiment.Point
 		for _, pt := range todo {
-			sys, load := fig6Systems[pt.sys], loads[pt.load]
-			sets := append([]string{fmt.Sprintf("workload.rocksdb.load_rps=%g", load)}, sys.sets...)
-			sets = append(sets, fmt.Sprintf("run.duration_ms=%d", fig6RefineMs))
-			spec, _, err := experiment.Load([]string{"xeon48", "rocksdb"}, sets)
+			p, err := fig6Point(pt.sys, loads[pt.load], fig6RefineMs)
 			if err != nil {
 				return nil, err
 			}
-			pts = append(pts, experiment.Point{Values: map[string]float64{"load": load}, Spec: spec, Workload: "rocksdb", Policy: sys.policy})
+			pts = append(pts, p)
 		}
-		var prog func(done, total int)
-		if showProgress {
-			prog = func(done, total int) {
-				fmt.Fprintf(stderr, "\rfig6 knees (%d s windows): %d/%d simulations", fig6RefineMs/1000, done, total)
-				if done == total {
-					fmt.Fprint(stderr, "\r                                                  \r")
-				}
-			}
-		}
-		rs, err := experiment.RunSweep(pts, jobs, prog)
+		label := fmt.Sprintf("fig6 knees (%d s windows)", fig6RefineMs/1000)
+		rs, err := experiment.RunSweep(pts, jobs, countProgress(showProgress, stderr, label, "simulations"))
 		if err != nil {
 			return nil, err
 		}
@@ -402,10 +394,5 @@ func plotFig6(dir, file, title string, lines []fig6Line, knees []plotter.XYs, wh
 	}
 	p.Legend.Top = true
 	p.Legend.Left = !batch
-	for _, ext := range []string{"png", "svg"} {
-		if err := p.Save(7*vg.Inch, 4.5*vg.Inch, filepath.Join(dir, file+"."+ext)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return savePlot(p, 7*vg.Inch, 4.5*vg.Inch, dir, file)
 }

@@ -145,16 +145,7 @@ func runGrid(o *options, info experiment.WorkloadInfo, files, sets []string, lab
 // results.jsonl and sweep.csv. pointOrder names the point columns that come
 // first, in order (the -sweep axes); other point keys follow, sorted.
 func runPoints(o *options, points []experiment.Point, pointOrder []string, args []string, stdout, stderr io.Writer) int {
-	var prog func(done, total int)
-	if !o.quiet && isTerminal(stderr) {
-		prog = func(done, total int) {
-			fmt.Fprintf(stderr, "\rghostsim: %d/%d points done\x1b[K", done, total)
-			if done == total {
-				fmt.Fprint(stderr, "\r\x1b[K")
-			}
-		}
-	}
-	rs, err := experiment.RunSweep(points, o.jobs, prog)
+	rs, err := experiment.RunSweep(points, o.jobs, countProgress(!o.quiet && isTerminal(stderr), stderr, "ghostsim", "points done"))
 	if err != nil {
 		return fail(stderr, args, err)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -25,8 +24,11 @@ func plotSweep(dir string, rs []*results.Result, c sweepColumns) (bool, error) {
 		return false, nil
 	}
 	x := c.point[0]
-	yName, y := "", func(*results.Result) (float64, bool) { return 0, false }
-	logY := false
+	var (
+		yName string
+		y     func(*results.Result) (float64, bool)
+		logY  bool
+	)
 	switch {
 	case has(c.classes, "all"):
 		yName, logY = "p99 latency, all requests (µs)", true
@@ -83,10 +85,8 @@ func plotSweep(dir string, rs []*results.Result, c sweepColumns) (bool, error) {
 		}
 	}
 	p.Legend.Top, p.Legend.Left = true, true
-	for _, ext := range []string{"png", "svg"} {
-		if err := p.Save(7*vg.Inch, 4.5*vg.Inch, filepath.Join(dir, sweepPlot+"."+ext)); err != nil {
-			return false, fmt.Errorf("-out: %w", err)
-		}
+	if err := savePlot(p, 7*vg.Inch, 4.5*vg.Inch, dir, sweepPlot); err != nil {
+		return false, fmt.Errorf("-out: %w", err)
 	}
 	return true, nil
 }
