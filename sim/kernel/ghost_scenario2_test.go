@@ -409,34 +409,16 @@ func TestScenarioCostPlacement(t *testing.T) {
 	k := s.k
 	m := k.Machine()
 	costs := k.costs
-	commitAt := func(cpu int, g Gtid, from sim.Time) sim.Time {
-		for _, c := range s.commits {
-			if c.cpu == cpu && c.gtid == g && c.at >= from {
-				return c.at
-			}
-		}
-		t.Fatalf("no commit of gtid %d on cpu%d after %v", g, cpu, from)
-		return 0
-	}
-	switchAt := func(cpu int, x *Task, from sim.Time) sim.Time {
-		for _, r := range s.switches {
-			if r.CPU == cpu && r.Next == x.ID() && r.At >= from {
-				return r.At
-			}
-		}
-		t.Fatalf("no switch to %v on cpu%d after %v", x, cpu, from)
-		return 0
-	}
 	// COMMIT_AT_TXN_COMMIT: the agent's CPU does all the commit work and
 	// one ICR write (cpu1-3 share an x2APIC cluster).
 	want := empty + costs.IPISend
 	for i, c := range targets {
 		want += costs.GhostTxnCommit + m.LineTransfer(0, c, -1)
-		if at := commitAt(c, tasks[i].Gtid(), t0); at <= t0 || at > t1 {
+		if at := s.commitAt(c, tasks[i].Gtid(), t0); at <= t0 || at > t1 {
 			t.Errorf("inline commit on cpu%d at %v, outside the agent's Commit [%v, %v]", c, at, t0, t1)
 		}
 		// The target only takes the IPI, then switches.
-		if got, w := switchAt(c, tasks[i], t1), t1+m.IPIFlight(0, c)+costs.IPIReceive; got != w {
+		if got, w := s.switchAt(c, tasks[i], t1), t1+m.IPIFlight(0, c)+costs.IPIReceive; got != w {
 			t.Errorf("cpu%d switched to %v at %v, want IPI arrival + handler = %v", c, tasks[i], got, w)
 		}
 	}
@@ -451,11 +433,11 @@ func TestScenarioCostPlacement(t *testing.T) {
 	for i, c := range targets {
 		x := tasks[3+i]
 		arrive := t3 + m.IPIFlight(0, c)
-		if at := commitAt(c, x.Gtid(), t3); at != arrive {
+		if at := s.commitAt(c, x.Gtid(), t3); at != arrive {
 			t.Errorf("greedy commit on cpu%d at %v, want at IPI arrival %v", c, at, arrive)
 		}
 		w := arrive + costs.IPIReceive + m.LineTransfer(0, c, -1) + costs.GhostTxnCommit
-		if got := switchAt(c, x, t3); got != w {
+		if got := s.switchAt(c, x, t3); got != w {
 			t.Errorf("cpu%d switched to %v at %v, want IPI arrival + handler + slot line + commit = %v", c, x, got, w)
 		}
 	}
@@ -516,17 +498,7 @@ func TestScenarioGroupCommitIdleTargets(t *testing.T) {
 
 	m := s.k.Machine()
 	for i, c := range targets {
-		var commit, in sim.Time = -1, -1
-		for _, x := range s.commits {
-			if x.cpu == c && x.gtid == tasks[i].Gtid() && commit < 0 {
-				commit = x.at
-			}
-		}
-		for _, r := range s.switches {
-			if r.CPU == c && r.Next == tasks[i].ID() && in < 0 {
-				in = r.At
-			}
-		}
+		commit, in := s.commitAt(c, tasks[i].Gtid(), 0), s.switchAt(c, tasks[i], 0)
 		if want := commit + m.LineTransfer(0, c, -1); in != want {
 			t.Errorf("cpu%d switched to %v at %v, want its commit (%v) + the flag's line transfer = %v", c, tasks[i], in, commit, want)
 		}

@@ -297,6 +297,32 @@ func (s *scenario) check(name, doc string) {
 	}
 }
 
+// commitAt returns when gtid g's transaction was first committed on cpu at
+// or after from; the test fails if it never was.
+func (s *scenario) commitAt(cpu int, g Gtid, from sim.Time) sim.Time {
+	s.t.Helper()
+	for _, c := range s.commits {
+		if c.cpu == cpu && c.gtid == g && c.at >= from {
+			return c.at
+		}
+	}
+	s.t.Fatalf("no commit of gtid %d on cpu%d after %v", g, cpu, from)
+	return 0
+}
+
+// switchAt returns when cpu first switched to x at or after from; the test
+// fails if it never did.
+func (s *scenario) switchAt(cpu int, x *Task, from sim.Time) sim.Time {
+	s.t.Helper()
+	for _, r := range s.switches {
+		if r.CPU == cpu && r.Next == x.ID() && r.At >= from {
+			return r.At
+		}
+	}
+	s.t.Fatalf("no switch to %v on cpu%d after %v", x, cpu, from)
+	return 0
+}
+
 // sagent is a scripted agent thread: the AgentThread API plus calls that
 // record what they did in the scenario's trace.
 type sagent struct {
