@@ -2,6 +2,7 @@ package experiment_test
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 
 	"github.com/ghostsim/ghostsim/experiment"
@@ -29,14 +30,8 @@ func TestDeterminism(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			run := func(seed string) []byte {
-				spec, meta, err := experiment.Load(tt.files, append(append([]string{}, tt.sets...), "run.seed="+seed))
-				if err != nil {
-					t.Fatal(err)
-				}
-				r, err := experiment.Run(spec, experiment.Options{Workload: tt.workload, Policy: tt.policy})
-				if err != nil {
-					t.Fatal(meta.Wrap(err))
-				}
+				r := runExperiment(t, tt.files, slices.Concat(tt.sets, []string{"run.seed=" + seed}),
+					experiment.Options{Workload: tt.workload, Policy: tt.policy})
 				b, err := r.Deterministic().JSON()
 				if err != nil {
 					t.Fatal(err)

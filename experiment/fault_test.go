@@ -2,6 +2,7 @@ package experiment_test
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/ghostsim/ghostsim/experiment"
@@ -37,14 +38,8 @@ func TestFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			spec, meta, err := experiment.Load([]string{"skylake112"}, append(append([]string{}, base...), tt.sets...))
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, err := experiment.Run(spec, experiment.Options{Workload: "synthetic", Policy: tt.policy, Check: true})
-			if err != nil {
-				t.Fatal(meta.Wrap(err))
-			}
+			r := runExperiment(t, []string{"skylake112"}, slices.Concat(base, tt.sets),
+				experiment.Options{Workload: "synthetic", Policy: tt.policy, Check: true})
 			gen, done, fly := r.Metrics["requests_generated"], r.Metrics["requests_completed"], r.Metrics["requests_in_flight"]
 			if gen == 0 || gen != done+fly {
 				t.Errorf("requests: generated %v, completed %v, in flight %v", gen, done, fly)

@@ -14,7 +14,7 @@ import (
 
 // run runs the Fig 6 experiment (xeon48 + rocksdb.toml) for system with
 // -set style overrides.
-func run(t *testing.T, system string, check bool, sets ...string) *results.Result {
+func run(t testing.TB, system string, check bool, sets ...string) *results.Result {
 	t.Helper()
 	spec, meta, err := experiment.Load([]string{"xeon48", "rocksdb"}, sets)
 	if err != nil {
