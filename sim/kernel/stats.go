@@ -20,7 +20,7 @@ type Stats struct {
 	LoadBalances   int64 // load_balance passes that moved something
 	ActiveBalances int64
 	ProgramPanics  int64
-	IRQTime        sim.Time
+	IRQTime        sim.Time // kernel work charged to no task: interrupt handlers and switches to the idle task
 
 	// ghOSt.
 	GhostMsgs           int64 // messages posted to queues
