@@ -2,11 +2,8 @@ package experiment_test
 
 import (
 	"runtime"
-	"slices"
 	"strconv"
 	"testing"
-
-	"github.com/ghostsim/ghostsim/experiment"
 )
 
 // TestPoliciesDoNotAllocatePerMessage: once an experiment is set up, a
@@ -16,13 +13,7 @@ import (
 // passed by value as a TaskHandler once cost an allocation per message.)
 func TestPoliciesDoNotAllocatePerMessage(t *testing.T) {
 	ghost := []string{`workload.group[0].class="ghost"`, "enclave.cpus=0-8", "run.warmup_ms=2"}
-	tests := []struct {
-		name     string
-		files    []string
-		sets     []string
-		workload string
-		policy   string
-	}{
+	tests := []expCase{
 		{"fifo-central", []string{"skylake112", "synthetic-requests"}, ghost, "synthetic", "fifo-central"},
 		{"fifo-percpu", []string{"skylake112", "synthetic-requests"}, ghost, "synthetic", "fifo-percpu"},
 		{"ghost-shinjuku", []string{"xeon48", "rocksdb"}, []string{"workload.rocksdb.load_rps=200000", "run.warmup_ms=2"}, "rocksdb", "ghost-shinjuku"},
@@ -33,8 +24,7 @@ func TestPoliciesDoNotAllocatePerMessage(t *testing.T) {
 				// Loading the configs allocates the same for both runs.
 				var before, after runtime.MemStats
 				runtime.ReadMemStats(&before)
-				r := runExperiment(t, tt.files, slices.Concat(tt.sets, []string{"run.duration_ms=" + strconv.Itoa(ms)}),
-					experiment.Options{Workload: tt.workload, Policy: tt.policy})
+				r := tt.run(t, "run.duration_ms="+strconv.Itoa(ms))
 				runtime.ReadMemStats(&after)
 				return after.Mallocs - before.Mallocs, r.Ghost.Messages
 			}

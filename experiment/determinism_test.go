@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"slices"
 	"testing"
-
-	"github.com/ghostsim/ghostsim/experiment"
 )
 
 // TestDeterminism runs representative experiments twice and compares the
@@ -13,25 +11,18 @@ import (
 // another result (DESIGN.md §10).
 func TestDeterminism(t *testing.T) {
 	ghost := []string{"workload.group[0].class=\"ghost\"", "enclave.cpus=0-8", "run.duration_ms=20", "run.warmup_ms=2"}
-	tests := []struct {
-		name     string
-		files    []string
-		sets     []string
-		workload string
-		policy   string
-	}{
+	tests := []expCase{
 		{"cfs requests", []string{"rome256", "synthetic-requests"}, []string{"run.duration_ms=20"}, "synthetic", ""},
 		{"ghost fifo-central with a crash and the watchdog", []string{"skylake112", "synthetic-requests"},
-			append(append([]string{}, ghost...), "fault.agent_crash_at_ms=10", "enclave.runnable_timeout_ms=3"), "synthetic", "fifo-central"},
+			slices.Concat(ghost, []string{"fault.agent_crash_at_ms=10", "enclave.runnable_timeout_ms=3"}), "synthetic", "fifo-central"},
 		{"ghost fifo-percpu upgrade", []string{"xeon48", "synthetic-requests"},
-			append(append([]string{}, ghost...), "fault.agent_upgrade_at_ms=10", "fault.upgrade_gap_ms=1"), "synthetic", "fifo-percpu"},
+			slices.Concat(ghost, []string{"fault.agent_upgrade_at_ms=10", "fault.upgrade_gap_ms=1"}), "synthetic", "fifo-percpu"},
 		{"microbench", []string{"skylake112"}, []string{"workload.microbench.samples=20"}, "microbench", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			run := func(seed string) []byte {
-				r := runExperiment(t, tt.files, slices.Concat(tt.sets, []string{"run.seed=" + seed}),
-					experiment.Options{Workload: tt.workload, Policy: tt.policy})
+				r := tt.run(t, "run.seed="+seed)
 				b, err := r.Deterministic().JSON()
 				if err != nil {
 					t.Fatal(err)

@@ -1,6 +1,7 @@
 package experiment_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/ghostsim/ghostsim/experiment"
@@ -20,4 +21,18 @@ func runExperiment(t testing.TB, files, sets []string, opts experiment.Options) 
 		t.Fatal(meta.Wrap(err))
 	}
 	return r
+}
+
+// expCase is an experiment of a table-driven test: configs, -set
+// overrides, workload and policy.
+type expCase struct {
+	name             string
+	files, sets      []string
+	workload, policy string
+}
+
+// run runs c with more -set overrides after its own.
+func (c expCase) run(t testing.TB, more ...string) *results.Result {
+	t.Helper()
+	return runExperiment(t, c.files, slices.Concat(c.sets, more), experiment.Options{Workload: c.workload, Policy: c.policy})
 }
