@@ -19,6 +19,20 @@ func (k *Kernel) resumeCurrent(c *cpuState, now sim.Time) {
 	k.runTask(c, now)
 }
 
+// cpuClock is t's CPU clock (CLOCK_THREAD_CPUTIME_ID) at now while it
+// is c's current task: the time it has been current, interrupts and the
+// switch that started it included. Linux charges a task from the pick that
+// starts it (exec_start) to the update_curr that stops it, with no
+// deduction for a reschedule IPI: scheduler_ipi skips irq_enter when it
+// only folds need_resched ([L415] core.c, "a fair share of IPIs are still
+// resched only"), so not even IRQ_TIME_ACCOUNTING takes its time out.
+func (k *Kernel) cpuClock(c *cpuState, t *Task, now sim.Time) sim.Time {
+	if c.curr != t {
+		return t.runtime
+	}
+	return t.runtime + now - t.se.execStart
+}
+
 // pauseCurrent stops the current task's progress (preemption, interrupt).
 func (k *Kernel) pauseCurrent(c *cpuState, now sim.Time) {
 	t := c.curr
@@ -63,9 +77,18 @@ func (k *Kernel) runTask(c *cpuState, now sim.Time) {
 				t.cur.work = 0
 			}
 			t.inOp = true
+			if t.cur.kind == opSpin {
+				t.cur.d = k.cpuClock(c, t, now) + sim.Time(t.cur.work)
+			}
 			t.progress.Start(now, t.cur.work, k.rateOf(c, t))
 		} else if t.progress.Rate() == 0 {
-			t.progress.SetRate(now, k.rateOf(c, t))
+			if t.cur.kind == opSpin {
+				// The loop checks the clock again: what the interrupt or
+				// the switch back in took has counted on it.
+				t.progress.Start(now, int64(max(t.cur.d-k.cpuClock(c, t, now), 0)), k.rateOf(c, t))
+			} else {
+				t.progress.SetRate(now, k.rateOf(c, t))
+			}
 		}
 		if t.cur.kind == opSpinWait {
 			k.setActivity(c, hw.SiblingSpinning)
@@ -120,6 +143,11 @@ func (k *Kernel) completeOp(c *cpuState) {
 // addWork adds kernel work (full-rate ps) to t: to the operation in
 // progress, or before its next one.
 func (k *Kernel) addWork(t *Task, now sim.Time, work int64) {
+	if t.inOp && t.cur.kind == opSpin {
+		// Kernel work in the task's context runs on its CPU clock, which
+		// ends a Spin at the same moment with or without it.
+		return
+	}
 	if t.inOp {
 		t.progress.Start(now, t.progress.Remaining(now)+work, t.progress.Rate())
 		return

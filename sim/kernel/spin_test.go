@@ -17,7 +17,8 @@ func (w *waker) HandleEvent(sim.Time, sim.Event) { w.k.Wake(w.t) }
 
 // TestSpinCountsCPUTime: Spin(d) takes d of CPU time beside a computing
 // SMT sibling, where Run(d) takes d / smt_compute_rate; CPUTime advances
-// by the time on the CPU, ticks included.
+// by the time on the CPU, ticks included, so the ticks the spin takes
+// count towards it.
 func TestSpinCountsCPUTime(t *testing.T) {
 	const d = 3 * sim.Millisecond
 	measure := func(spin bool) (wall, cpu sim.Time) {
@@ -36,12 +37,13 @@ func TestSpinCountsCPUTime(t *testing.T) {
 		return wall, cpu
 	}
 	k := newTestKernel(t, "skylake112")
-	c := k.Machine().Costs()
-	ticks := sim.Time(int64(d)/int64(sim.Millisecond)+1) * c.Tick
+	tick := k.Machine().Costs().Tick
 
+	// The loop sees its clock only in user mode: a tick straddling the
+	// end delays it by at most that tick.
 	wall, cpu := measure(true)
-	if wall < d || wall > d+ticks {
-		t.Errorf("Spin(%v) beside a computing sibling took %v, want %v plus at most its ticks", d, wall, d)
+	if wall < d || wall > d+tick {
+		t.Errorf("Spin(%v) beside a computing sibling took %v, want %v and at most one tick more (ticks run on its clock)", d, wall, d)
 	}
 	if cpu != wall {
 		t.Errorf("Spin: CPUTime advanced %v over %v on the CPU", cpu, wall)
@@ -100,5 +102,44 @@ func TestSpinWait(t *testing.T) {
 	want := c.ContextSwitchCFS + sim.Time(float64(work)/rate)
 	if sibDone < want || sibDone > want+c.Tick {
 		t.Errorf("sibling beside a SpinWait finished at %v, want %v (smt_spin_rate)", sibDone, want)
+	}
+}
+
+// TestSpinEndsOnTheThreadClock: a spin that a real-time task preempts
+// ends when the thread's CPU clock has advanced by d, the switch that put
+// it back counted on the clock (Linux charges a task from the pick that
+// starts it); the same preemption lengthens a Run by that switch.
+func TestSpinEndsOnTheThreadClock(t *testing.T) {
+	const d = sim.Millisecond
+	measure := func(spin bool) (wall, cpu sim.Time) {
+		k := newTestKernel(t, "skylake112")
+		spawn(t, k, TaskSpec{Name: "w", Class: ClassCFS, CPU: 0, Affinity: SetOf(0), NUMAHome: -1, Program: func(th *Thread) {
+			t0, c0 := th.Now(), th.CPUTime()
+			if spin {
+				th.Spin(d)
+			} else {
+				th.Run(d)
+			}
+			wall, cpu = th.Now()-t0, th.CPUTime()-c0
+		}})
+		spawn(t, k, TaskSpec{Name: "rt", Class: ClassRT, CPU: 0, Affinity: SetOf(0), NUMAHome: -1, Program: func(th *Thread) {
+			th.Sleep(300 * sim.Microsecond)
+			th.Run(50 * sim.Microsecond)
+		}})
+		k.Engine().Run(5 * sim.Millisecond)
+		return wall, cpu
+	}
+	k := newTestKernel(t, "skylake112")
+	back := k.Machine().Costs().ContextSwitchCFS
+
+	wall, cpu := measure(true)
+	if cpu != d {
+		t.Errorf("preempted Spin(%v): CPUTime advanced %v, want exactly %v", d, cpu, d)
+	}
+	if wall < d+50*sim.Microsecond {
+		t.Errorf("preempted Spin(%v) took %v, want at least the 50us it was off its CPU on top", d, wall)
+	}
+	if _, cpu := measure(false); cpu < d+back {
+		t.Errorf("preempted Run(%v): CPUTime advanced %v, want at least %v (the switch back in)", d, cpu, d+back)
 	}
 }

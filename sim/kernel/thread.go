@@ -71,8 +71,11 @@ func (th *Thread) Run(d sim.Time) {
 // Spin busy-waits until the thread has used d more CPU time, as a loop
 // on clock_gettime(CLOCK_THREAD_CPUTIME_ID) does: unlike Run, it takes d
 // whatever the SMT sibling does or where memory lives (the sibling sees
-// a computing thread). It pauses while the task is preempted or the CPU
-// handles an interrupt.
+// a computing thread). It ends by the thread's clock (CPUTime), which
+// stops while the task is off its CPU but runs through the interrupts it
+// takes and the switch that puts it back, so those shorten the spin
+// where they lengthen a Run; the loop sees the clock only in user mode,
+// so the spin ends on the first return to it at or past the target.
 func (th *Thread) Spin(d sim.Time) {
 	th.yield(op{kind: opSpin, work: int64(d)})
 }
@@ -89,11 +92,12 @@ func (th *Thread) SpinWait(d sim.Time) {
 
 // CPUTime returns the CPU time the calling thread has used up to now
 // (CLOCK_THREAD_CPUTIME_ID): its runtime plus its current stretch on the
-// CPU, the context switch that started it included.
+// CPU, the context switch that started it and the interrupts it took
+// included.
 func (th *Thread) CPUTime() sim.Time {
 	t := th.t
-	if c := t.cpu; c >= 0 && th.k.cpus[c].curr == t {
-		return t.runtime + th.k.eng.Now() - t.se.execStart
+	if c := t.cpu; c >= 0 {
+		return th.k.cpuClock(&th.k.cpus[c], t, th.k.eng.Now())
 	}
 	return t.runtime
 }
