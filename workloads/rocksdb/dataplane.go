@@ -29,8 +29,11 @@ import (
 // charged as one Compute on the dispatcher's CPU.
 //
 // A worker switches into the request's context (context_cycles), runs the
-// GET and spins to the request's CPU time exactly as the thread-pool
-// systems do, and stops at the end of the request or when the posted
+// GET and spins to the request's CPU time as the thread-pool systems do
+// (the public worker counts iterations of an add loop, which an interrupt
+// does not advance: the posted interrupt's cost is outside the spin here,
+// and only the scheduler tick, about 0.1 % of a CPU, runs on the clock
+// the spin reads), and stops at the end of the request or when the posted
 // interrupt arrives: slice + ipi_send + ipi_flight after the dispatch
 // (the dispatcher polls every few hundred ns, so its lag is left out).
 // Taking the interrupt costs ipi_receive plus a context save
