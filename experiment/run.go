@@ -162,6 +162,7 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 // kernelSnapshot holds the counters at the end of warm-up.
 type kernelSnapshot struct {
 	agentNs sim.Time
+	pollNs  sim.Time
 	events  uint64
 	stats   kernel.Stats
 	busy    []sim.Time
@@ -169,7 +170,7 @@ type kernelSnapshot struct {
 }
 
 func snapshot(k *kernel.Kernel, e *sim.Engine) kernelSnapshot {
-	s := kernelSnapshot{events: e.Executed(), stats: *k.Stats(), agentNs: agentTime(k)}
+	s := kernelSnapshot{events: e.Executed(), stats: *k.Stats(), agentNs: agentTime(k), pollNs: k.AgentPollTime()}
 	for c := 0; c < k.NumCPUs(); c++ {
 		s.busy = append(s.busy, k.BusyTime(c))
 	}
@@ -197,6 +198,7 @@ func (s kernelSnapshot) fill(k *kernel.Kernel, e *sim.Engine, window sim.Time, r
 		}
 	}
 	r.Ghost.AgentCPUNs = (agentTime(k) - s.agentNs).Ns()
+	r.Ghost.AgentPollNs = (k.AgentPollTime() - s.pollNs).Ns()
 	r.Ghost.IPIs = r.Kernel.IPIs
 	r.Ghost.WatchdogDestroys = st.WatchdogDestroys
 	r.Ghost.AgentCrashes = st.AgentCrashes

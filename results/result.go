@@ -50,6 +50,7 @@ type Ghost struct {
 	Messages         int64            `json:"messages"`
 	Txns             map[string]int64 `json:"txns"`
 	AgentCPUNs       int64            `json:"agent_cpu_ns"`
+	AgentPollNs      int64            `json:"agent_poll_ns"`
 	IPIs             int64            `json:"ipis"`
 	WatchdogDestroys int64            `json:"watchdog_destroys"`
 	AgentCrashes     int64            `json:"agent_crashes"`

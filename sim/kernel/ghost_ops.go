@@ -436,6 +436,7 @@ func (k *Kernel) publishRendezvous(io *ioctlState) {
 func (k *Kernel) startSpin(c *cpuState, t *Task, q *Queue, until sim.Time) {
 	g := t.g
 	g.spinning = true
+	k.poll.add(k.eng.Now(), 1)
 	g.spinQ = q
 	q.spinners = append(q.spinners, t)
 	t.inOp = true // the poll is still in progress
@@ -495,6 +496,9 @@ func (k *Kernel) finishSpin(t *Task) {
 // stopSpin takes t out of spinning without resuming it.
 func (k *Kernel) stopSpin(t *Task) {
 	g := t.g
+	if g.spinning {
+		k.poll.add(k.eng.Now(), -1)
+	}
 	g.spinning = false
 	g.spinEnd.Stop()
 	if g.spinQ != nil {

@@ -43,6 +43,7 @@ type Kernel struct {
 
 	tickPeriod sim.Time
 	stats      Stats
+	poll       pollClock       // agents polling their queues
 	domains    [][]schedDomain // per CPU, innermost first
 
 	// onSwitch, when set, receives every context switch (traces).

@@ -143,3 +143,48 @@ func TestSpinEndsOnTheThreadClock(t *testing.T) {
 		t.Errorf("preempted Run(%v): CPUTime advanced %v, want at least %v (the switch back in)", d, cpu, d+back)
 	}
 }
+
+// TestAgentPollTime: AgentPollTime counts the time an agent spins in Poll
+// on an empty queue, a poll still in progress included, and not the time
+// it computes.
+func TestAgentPollTime(t *testing.T) {
+	s := newScenario(t, "skylake112", SetOf(0, 1), EnclaveConfig{})
+	q, _ := s.e.CreateQueue(64)
+	q.SetDefault()
+	var start, secondPoll, woke, third sim.Time
+	s.agents("ag", func(a *sagent) {
+		if a.CPU() != 0 {
+			a.idle()
+			return
+		}
+		start = a.Now()
+		a.Poll(q, start+100*sim.Microsecond) // times out: nothing comes
+		a.Run(20 * sim.Microsecond)
+		secondPoll = a.Now()
+		a.Poll(q, sim.Never) // a TASK_NEW ends it
+		woke = a.Now()
+		for !a.Finished() {
+			a.drain(q)
+			third = a.Now()
+			a.Poll(q, sim.Never)
+		}
+	})
+	var mid sim.Time
+	s.at(50*sim.Microsecond, "", func() { mid = s.k.AgentPollTime() })
+	s.at(300*sim.Microsecond, "", func() {
+		s.ghost("t", 1, func(th *Thread) { th.Run(sim.Us(1)) })
+	})
+	s.run(300 * sim.Microsecond)
+	// The poll starts once its first read of the ring (a few ns) is done.
+	if got, want := mid, 50*sim.Microsecond-start; got > want || got < want-10*sim.Nanosecond {
+		t.Errorf("AgentPollTime mid-poll = %v, want %v (the poll so far)", got, want)
+	}
+	s.run(400 * sim.Microsecond)
+	if woke == 0 {
+		t.Fatal("the second poll did not end")
+	}
+	want := 100*sim.Microsecond + (woke - secondPoll) + (400*sim.Microsecond - third)
+	if got := s.k.AgentPollTime(); got > want || got < want-30*sim.Nanosecond {
+		t.Errorf("AgentPollTime = %v, want %v: the three polls, not the 20us run", got, want)
+	}
+}

@@ -70,6 +70,29 @@ func (k *Kernel) groupTime(g int, d sim.Time) { k.groups[g].cpuTime += d }
 // Stats returns the kernel's counters.
 func (k *Kernel) Stats() *Stats { return &k.stats }
 
+// pollClock integrates how many agents spin in a poll over time.
+type pollClock struct {
+	n     int
+	since sim.Time
+	total sim.Time
+}
+
+func (p *pollClock) add(now sim.Time, d int) {
+	p.total += sim.Time(p.n) * (now - p.since)
+	p.since = now
+	p.n += d
+}
+
+// AgentPollTime returns the time agent threads have spent up to now
+// spinning in a poll of an empty queue (Channel.Poll): the idle part of
+// their CPU time, so a global agent's busy share is its CPU time minus
+// this.
+func (k *Kernel) AgentPollTime() sim.Time {
+	p := k.poll
+	p.add(k.eng.Now(), 0)
+	return p.total
+}
+
 // GroupCPUTime returns the CPU time consumed by tasks of group g, up to
 // now (the running tasks' current stretches included).
 func (k *Kernel) GroupCPUTime(g int) sim.Time {
