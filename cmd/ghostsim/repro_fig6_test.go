@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/ghostsim/ghostsim/experiment"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -99,5 +100,54 @@ func TestRefineKnees(t *testing.T) {
 	}
 	if len(asked) != 2 {
 		t.Errorf("%d rounds, want 2 (the first moves the crossing down one load)", len(asked))
+	}
+}
+
+// TestFig6aSaturationKnees guards #6's first criterion without the whole
+// figure: it measures Shinjuku and ghOSt-Shinjuku at the two loads around
+// each one's 1 ms crossing over repro's 10 s windows (the loads
+// fig6-knee.csv shows; about 40 s on two cores) and checks that ghOSt's
+// saturation is within 5 % of Shinjuku's. When a model change moves a
+// crossing out of its bracket the test says so: rerun `ghostsim repro
+// fig6` and move the loads here.
+func TestFig6aSaturationKnees(t *testing.T) {
+	if testing.Short() {
+		t.Skip("four 10 s rocksdb runs at the knees; -short skips them")
+	}
+	knees := []struct {
+		sys   int
+		loads []float64
+	}{
+		{0, []float64{320e3, 330e3}}, // Shinjuku
+		{1, []float64{310e3, 320e3}}, // ghOSt-Shinjuku
+	}
+	var pts []experiment.Point
+	for _, k := range knees {
+		for _, load := range k.loads {
+			p, err := fig6Point(k.sys, load, fig6RefineMs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pts = append(pts, p)
+		}
+	}
+	rs, err := experiment.RunSweep(pts, 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sat := make([]float64, len(knees))
+	for i, k := range knees {
+		l := fig6Line{load: k.loads}
+		for j := range k.loads {
+			l.p99 = append(l.p99, float64(rs[2*i+j].Latency["all"].P99)/1000)
+		}
+		if l.p99[0] >= 1000 || l.p99[1] < 1000 {
+			t.Fatalf("%s: p99 %.0f µs at %.0fk and %.0f µs at %.0fk no longer bracket 1 ms: rerun repro fig6 and move the loads",
+				fig6Systems[k.sys].name, l.p99[0], k.loads[0]/1e3, l.p99[1], k.loads[1]/1e3)
+		}
+		sat[i] = l.saturation()
+	}
+	if r := sat[1]/sat[0] - 1; math.Abs(r) > 0.05 {
+		t.Errorf("ghOSt saturates at %.0fk, Shinjuku at %.0fk: %+.1f %%, want within 5 %%", sat[1]/1e3, sat[0]/1e3, 100*r)
 	}
 }
