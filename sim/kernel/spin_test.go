@@ -22,19 +22,7 @@ func (w *waker) HandleEvent(sim.Time, sim.Event) { w.k.Wake(w.t) }
 func TestSpinCountsCPUTime(t *testing.T) {
 	const d = 3 * sim.Millisecond
 	measure := func(spin bool) (wall, cpu sim.Time) {
-		k := newTestKernel(t, "skylake112")
-		spawn(t, k, TaskSpec{Name: "sibling", Class: ClassCFS, CPU: 56, Affinity: SetOf(56), NUMAHome: -1, Program: hog})
-		spawn(t, k, TaskSpec{Name: "w", Class: ClassCFS, CPU: 0, Affinity: SetOf(0), NUMAHome: -1, Program: func(th *Thread) {
-			t0, c0 := th.Now(), th.CPUTime()
-			if spin {
-				th.Spin(d)
-			} else {
-				th.Run(d)
-			}
-			wall, cpu = th.Now()-t0, th.CPUTime()-c0
-		}})
-		k.Engine().Run(20 * sim.Millisecond)
-		return wall, cpu
+		return measureOnCPU0(t, spin, d, TaskSpec{Name: "sibling", Class: ClassCFS, CPU: 56, Affinity: SetOf(56), NUMAHome: -1, Program: hog})
 	}
 	k := newTestKernel(t, "skylake112")
 	tick := k.Machine().Costs().Tick
@@ -52,6 +40,25 @@ func TestSpinCountsCPUTime(t *testing.T) {
 	if wall, _ := measure(false); wall < sim.Time(float64(d)/rate) {
 		t.Errorf("Run(%v) beside a computing sibling took %v, want at least %v", d, wall, sim.Time(float64(d)/rate))
 	}
+}
+
+// measureOnCPU0 runs a CFS thread on CPU 0 of skylake112 that Spins (or,
+// with spin false, Runs) d beside other, and returns the wall and CPU time
+// the call took.
+func measureOnCPU0(t *testing.T, spin bool, d sim.Time, other TaskSpec) (wall, cpu sim.Time) {
+	k := newTestKernel(t, "skylake112")
+	spawn(t, k, other)
+	spawn(t, k, TaskSpec{Name: "w", Class: ClassCFS, CPU: 0, Affinity: SetOf(0), NUMAHome: -1, Program: func(th *Thread) {
+		t0, c0 := th.Now(), th.CPUTime()
+		if spin {
+			th.Spin(d)
+		} else {
+			th.Run(d)
+		}
+		wall, cpu = th.Now()-t0, th.CPUTime()-c0
+	}})
+	k.Engine().Run(d + 20*sim.Millisecond)
+	return wall, cpu
 }
 
 // TestSpinWait: a SpinWait keeps its CPU busy until a wakeup ends it (the
@@ -112,22 +119,10 @@ func TestSpinWait(t *testing.T) {
 func TestSpinEndsOnTheThreadClock(t *testing.T) {
 	const d = sim.Millisecond
 	measure := func(spin bool) (wall, cpu sim.Time) {
-		k := newTestKernel(t, "skylake112")
-		spawn(t, k, TaskSpec{Name: "w", Class: ClassCFS, CPU: 0, Affinity: SetOf(0), NUMAHome: -1, Program: func(th *Thread) {
-			t0, c0 := th.Now(), th.CPUTime()
-			if spin {
-				th.Spin(d)
-			} else {
-				th.Run(d)
-			}
-			wall, cpu = th.Now()-t0, th.CPUTime()-c0
-		}})
-		spawn(t, k, TaskSpec{Name: "rt", Class: ClassRT, CPU: 0, Affinity: SetOf(0), NUMAHome: -1, Program: func(th *Thread) {
+		return measureOnCPU0(t, spin, d, TaskSpec{Name: "rt", Class: ClassRT, CPU: 0, Affinity: SetOf(0), NUMAHome: -1, Program: func(th *Thread) {
 			th.Sleep(300 * sim.Microsecond)
 			th.Run(50 * sim.Microsecond)
 		}})
-		k.Engine().Run(5 * sim.Millisecond)
-		return wall, cpu
 	}
 	k := newTestKernel(t, "skylake112")
 	back := k.Machine().Costs().ContextSwitchCFS
