@@ -31,9 +31,12 @@ type Workload struct {
 	long     sim.Time // CPU time of a long request
 
 	// The thread pool (ghOSt and CFS systems): idle workers and requests
-	// waiting for one, both FIFO.
-	idle  sim.Deque[*worker]
-	queue sim.Deque[*request]
+	// waiting for one, both FIFO; the generator and the handler that shows
+	// it a worker's idle mark.
+	idle   sim.Deque[*worker]
+	queue  sim.Deque[*request]
+	gen    *kernel.Task
+	notice sim.HandlerID
 
 	dp *dataplane // shinjuku-dataplane only
 
@@ -124,11 +127,12 @@ func (w *Workload) Start(env *workloads.Env) error {
 			return err
 		}
 	}
-	_, err = w.k.Spawn(kernel.TaskSpec{
+	w.gen, err = w.k.Spawn(kernel.TaskSpec{
 		Name: "loadgen", Group: w.k.NewGroup("loadgen"), Class: kernel.ClassCFS,
 		Affinity: kernel.SetOf(w.spec.GeneratorCPU), CPU: w.spec.GeneratorCPU, NUMAHome: -1,
 		Program: w.generate,
 	})
+	w.notice = w.e.Register(sim.HandlerFunc(func(sim.Time, sim.Event) { w.k.Wake(w.gen) }))
 	return err
 }
 
@@ -193,10 +197,18 @@ func (w *Workload) startBatch(env *workloads.Env) error {
 }
 
 // generate is the load generator: it busy-waits for each Poisson arrival
-// and hands the request over.
+// and hands the request over. As ghost-userspace's LoadGenerator, it
+// gives requests only to idle workers: a request that finds none waits,
+// in arrival order, until the generator sees a worker's idle mark.
 func (w *Workload) generate(th *kernel.Thread) {
 	next := w.gap()
 	for {
+		for w.queue.Len() > 0 && w.idle.Len() > 0 {
+			r, _ := w.queue.PopFront()
+			wk, _ := w.idle.PopFront()
+			wk.req = r
+			th.Wake(wk.task)
+		}
 		if now := th.Now(); now < next {
 			th.SpinWait(next - now)
 			continue
@@ -210,7 +222,8 @@ func (w *Workload) generate(th *kernel.Thread) {
 			w.dp.submit(th.Now(), r)
 			continue
 		}
-		if wk, ok := w.idle.PopFront(); ok {
+		if w.queue.Len() == 0 && w.idle.Len() > 0 {
+			wk, _ := w.idle.PopFront()
 			wk.req = r
 			th.Wake(wk.task) // futex wake (a TASK_WAKEUP under ghOSt)
 		} else {
@@ -241,19 +254,19 @@ func (w *Workload) newRequest(at sim.Time) *request {
 	return r
 }
 
-// work is a pool thread: serve the request it was given, then the queued
-// ones, then offer itself and sleep.
+// work is a pool thread, as ghost-userspace's Worker with batch 1: mark
+// itself idle, sleep until the generator hands it a request (futex wait
+// and wake), serve it, and again. With requests waiting, the generator
+// sees the idle mark once its cache line reaches the generator's CPU.
 func (w *Workload) work(th *kernel.Thread, wk *worker) {
 	for {
-		if wk.req == nil {
-			if r, ok := w.queue.PopFront(); ok {
-				wk.req = r
-			} else {
-				w.idle.PushBack(wk)
-				for wk.req == nil {
-					th.Block()
-				}
-			}
+		w.idle.PushBack(wk)
+		if w.queue.Len() > 0 {
+			at := th.Now() + w.m.LineTransfer(th.Task().CPU(), w.spec.GeneratorCPU, -1)
+			w.e.Schedule(at, w.notice, sim.Event{})
+		}
+		for wk.req == nil {
+			th.Block()
 		}
 		r := wk.req
 		t0, c0 := th.Now(), th.CPUTime()

@@ -187,3 +187,19 @@ func TestConfigErrors(t *testing.T) {
 		t.Errorf("mismatched enclave: error %v", err)
 	}
 }
+
+// TestOneRequestPerWakeup: as in ghost-userspace's harness (batch 1), a
+// worker serves one request per hand-off and sleeps in between, even
+// when requests are waiting: with two workers on two CPUs overloaded,
+// every completed request took a wakeup of a sleeping worker.
+func TestOneRequestPerWakeup(t *testing.T) {
+	r := run(t, "cfs-shinjuku", false, `workload.rocksdb.worker_cpus="2-3"`, "workload.rocksdb.workers=2",
+		"workload.rocksdb.p_long=0", load(400000), "run.warmup_ms=1", "run.duration_ms=5")
+	done := r.Latency["all"].Count
+	if done == 0 {
+		t.Fatal("nothing completed")
+	}
+	if w := r.Kernel.Wakeups; w < done {
+		t.Errorf("%d wakeups for %d requests served: workers took waiting requests without sleeping", w, done)
+	}
+}

@@ -19,8 +19,11 @@
 //
 //   - ghost-shinjuku: a pool of `workers` (200) ghOSt threads; the
 //     generator hands each request to an idle worker (futex wake, a ghOSt
-//     TASK_WAKEUP) or queues it in a user-level FIFO that workers drain
-//     before sleeping. The ghost-shinjuku policy's global agent runs on
+//     TASK_WAKEUP); with none idle the request waits, in arrival order,
+//     until a worker has marked itself idle and gone to sleep and the
+//     generator has seen the mark (ghost-userspace's LoadGenerator and
+//     Worker with batch 1: a worker never takes a second request itself).
+//     The ghost-shinjuku policy's global agent runs on
 //     policy.global_cpu, its own physical core; the enclave is that CPU plus
 //     worker_cpus. Its SMT sibling is in no enclave and stays idle.
 //   - ghost-shinjuku-shenango: the same with the ghost-shinjuku-shenango
