@@ -144,8 +144,13 @@ func (k *Kernel) completeOp(c *cpuState) {
 // progress, or before its next one.
 func (k *Kernel) addWork(t *Task, now sim.Time, work int64) {
 	if t.inOp && t.cur.kind == opSpin {
-		// Kernel work in the task's context runs on its CPU clock, which
-		// ends a Spin at the same moment with or without it.
+		// Kernel work in the task's context runs on its CPU clock, so it
+		// does not move where the Spin ends on the clock; but the loop
+		// only sees the clock back in user mode, after the work is done.
+		// (Work added while the spin is paused, as schedule() keeping the
+		// task does, is folded into the clock's recount on resume: it is
+		// lost only if the clock passes the target meanwhile.)
+		t.progress.Start(now, max(t.progress.Remaining(now), work), t.progress.Rate())
 		return
 	}
 	if t.inOp {
@@ -303,6 +308,9 @@ func (k *Kernel) changeClass(c *cpuState, t *Task, nc Class) {
 	if nc == t.class || nc >= numClasses || nc == ClassIdle || nc == ClassStop || nc == ClassGhost || t.class == ClassAgent {
 		return // entering ghOSt goes through an enclave (EnterEnclave)
 	}
+	// Charge the old class for the time since the last accounting point
+	// (__sched_setscheduler dequeues and puts the running task first).
+	k.updateCurr(c, k.eng.Now())
 	if t.class == ClassGhost {
 		k.leaveGhost(t, c.id)
 	}

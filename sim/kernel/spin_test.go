@@ -183,3 +183,54 @@ func TestAgentPollTime(t *testing.T) {
 		t.Errorf("AgentPollTime = %v, want %v: the three polls, not the 20us run", got, want)
 	}
 }
+
+// TestSpinWaitsForKernelWork: kernel work charged to a spinning thread
+// runs on its clock, so it does not move where the spin ends on the clock,
+// but the loop sees the clock only back in user mode: work that runs past
+// the end delays the return.
+func TestSpinWaitsForKernelWork(t *testing.T) {
+	const d = 10 * sim.Microsecond
+	for _, tc := range []struct {
+		name     string
+		at, work sim.Time
+		want     sim.Time // wall time of the Spin
+	}{
+		{"within the spin", 2 * sim.Microsecond, 3 * sim.Microsecond, d},
+		{"past its end", 9 * sim.Microsecond, 5 * sim.Microsecond, 14 * sim.Microsecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := newTestKernel(t, "skylake112")
+			var start, wall sim.Time
+			spawn(t, k, TaskSpec{Name: "w", Class: ClassRT, CPU: 0, Affinity: SetOf(0), NUMAHome: -1, Program: func(th *Thread) {
+				start = th.Now()
+				th.Spin(d)
+				wall = th.Now() - start
+			}})
+			e := k.Engine()
+			h := e.Register(sim.HandlerFunc(func(sim.Time, sim.Event) { k.chargeKernel(0, tc.work) }))
+			e.Run(sim.Microsecond) // the thread is on its CPU and spinning
+			e.Schedule(start+tc.at, h, sim.Event{})
+			e.Run(sim.Millisecond)
+			if wall != tc.want {
+				t.Errorf("Spin(%v) with %v of kernel work %v in took %v, want %v", d, tc.work, tc.at, wall, tc.want)
+			}
+		})
+	}
+}
+
+// TestSetClassKeepsTheClock: changing class charges the old class for the
+// time since the last accounting point, so CPUTime never goes back.
+func TestSetClassKeepsTheClock(t *testing.T) {
+	k := newTestKernel(t, "skylake112")
+	var before, after sim.Time
+	spawn(t, k, TaskSpec{Name: "w", Class: ClassRT, CPU: 0, Affinity: SetOf(0), NUMAHome: -1, Program: func(th *Thread) {
+		th.Run(100 * sim.Microsecond)
+		before = th.CPUTime()
+		th.SetClass(ClassCFS)
+		after = th.CPUTime()
+	}})
+	k.Engine().Run(sim.Millisecond)
+	if before < 100*sim.Microsecond || after < before {
+		t.Errorf("CPUTime %v before SetClass(CFS), %v after: want at least 100us and never back", before, after)
+	}
+}

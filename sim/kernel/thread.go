@@ -26,7 +26,7 @@ const (
 type op struct {
 	kind   opKind
 	work   int64
-	d      sim.Time // Sleep: how long; Spin: where it ends on the thread's clock
+	d      sim.Time // Sleep: how long; Spin: where it ends on the thread's clock; Poll: its deadline
 	target *Task
 	n      int
 	set    *CPUSet
