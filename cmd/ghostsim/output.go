@@ -79,6 +79,7 @@ func printSummary(w io.Writer, spec *experiment.Spec, res *results.Result) {
 			row("  txns "+k, "%d", g.Txns[k])
 		}
 		row("ghost agent cpu", "%v", sim.Time(g.AgentCPUNs)*sim.Nanosecond)
+		row("  of it polling", "%v", sim.Time(g.AgentPollNs)*sim.Nanosecond)
 		row("ghost ipis", "%d", g.IPIs)
 		row("agent crashes", "%d", g.AgentCrashes)
 		row("watchdog destroys", "%d", g.WatchdogDestroys)

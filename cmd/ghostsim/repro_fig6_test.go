@@ -106,7 +106,7 @@ func TestRefineKnees(t *testing.T) {
 // TestFig6aSaturationKnees guards #6's first criterion without the whole
 // figure: it measures Shinjuku and ghOSt-Shinjuku at the two loads around
 // each one's 1 ms crossing over repro's 10 s windows (the loads
-// fig6-knee.csv shows; about 40 s on two cores) and checks that ghOSt's
+// fig6-knee.csv shows; about a minute on two cores) and checks that ghOSt's
 // saturation is within 5 % of Shinjuku's. When a model change moves a
 // crossing out of its bracket the test says so: rerun `ghostsim repro
 // fig6` and move the loads here.
