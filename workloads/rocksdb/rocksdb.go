@@ -207,7 +207,7 @@ func (w *Workload) generate(th *kernel.Thread) {
 			r, _ := w.queue.PopFront()
 			wk, _ := w.idle.PopFront()
 			wk.req = r
-			th.Wake(wk.task)
+			th.Wake(wk.task) // futex wake (a TASK_WAKEUP under ghOSt)
 		}
 		if now := th.Now(); now < next {
 			th.SpinWait(next - now)
@@ -222,13 +222,7 @@ func (w *Workload) generate(th *kernel.Thread) {
 			w.dp.submit(th.Now(), r)
 			continue
 		}
-		if w.queue.Len() == 0 && w.idle.Len() > 0 {
-			wk, _ := w.idle.PopFront()
-			wk.req = r
-			th.Wake(wk.task) // futex wake (a TASK_WAKEUP under ghOSt)
-		} else {
-			w.queue.PushBack(r)
-		}
+		w.queue.PushBack(r) // handed to an idle worker at the top of the loop
 	}
 }
 
