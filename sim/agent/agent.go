@@ -36,6 +36,16 @@ func (a *Agent) Barrier() uint32 { return a.kt.Barrier() }
 // BOOST_PRIO).
 func (a *Agent) StatusWord(cpu int) StatusWord { return a.kt.AgentStatusWord(cpu) }
 
+// AvailCPUs returns the CPUs of cpus whose CPU_AVAIL flag is set, read
+// from their agent status words in one pass (each word costs its cache
+// line if it changed since this agent last read it).
+func (a *Agent) AvailCPUs(cpus CPUSet) CPUSet { return a.kt.AvailCPUs(cpus) }
+
+// TaskAffinity returns the CPUs task g may run on (sched_getaffinity, a
+// system call); ok is false once the task is gone. The kernel does not
+// enforce the mask on commits: a policy that honours it must check.
+func (a *Agent) TaskAffinity(g Gtid) (CPUSet, bool) { return a.kt.TaskAffinity(g) }
+
 // BoostedPriority reports whether this agent preempted other-class work
 // to run: it should give the CPU back soon.
 func (a *Agent) BoostedPriority() bool { return a.kt.AgentStatusWord(a.cpu.ID).BoostPrio() }

@@ -23,14 +23,25 @@ type Params struct {
 	// ContainerOpCycles is the policy's computation per runqueue
 	// operation (push, pop, lookup), charged on the agent's CPU.
 	ContainerOpCycles int64 `toml:"container_op_cycles"`
+
+	// The search policy's placement heuristics (§4.4), each switchable
+	// for ablations. NUMA: run a thread only on CPUs of its cpumask (the
+	// socket holding its data). CCX: prefer the thread's last CPU's SMT
+	// sibling, then its CCX, then the nearest CCXs. HoldUs: keep a thread
+	// pending up to this long when its preferred CCX has no idle CPU,
+	// rather than migrate it at once (0: never hold).
+	NUMA   bool    `toml:"numa"`
+	CCX    bool    `toml:"ccx"`
+	HoldUs float64 `toml:"hold_us"`
 }
 
 // DefaultParams: the global agent on the enclave's first CPU, no slice,
-// 65536-slot channels (ghost-userspace's default agent queue), and 20
+// 65536-slot channels (ghost-userspace's default agent queue), the search
+// heuristics on with the paper's 100 µs hold-back (§4.4), and 20
 // cycles per runqueue operation — a deque push or pop and a hash lookup
 // hitting L1 (a few 4-cycle loads; [AT-ROME] L1 latency), an estimate.
 func DefaultParams() Params {
-	return Params{GlobalCPU: -1, QueueElems: 65536, ContainerOpCycles: 20}
+	return Params{GlobalCPU: -1, QueueElems: 65536, ContainerOpCycles: 20, NUMA: true, CCX: true, HoldUs: 100}
 }
 
 // Validate checks the parameters; keys are full config keys.
@@ -41,6 +52,9 @@ func (p *Params) Validate() error {
 	}
 	if n := p.QueueElems; n <= 0 || n > kernel.MaxQueueElems || n&(n-1) != 0 {
 		errs = append(errs, sim.KeyErrorf("policy.queue_elems", "must be a power of two up to %d, got %d", kernel.MaxQueueElems, n))
+	}
+	if !(p.HoldUs >= 0 && p.HoldUs <= 1e6) {
+		errs = append(errs, sim.KeyErrorf("policy.hold_us", "must be in 0..1000000 (µs), got %v", p.HoldUs))
 	}
 	if p.ContainerOpCycles < 0 {
 		errs = append(errs, sim.KeyErrorf("policy.container_op_cycles", "must be >= 0, got %d", p.ContainerOpCycles))

@@ -330,6 +330,26 @@ func (a *AgentThread) AgentStatusWord(cpu int) StatusWord {
 	return r.sw
 }
 
+// AvailCPUs reads the agent status words of cpus and returns those whose
+// CPU_AVAIL flag is set (no task of a higher class wants the CPU), as a
+// scan over the status-word table does: each word costs its cache line
+// if it changed since this CPU last read it. CPUs outside the agent's
+// enclave are never available. It is one call however many CPUs it reads.
+func (a *AgentThread) AvailCPUs(cpus CPUSet) CPUSet {
+	a.mask = cpus
+	a.do(op{kind: opGhostReadAvail, set: &a.mask})
+	return a.mask
+}
+
+// TaskAffinity returns the CPUs the task with gtid g may run on
+// (sched_getaffinity: a system call). ok is false for an unknown or dead
+// task. ghOSt's commit path does not check the mask (ghost.c
+// _ghost_commit_txn, ghost_move_task): honouring it is the agent's job.
+func (a *AgentThread) TaskAffinity(g Gtid) (CPUSet, bool) {
+	r := a.do(op{kind: opGhostGetAffinity, gtid: g, set: &a.mask})
+	return a.mask, r.ok
+}
+
 // Open publishes a transaction in cpu's slot (RunRequest::Open). It fails
 // if the slot's previous transaction has not reached a final state.
 func (a *AgentThread) Open(cpu int, tx Txn) error {

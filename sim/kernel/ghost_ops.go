@@ -27,6 +27,8 @@ const (
 	opGhostYield
 	opGhostPing
 	opGhostAssociate
+	opGhostReadAvail
+	opGhostGetAffinity
 )
 
 // ioctlState is the progress of a commit ioctl through its steps.
@@ -73,6 +75,19 @@ func (k *Kernel) ghostOpWork(t *Task, o *op) int64 {
 			return 0
 		}
 		return int64(k.readCost(&k.cpus[o.n].g.agentLine, me))
+	case opGhostReadAvail:
+		// One load per agent status word, each paying for its line if it
+		// changed since this CPU last read it (the loads are charged one
+		// after the other: no overlap of misses is assumed).
+		var w int64
+		for c := o.set.First(); c >= 0; c = o.set.Next(c + 1) {
+			if c < len(k.cpus) {
+				w += int64(k.readCost(&k.cpus[c].g.agentLine, me))
+			}
+		}
+		return w
+	case opGhostGetAffinity:
+		return k.syscallWork()
 	case opGhostOpen, opGhostReadTxn, opGhostAbort:
 		if o.n < 0 || o.n >= len(k.cpus) {
 			return 0
@@ -125,6 +140,25 @@ func (k *Kernel) ghostEffect(c *cpuState, t *Task, o op) bool {
 			return true
 		}
 		g.ret = opResult{sw: k.cpus[o.n].g.enclave.AgentStatusWord(o.n), ok: true}
+		return true
+	case opGhostReadAvail:
+		var avail CPUSet
+		for c := o.set.First(); c >= 0; c = o.set.Next(c + 1) {
+			if c < len(k.cpus) && k.cpus[c].g.enclave == g.enclave && g.enclave.AgentStatusWord(c).CPUAvail() {
+				avail.Add(c)
+			}
+		}
+		*o.set = avail
+		g.ret = opResult{ok: true}
+		return true
+	case opGhostGetAffinity:
+		x := k.TaskByGtid(o.gtid)
+		if x == nil || x.state == TaskDead {
+			g.ret = opResult{err: ErrNoEnt}
+			return true
+		}
+		*o.set = x.affinity
+		g.ret = opResult{ok: true}
 		return true
 	case opGhostOpen:
 		if o.n < 0 || o.n >= len(k.cpus) || k.cpus[o.n].g.enclave != g.enclave {
