@@ -35,6 +35,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"reflect"
@@ -243,7 +244,7 @@ func open(efs fs.FS, name string) (file string, data []byte, err error) {
 		if fi.IsDir() {
 			return name, nil, &Error{File: name, Msg: "is a directory, not a config file"}
 		}
-		data, err := os.ReadFile(name)
+		data, err := readLimited(name, MaxFileBytes)
 		if err != nil {
 			return name, nil, &Error{File: name, Msg: pathErrMsg(err)}
 		}
@@ -263,6 +264,30 @@ func open(efs fs.FS, name string) (file string, data []byte, err error) {
 	}
 	msg += fmt.Sprintf(", and no embedded config of that name (embedded: %s)", strings.Join(names(efs), ", "))
 	return name, nil, &Error{File: name, Msg: msg}
+}
+
+// MaxFileBytes is the largest config file Load reads: the paper's machine
+// files are about 5 KB, so 1 MiB leaves room for any hand-written config
+// while a device or pipe that never ends (-config /dev/zero) fails at once
+// instead of filling memory.
+const MaxFileBytes = 1 << 20
+
+// readLimited reads the file at name, failing once it holds more than max
+// bytes (it never reads more than max+1, so an endless file cannot hang).
+func readLimited(name string, max int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("larger than %d bytes (%d MiB), the limit for a config file", max, max>>20)
+	}
+	return data, nil
 }
 
 // pathErrMsg returns err's message without the path that Error already shows.

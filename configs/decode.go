@@ -160,6 +160,14 @@ func (d *decoder) assign(key string, line int, data any, rv reflect.Value) {
 		}
 		rv.SetInt(n)
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		if u, ok := data.(uint64); ok { // from -set, above int64's range
+			if rv.OverflowUint(u) {
+				d.errorf(key, line, "value %d out of range for %s", u, t.Kind())
+				return
+			}
+			rv.SetUint(u)
+			return
+		}
 		n, ok := data.(int64)
 		if !ok {
 			d.errorf(key, line, "expected integer, got %s", describe(data))

@@ -207,6 +207,20 @@ func TestSet(t *testing.T) {
 			wantErr: "-set #1: machine[0]: machine is not an array"},
 		{name: "unknown key in element", files: []string{"merge/experiment.toml"}, sets: []string{"workload.group[0].thread=1"},
 			wantErr: "-set #1: workload.group[0].thread: unknown key; did you mean workload.group[0].threads?"},
+		{name: "seed above int64", sets: []string{"run.seed=9223372036854775808"},
+			apply: func(s *testSpec) { s.Run.Seed = 1 << 63 }},
+		{name: "largest seed", sets: []string{"run.seed=18446744073709551615"},
+			apply: func(s *testSpec) { s.Run.Seed = 1<<64 - 1 }},
+		{name: "seed at 2^64", sets: []string{"run.seed=18446744073709551616"},
+			wantErr: `-set #1: run.seed: value 18446744073709551616 out of range for uint64 (at most 18446744073709551615)`},
+		{name: "big unsigned into a narrow field", sets: []string{"machine.cores=9223372036854775808"},
+			wantErr: `-set #1: machine.cores: value 9223372036854775808 out of range for uint16`},
+		{name: "unterminated quote", sets: []string{`machine.name="abc`},
+			wantErr: `-set #1: machine.name: bad value "abc: it starts as a TOML string but is not valid TOML (unexpected EOF; expected '"'); quote the whole value for the shell, e.g. -set 'key="text"'`},
+		{name: "unterminated single quote", sets: []string{`enclave.cpus='0-3`},
+			wantErr: `-set #1: enclave.cpus: bad value '0-3: it starts as a TOML string but is not valid TOML (unexpected EOF; expected "'"); quote the whole value for the shell, e.g. -set 'key="text"'`},
+		{name: "unterminated array", files: []string{"merge/experiment.toml"}, sets: []string{`workload.group=[{name="x"}`},
+			wantErr: `-set #1: workload.group: bad value [{name="x"}: it starts as a TOML array but is not valid TOML (expected a comma (',') or array terminator (']'), but got end of file); quote the whole value for the shell, e.g. -set 'key="text"'`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -231,6 +245,33 @@ func TestSet(t *testing.T) {
 				t.Errorf("spec mismatch (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestFileSizeLimit: a config file larger than MaxFileBytes, or one that
+// never ends such as /dev/zero, is refused without reading it all.
+func TestFileSizeLimit(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "big.toml")
+	if err := os.WriteFile(big, bytes.Repeat([]byte("# padding\n"), MaxFileBytes/10+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	names := []string{big}
+	if _, err := os.Stat("/dev/zero"); err == nil {
+		names = append(names, "/dev/zero")
+	}
+	for _, name := range names {
+		got := defaultSpec()
+		_, err := load(testFS, &got, []string{name}, nil)
+		checkError(t, err, name+": larger than 1048576 bytes (1 MiB), the limit for a config file")
+	}
+	// Exactly at the limit still loads.
+	ok := filepath.Join(t.TempDir(), "ok.toml")
+	if err := os.WriteFile(ok, bytes.Repeat([]byte("#"), MaxFileBytes), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := defaultSpec()
+	if _, err := load(testFS, &got, []string{ok}, nil); err != nil {
+		t.Errorf("a file of exactly MaxFileBytes: %v", err)
 	}
 }
 

@@ -1,8 +1,11 @@
 package configs
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -28,7 +31,10 @@ func applySet(n int, s string, root reflect.Value, meta *Meta) error {
 	if err != nil {
 		return fail("", "bad key: %v", err)
 	}
-	data := setValue(strings.TrimSpace(raw), typeAt(root.Type(), elems))
+	data, err := setValue(strings.TrimSpace(raw), typeAt(root.Type(), elems))
+	if err != nil {
+		return fail(formatKeyPath(elems), "%v", err)
+	}
 
 	last := -1
 	for i, e := range elems {
@@ -109,16 +115,59 @@ func derefCopy(rv reflect.Value) reflect.Value {
 }
 
 // setValue parses a -set value; t is the Go type it goes to, or nil if unknown.
-func setValue(raw string, t reflect.Type) any {
+// A value that is not valid TOML is taken as text, unless it starts like a
+// TOML string, array or table (a quote, '[' or '{'): then it was meant as
+// one and is an error (`name="abc`, an unterminated string). An unsigned
+// integer field also takes a decimal above TOML's int64 range (a seed up to
+// 2^64-1).
+func setValue(raw string, t reflect.Type) (any, error) {
 	var doc map[string]any
-	if _, err := toml.Decode("v = "+raw, &doc); err == nil && len(doc) == 1 {
+	_, err := toml.Decode("v = "+raw, &doc)
+	if err == nil && len(doc) == 1 {
 		if v, ok := doc["v"]; ok {
 			if _, isString := v.(string); isString || !wantsString(t) {
-				return v
+				return v, nil
 			}
 		}
 	}
-	return raw
+	if isUint(t) && raw != "" && strings.Trim(raw, "0123456789") == "" {
+		n, err := strconv.ParseUint(raw, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("value %s out of range for %s (at most %d)", raw, t.Kind(), uint64(math.MaxUint64))
+		}
+		return n, nil
+	}
+	if err != nil && raw != "" && strings.ContainsRune(`"'[{`, rune(raw[0])) {
+		msg := err.Error()
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			msg = pe.Message
+		}
+		what := "string"
+		switch raw[0] {
+		case '[':
+			what = "array"
+		case '{':
+			what = "inline table"
+		}
+		return nil, fmt.Errorf("bad value %s: it starts as a TOML %s but is not valid TOML (%s); quote the whole value for the shell, e.g. -set 'key=\"text\"'", raw, what, msg)
+	}
+	return raw, nil
+}
+
+// isUint reports whether t (through pointers) is an unsigned integer type.
+func isUint(t reflect.Type) bool {
+	if t == nil {
+		return false
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return true
+	}
+	return false
 }
 
 // wantsString reports whether values of type t are written as TOML strings.
