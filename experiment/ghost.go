@@ -10,8 +10,8 @@ import (
 
 // startGhost creates the ghOSt enclave on cpus with the [enclave]
 // watchdog, launches the policy's agent process, and schedules the
-// [fault] injections.
-func startGhost(spec *Spec, k *kernel.Kernel, cpus kernel.CPUSet, policy string) (*kernel.Enclave, error) {
+// [fault] injections. The returned faults tracks the live agent process.
+func startGhost(spec *Spec, k *kernel.Kernel, cpus kernel.CPUSet, policy string) (*faults, error) {
 	e, err := k.CreateEnclave(cpus, kernel.EnclaveConfig{
 		RunnableTimeout: sim.Ms(spec.Enclave.RunnableTimeoutMs),
 	})
@@ -36,7 +36,18 @@ func startGhost(spec *Spec, k *kernel.Kernel, cpus kernel.CPUSet, policy string)
 			k.Engine().Schedule(sim.Ms(x.atMs), id, sim.Event{Kind: x.kind})
 		}
 	}
-	return e, nil
+	return f, nil
+}
+
+// policyStats returns the live agent process's policy stats, or nil.
+func (f *faults) policyStats() *agent.Stats {
+	if f == nil || f.proc == nil {
+		return nil
+	}
+	if r, ok := f.proc.Policy.(agent.StatsReporter); ok {
+		return r.Stats()
+	}
+	return nil
 }
 
 // Fault kinds.

@@ -9,6 +9,7 @@ import (
 	"github.com/ghostsim/ghostsim/workloads/hold"
 	"github.com/ghostsim/ghostsim/workloads/microbench"
 	"github.com/ghostsim/ghostsim/workloads/rocksdb"
+	"github.com/ghostsim/ghostsim/workloads/search"
 	"github.com/ghostsim/ghostsim/workloads/synthetic"
 )
 
@@ -34,6 +35,9 @@ type WorkloadInfo struct {
 	// Untimed marks a workload that runs until its work is done, not for
 	// run.duration_ms (the microbenchmarks).
 	Untimed bool
+	// Run, optional, replaces DefaultSpec's [run] for this workload
+	// (LoadWorkload); config files and -set still override it.
+	Run *RunSpec
 	// Configs, optional, are the embedded configs a run of the workload
 	// loads when the user names none, such as the paper's machine and the
 	// experiment's parameters; nil means the default machine alone.
@@ -93,6 +97,19 @@ func Workloads() []WorkloadInfo {
 			Name:    "scalability",
 			Summary: "the paper's Fig 5 sweep: round-robin global agent, 5 yielding threads per CPU, txns/s vs enclave CPUs",
 			Sweep:   scalabilitySweep,
+		},
+		{
+			Name:    "search",
+			Summary: "the paper's Fig 8: Google Search-like queries A, B, C on rome256; CFS, or ghOSt with -policy search ([workload.search])",
+			New: func(spec *Spec) (workloads.Workload, error) {
+				if err := spec.Workload.Search.Validate(spec.Machine.Sockets); err != nil {
+					return nil, err
+				}
+				return search.New(spec.Workload.Search), nil
+			},
+			// search.toml gives the same [run]; see it for the reasoning.
+			Run:     &RunSpec{DurationMs: 500, WarmupMs: 300, Seed: 1},
+			Configs: []string{"rome256", "search.toml"},
 		},
 		{
 			Name:    "synthetic",

@@ -80,12 +80,13 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 		tr = newTraceRecorder(k)
 	}
 	env := &workloads.Env{Engine: e, Machine: m, Kernel: k, EnclaveCPUs: enclave, Policy: opts.Policy}
+	var gh *faults
 	if ghostPolicy != "" {
-		g, err := startGhost(spec, k, enclave, ghostPolicy)
+		gh, err = startGhost(spec, k, enclave, ghostPolicy)
 		if err != nil {
 			return nil, err
 		}
-		env.Ghost = g
+		env.Ghost = gh.e
 	}
 
 	defer func() {
@@ -115,6 +116,9 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 	}
 	snap := snapshot(k, e)
 	w.ResetStats(e.Now())
+	if ps := gh.policyStats(); ps != nil {
+		ps.Reset()
+	}
 	if err := advance(total); err != nil {
 		return nil, err
 	}
@@ -142,6 +146,12 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 	r.Latency = rep.Latency
 	r.Metrics = rep.Metrics
 	snap.fill(k, e, window, r)
+	if ps := gh.policyStats(); ps != nil {
+		if ps.Loop.Count() > 0 {
+			r.Ghost.AgentLoopNs = &results.LoopTime{P50: ps.Loop.Quantile(50), P99: ps.Loop.Quantile(99), Count: ps.Loop.Count()}
+		}
+		ps.Counters(func(name string, n int64) { r.Metrics["policy."+name] = float64(n) })
+	}
 
 	wall := time.Since(wallStart).Seconds()
 	r.Host = &results.Host{
@@ -261,7 +271,22 @@ func policyNames() string {
 // Load resolves config files and -set overrides into a validated spec,
 // starting from DefaultSpec. Errors name file, line and key.
 func Load(files, sets []string) (*Spec, *configs.Meta, error) {
+	return load(DefaultSpec(), files, sets)
+}
+
+// LoadWorkload is Load for a run of workload: the workload's own run
+// defaults (WorkloadInfo.Run, such as a warm-up long enough for its
+// threads to settle) replace DefaultSpec's before the files and -set
+// overrides apply, so they hold however the machine is given.
+func LoadWorkload(workload string, files, sets []string) (*Spec, *configs.Meta, error) {
 	spec := DefaultSpec()
+	if info, ok := FindWorkload(workload); ok && info.Run != nil {
+		spec.Run = *info.Run
+	}
+	return load(spec, files, sets)
+}
+
+func load(spec Spec, files, sets []string) (*Spec, *configs.Meta, error) {
 	meta, err := configs.Load(&spec, files, sets)
 	if err != nil {
 		return nil, meta, err

@@ -16,6 +16,7 @@ import (
 	"github.com/ghostsim/ghostsim/workloads/microbench"
 	"github.com/ghostsim/ghostsim/workloads/rocksdb"
 	"github.com/ghostsim/ghostsim/workloads/scalability"
+	"github.com/ghostsim/ghostsim/workloads/search"
 	"github.com/ghostsim/ghostsim/workloads/synthetic"
 )
 
@@ -67,6 +68,8 @@ type WorkloadSpec struct {
 	Microbench microbench.Spec `toml:"microbench"`
 	// RocksDB is the Fig 6 workload's [workload.rocksdb] table.
 	RocksDB rocksdb.Spec `toml:"rocksdb"`
+	// Search is the Fig 8 workload's [workload.search] table.
+	Search search.Spec `toml:"search"`
 	// Scalability is the Fig 5 sweep's [workload.scalability] table.
 	Scalability scalability.Spec `toml:"scalability"`
 	// Group is the synthetic workload's [[workload.group]] list.
@@ -81,7 +84,7 @@ func DefaultSpec() Spec {
 		Kernel:   kernel.DefaultParams(),
 		Run:      RunSpec{DurationMs: 1000, Seed: 1},
 		Policy:   agent.DefaultParams(),
-		Workload: WorkloadSpec{Hold: hold.DefaultSpec(), Microbench: microbench.DefaultSpec(), RocksDB: rocksdb.DefaultSpec(), Scalability: scalability.DefaultSpec()},
+		Workload: WorkloadSpec{Hold: hold.DefaultSpec(), Microbench: microbench.DefaultSpec(), RocksDB: rocksdb.DefaultSpec(), Search: search.DefaultSpec(), Scalability: scalability.DefaultSpec()},
 	}
 }
 

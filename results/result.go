@@ -54,6 +54,17 @@ type Ghost struct {
 	IPIs             int64            `json:"ipis"`
 	WatchdogDestroys int64            `json:"watchdog_destroys"`
 	AgentCrashes     int64            `json:"agent_crashes"`
+	// AgentLoopNs is the duration of the policy's scheduling-loop
+	// iterations that did work, for policies that time their loop (the
+	// search policy); absent otherwise.
+	AgentLoopNs *LoopTime `json:"agent_loop_ns,omitempty"`
+}
+
+// LoopTime summarizes an agent's scheduling-loop durations, in ns.
+type LoopTime struct {
+	P50   int64 `json:"p50"`
+	P99   int64 `json:"p99"`
+	Count int64 `json:"count"`
 }
 
 // Kernel holds the kernel's counters over the measured window.

@@ -28,8 +28,8 @@ const (
 const defaultMachine = "skylake112"
 
 // defaultWorkload is the workload run without -workload.
-// TODO: make it "search" (the paper's Fig 8) once that workload exists.
-const defaultWorkload = "hold"
+// The paper's headline experiment, Fig 8.
+const defaultWorkload = "search"
 
 // stringList is a repeatable string flag.
 type stringList []string
@@ -186,7 +186,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		info, _ := experiment.FindWorkload(o.workload)
 		return runGrid(&o, info, files, sets, labels, args, stdout, stderr)
 	}
-	spec, meta, err := experiment.Load(files, sets)
+	spec, meta, err := experiment.LoadWorkload(o.workload, files, sets)
 	if err != nil {
 		printErrors(stderr, relabel(err, labels))
 		return exitUsage

@@ -89,7 +89,7 @@ func runGrid(o *options, info experiment.WorkloadInfo, files, sets []string, lab
 			plabels[len(psets)] = "-sweep " + a.Name + "=" + a.Texts[combo[i]]
 			values[a.Name] = a.Values[combo[i]]
 		}
-		spec, meta, err := experiment.Load(files, psets)
+		spec, meta, err := experiment.LoadWorkload(o.workload, files, psets)
 		if err == nil {
 			err = experiment.Check(spec, o.workload)
 		}
