@@ -351,12 +351,26 @@ func DecodeAll(data []byte) ([]*Result, error) {
 	return out, nil
 }
 
+// MaxFileBytes is the largest results file ReadFile reads: a result is
+// about 3 KB of JSON, so 64 MiB holds a sweep of some 20,000 points.
+const MaxFileBytes = 64 << 20
+
 // ReadFile reads the results in the file at path (DecodeAll); errors name
 // the file.
+// A file larger than MaxFileBytes is refused without reading it all, so
+// an endless file such as /dev/zero cannot hang or fill memory.
 func ReadFile(path string) ([]*Result, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(data) > MaxFileBytes {
+		return nil, fmt.Errorf("%s: larger than %d bytes (%d MiB), the limit for a results file", path, MaxFileBytes, MaxFileBytes>>20)
 	}
 	rs, err := DecodeAll(data)
 	if err != nil {

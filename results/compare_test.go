@@ -3,6 +3,7 @@ package results_test
 import (
 	"fmt"
 	"math"
+	"os"
 	"strings"
 	"testing"
 
@@ -250,4 +251,17 @@ func ExampleCompare() {
 	}
 	// Output:
 	// p99 of class all: 240000 -> 300000 (+25.0 %, tolerance 5 %)
+}
+
+// TestReadFileSizeLimit: a results file over MaxFileBytes, or an endless
+// one such as /dev/zero, is refused after reading at most the limit.
+func TestReadFileSizeLimit(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero")
+	}
+	_, err := results.ReadFile("/dev/zero")
+	want := "/dev/zero: larger than 67108864 bytes (64 MiB), the limit for a results file"
+	if err == nil || err.Error() != want {
+		t.Errorf("ReadFile(/dev/zero) = %v, want %q", err, want)
+	}
 }
