@@ -199,23 +199,11 @@ func (k *Kernel) applyEffect(c *cpuState, t *Task) bool {
 		}
 		return true
 	case opSetAffinity:
-		aff := cur.set.And(RangeSet(0, len(k.cpus)))
-		if aff.Empty() {
-			return true // EINVAL: the mask is left as it was
+		cost, keep := k.setAffinity(c, cur.target, *cur.set)
+		if cost > 0 {
+			t.pendingKernelWork += int64(cost)
 		}
-		t.affinity = aff
-		if t.class == ClassGhost {
-			// AFFINITY_CHANGED, and the running task is forced off its CPU
-			// (set_cpus_allowed → force_offcpu): the agent re-places it.
-			k.produceTaskMsg(t, Message{Type: MsgTaskAffinityChanged}, c.id)
-			k.forceOffCPU(c)
-			return false
-		}
-		if !aff.Has(c.id) {
-			k.moveRunning(c, t)
-			return false
-		}
-		return true
+		return keep
 	case opSetNice:
 		n := min(max(cur.n, -20), 19)
 		switch t.class {
@@ -251,6 +239,7 @@ func (k *Kernel) applyEffect(c *cpuState, t *Task) bool {
 func (k *Kernel) blockCurrent(c *cpuState, t *Task) {
 	k.deactivate(t)
 	t.state = TaskBlocked
+	t.migrateTo = -1 // a push asked for meanwhile finds it gone
 	k.schedule(c)
 	if t.state == TaskBlocked {
 		t.cpu = -1
@@ -288,18 +277,6 @@ func (k *Kernel) taskExited(t *Task) {
 		k.produceTaskMsg(t, Message{Type: MsgTaskDead}, -1)
 	}
 	g.enclave.tasks = removeTask(g.enclave.tasks, t)
-}
-
-// moveRunning migrates c's running task to another allowed CPU (its
-// affinity no longer includes c).
-func (k *Kernel) moveRunning(c *cpuState, t *Task) {
-	k.deactivate(t)
-	t.state = TaskBlocked // off every queue while switched out
-	k.schedule(c)
-	dst := k.selectTaskRQ(t, -1)
-	k.migrateVruntime(t, c.id, dst)
-	k.activate(t, dst, false, false)
-	k.checkPreempt(dst, t, c.id)
 }
 
 // changeClass moves c's running task t to class nc and lets the class

@@ -220,9 +220,12 @@ func (k *Kernel) ghostWake(t *Task, from int) {
 	if e.wakeOnWakerCPU && from >= 0 && e.cpus.Has(from) && t.affinity.Has(from) {
 		cpu = from
 	}
-	if cpu < 0 || !e.cpus.Has(cpu) {
-		cpu = e.cpus.And(t.affinity).First()
-		if cpu < 0 {
+	if cpu < 0 || !e.cpus.Has(cpu) || !t.affinity.Has(cpu) {
+		// select_task_rq falls back to an allowed CPU
+		// (select_fallback_rq), of the enclave here.
+		if a := e.cpus.And(t.affinity).First(); a >= 0 {
+			cpu = a
+		} else if cpu < 0 || !e.cpus.Has(cpu) {
 			cpu = e.cpus.First()
 		}
 	}

@@ -126,11 +126,26 @@ func (th *Thread) Wake(target *Task) {
 	th.yield(op{kind: opWake, work: th.k.syscallWork(), target: target})
 }
 
-// SetAffinity restricts the task to set (sched_setaffinity). If its CPU
-// is not in set, it moves.
-func (th *Thread) SetAffinity(set CPUSet) {
+// SetAffinity restricts the calling task to set (sched_setaffinity(0,
+// set)). If its CPU is not in set, it moves; a ghOSt task is forced off
+// its CPU (TASK_AFFINITY_CHANGED, then TASK_PREEMPT). A set with no CPU
+// of the machine is refused (EINVAL) and changes nothing.
+func (th *Thread) SetAffinity(set CPUSet) { th.SetAffinityOf(th.t, set) }
+
+// SetAffinityOf restricts target to set (sched_setaffinity(pid, set)),
+// with the semantics of __set_cpus_allowed_ptr (Linux 4.15 core.c) for
+// each state of target: a blocked task only gets the new mask (it wakes
+// onto an allowed CPU); a queued task whose run queue's CPU is not
+// allowed moves to the first allowed CPU (move_queued_task); a running
+// task on a CPU that is not allowed is pushed off it to that CPU (the
+// migration stopper). For a ghOSt target, see Kernel.setAffinity. The
+// caller pays the system call, the target run queue's lock line when it
+// is another CPU's, and any IPI; it does not wait for a remote push to
+// finish. An empty set (EINVAL), a dead target (ESRCH) or an agent
+// (agents are pinned) leave everything as it was.
+func (th *Thread) SetAffinityOf(target *Task, set CPUSet) {
 	s := set
-	th.yield(op{kind: opSetAffinity, work: th.k.syscallWork(), set: &s})
+	th.yield(op{kind: opSetAffinity, work: th.k.syscallWork(), target: target, set: &s})
 }
 
 // SetNice changes the task's nice value (setpriority).
