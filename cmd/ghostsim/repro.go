@@ -34,7 +34,8 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "usage: ghostsim repro [-out DIR] [-j N] [-q] NAME\n\nNAME is one of:\n"+
 			"  table3  Table 3: ghOSt operation costs on skylake112\n"+
 			"  fig5    Fig 5: global-agent scalability on skylake112 and haswell72\n"+
-			"  fig6    Fig 6a–c: RocksDB on Shinjuku, ghOSt-Shinjuku (+Shenango) and CFS on xeon48\n\nFlags:\n")
+			"  fig6    Fig 6a–c: RocksDB on Shinjuku, ghOSt-Shinjuku (+Shenango) and CFS on xeon48\n"+
+			"  fig8    Fig 8: Google Search queries on rome256 under CFS and the search policy, with its ablations\n\nFlags:\n")
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
 	}
@@ -47,7 +48,7 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "ghostsim repro: name one figure or table (table3, fig5, fig6); see 'ghostsim repro -h'")
+		fmt.Fprintln(stderr, "ghostsim repro: name one figure or table (table3, fig5, fig6, fig8); see 'ghostsim repro -h'")
 		return exitUsage
 	}
 	var claims []claim
@@ -59,8 +60,10 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 		claims, err = reproFig5(*out, *jobs, !*quiet && isTerminal(stderr), stdout, stderr)
 	case "fig6":
 		claims, err = reproFig6(*out, *jobs, !*quiet && isTerminal(stderr), stdout, stderr)
+	case "fig8":
+		claims, err = reproFig8(*out, *jobs, !*quiet && isTerminal(stderr), stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "ghostsim repro: unknown figure %q (valid: table3, fig5, fig6)\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "ghostsim repro: unknown figure %q (valid: table3, fig5, fig6, fig8)\n", fs.Arg(0))
 		return exitUsage
 	}
 	if err != nil {
