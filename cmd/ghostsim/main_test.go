@@ -184,7 +184,7 @@ func TestUserErrors(t *testing.T) {
 		{"bad -set value", []string{"-set", "run.seed=abc"}, []string{"-set #1: run.seed: "}},
 		{"bad -set key", []string{"-set", "run.nosuch=1"}, []string{"-set #1: run.nosuch: "}},
 		{"invalid -set", []string{"-set", "run.warmup_ms=1", "-set", "run.warmup_ms=-1"}, []string{"-set #2: run.warmup_ms: ", ">= 0"}},
-		{"invalid workload value", []string{"-set", "workload.hold.pending=0"}, []string{"-set #1: workload.hold.pending: "}},
+		{"invalid workload value", []string{"-workload", "hold", "-set", "workload.hold.pending=0"}, []string{"-set #1: workload.hold.pending: "}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -302,14 +302,15 @@ func TestFlagsOverrideSet(t *testing.T) {
 }
 
 // TestDefaultMachine checks that a run without -config uses skylake112,
-// or the workload's own configs where it has them; an explicit -config
-// replaces those.
+// or the workload's own configs where it has them (the default workload,
+// search, runs on rome256); an explicit -config replaces those.
 func TestDefaultMachine(t *testing.T) {
 	tests := []struct {
 		args        []string
 		wantMachine string
 	}{
-		{[]string{"-duration", "10ms"}, "skylake112"},
+		{[]string{"-workload", "hold", "-duration", "10ms"}, "skylake112"},
+		{[]string{"-duration", "10ms", "-set", "run.warmup_ms=1"}, "rome256"},
 		{[]string{"-workload", "rocksdb", "-policy", "ghost-shinjuku", "-duration", "10ms"}, "xeon48"},
 		{[]string{"-workload", "rocksdb", "-policy", "cfs-shinjuku", "-config", "xeon48", "-config", "rocksdb.toml",
 			"-set", "workload.rocksdb.load_rps=1000", "-duration", "10ms"}, "xeon48"},
@@ -379,7 +380,7 @@ func TestDeterminismSubprocess(t *testing.T) {
 
 func TestOut(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "a", "b") // created by -out
-	code, stdout, stderr := ghostsim(t, "-config", "rome256", "-duration", "20ms", "-q", "-json", "-out", dir)
+	code, stdout, stderr := ghostsim(t, "-config", "rome256", "-workload", "hold", "-duration", "20ms", "-q", "-json", "-out", dir)
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
@@ -466,7 +467,7 @@ func TestOutNotADirectory(t *testing.T) {
 // TestSummary checks the human summary's rows, and that it is the same
 // for the same seed apart from the wall-clock rows.
 func TestSummary(t *testing.T) {
-	args := []string{"-config", "rome256", "-duration", "20ms"}
+	args := []string{"-config", "rome256", "-workload", "hold", "-duration", "20ms"}
 	code, out, stderr := ghostsim(t, args...)
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s", code, stderr)
