@@ -81,6 +81,8 @@ type Topology struct {
 	cpus []Cpu
 	ccx  []CPUSet
 	numa []CPUSet
+	// place is precomputed for NearestIn (place.go).
+	place placement
 }
 
 func newTopology(m *hw.Machine) *Topology {
@@ -93,6 +95,7 @@ func newTopology(m *hw.Machine) *Topology {
 		t.ccx[info.CCX].Add(c)
 		t.numa[info.Socket].Add(c)
 	}
+	t.buildPlacement()
 	return t
 }
 
