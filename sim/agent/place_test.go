@@ -66,11 +66,11 @@ func TestNearestIn(t *testing.T) {
 	}
 	minus := func(cpus ...int) CPUSet { return all.AndNot(SetOf(cpus...)) }
 	tests := []struct {
-		name      string
-		last      int
-		set       CPUSet
-		cpu       int
-		d         Distance
+		name       string
+		last       int
+		set        CPUSet
+		cpu        int
+		d          Distance
 		considered int
 	}{
 		{"same cpu", 2, all, 2, SameCPU, 1},
