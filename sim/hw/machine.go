@@ -15,6 +15,7 @@ type Costs struct {
 	Syscall          sim.Time // syscall entry + exit, charged to the caller's CPU
 	ContextSwitchMin sim.Time // minimal thread switch (pthread ping-pong)
 	ContextSwitchCFS sim.Time // CFS context switch, pick_next included
+	Clone            sim.Time // a thread's clone beyond the syscall, charged to the parent's CPU
 	IPISend          sim.Time // sender's CPU busy per ICR write
 	IPIReceive       sim.Time // target's CPU busy: interrupt entry, handler, exit
 	Tick             sim.Time // timer-tick handler on the ticking CPU

@@ -367,6 +367,7 @@ func smallSpec() Spec {
 			Syscall:             c(144),
 			ContextSwitchMin:    c(820),
 			ContextSwitchCFS:    c(1198),
+			Clone:               c(6000),
 			IPISend:             c(300),
 			IPIReceive:          c(1200),
 			IPIFlight:           dist(220, 220, 230, 300),

@@ -186,6 +186,7 @@ type CostSpec struct {
 	Syscall          Cost `toml:"syscall"`            // entry + exit of a syscall
 	ContextSwitchMin Cost `toml:"context_switch_min"` // minimal thread switch (pthread ping-pong)
 	ContextSwitchCFS Cost `toml:"context_switch_cfs"` // CFS pick + switch
+	Clone            Cost `toml:"clone"`              // the parent's clone(CLONE_VM|CLONE_THREAD) beyond the syscall: copy_process + wake_up_new_task
 
 	IPISend        Cost     `toml:"ipi_send"`         // sender busy per ICR write
 	IPIReceive     Cost     `toml:"ipi_receive"`      // target: entry, handler, exit
@@ -229,6 +230,7 @@ func bindCosts(cs *CostSpec, out *Costs) []costBinding {
 		{key: "syscall", in: &cs.Syscall, out: &out.Syscall},
 		{key: "context_switch_min", in: &cs.ContextSwitchMin, out: &out.ContextSwitchMin},
 		{key: "context_switch_cfs", in: &cs.ContextSwitchCFS, out: &out.ContextSwitchCFS},
+		{key: "clone", in: &cs.Clone, out: &out.Clone},
 		{key: "ipi_send", in: &cs.IPISend, out: &out.IPISend},
 		{key: "ipi_receive", in: &cs.IPIReceive, out: &out.IPIReceive},
 		{key: "line_remote_home_extra", in: &cs.LineRemoteHomeExtra, out: &out.LineRemoteHomeExtra},

@@ -204,6 +204,13 @@ func (k *Kernel) applyEffect(c *cpuState, t *Task) bool {
 			t.pendingKernelWork += int64(cost)
 		}
 		return keep
+	case opSpawn:
+		k.spawnCost = 0
+		cur.spawn.t, cur.spawn.err = k.spawn(cur.spawn.spec, t, c.id)
+		if k.spawnCost > 0 {
+			t.pendingKernelWork += int64(k.spawnCost)
+		}
+		return c.curr == t && t.state == TaskRunning
 	case opSetNice:
 		n := min(max(cur.n, -20), 19)
 		switch t.class {
@@ -260,6 +267,7 @@ func (k *Kernel) exitCurrent(c *cpuState, t *Task) {
 	t.cpu = -1
 	k.taskExited(t)
 	t.co.Stop()
+	t.co = nil // the program and its goroutine can go
 }
 
 // taskExited does the ghOSt bookkeeping of a task's death: a ghOSt task

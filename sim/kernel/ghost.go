@@ -147,17 +147,13 @@ type ghostTask struct {
 	agentCPU     int
 	proc         *AgentProcess
 	blockedInRun bool
-	// spinQ is the queue a spinning agent polls; spinning marks it.
+	// spinning marks an agent spinning in a poll of spinQ.
 	spinning bool
-	spinQ    *Queue
-	spinEnd  sim.Timer
 	// swLine is the status word's cache line.
 	swLine cacheLine
-	// ret holds an agent operation's result for its thread.
-	ret     opResult
-	openTxn Txn
-	readTxn Txn
-	ioctl   *ioctlState
+	// agentTask holds what only agents use; nil for other tasks, so
+	// that the many short-lived tasks of a workload stay small.
+	*agentTask
 	// hung: the agent stopped scheduling (an injected hang).
 	hung bool
 	// policyWork is policy computation (full-rate ps) charged by
@@ -166,6 +162,19 @@ type ghostTask struct {
 	// forceOff: the task must leave its CPU at this switch (it yielded or
 	// its TASK_NEW was just produced).
 	forceOff bool
+}
+
+// agentTask is the part of an agent's ghOSt state other tasks do not
+// need.
+type agentTask struct {
+	// spinQ is the queue a spinning agent polls; spinEnd ends the spin.
+	spinQ   *Queue
+	spinEnd sim.Timer
+	// ret holds an agent operation's result for its thread.
+	ret     opResult
+	openTxn Txn
+	readTxn Txn
+	ioctl   *ioctlState
 }
 
 // gtid returns t's gtid.
@@ -264,7 +273,9 @@ func (e *Enclave) AgentStatusWord(cpu int) StatusWord {
 // grow. Upstream its messages stay gated until the agent frees the old
 // status word (ghost-semantics.md §2.4); model agents never free status
 // words, so the old one counts as freed when the task re-enters.
-func (k *Kernel) enterGhost(t *Task, e *Enclave) {
+//
+// from is the CPU producing TASK_NEW, -1 for the task's own CPU.
+func (k *Kernel) enterGhost(t *Task, e *Enclave, from int) {
 	var barrier uint32
 	if t.g != nil {
 		barrier = t.g.sw.Barrier
@@ -279,9 +290,9 @@ func (k *Kernel) enterGhost(t *Task, e *Enclave) {
 	case TaskRunnable:
 		t.g.sw.Flags |= SWTaskRunnable
 		t.g.lastRunnableAt = k.eng.Now()
-		k.produceTaskNew(t)
+		k.produceTaskNew(t, from)
 	default:
-		k.produceTaskNew(t)
+		k.produceTaskNew(t, from)
 	}
 }
 

@@ -96,7 +96,7 @@ func (e *Enclave) StartAgents(name string, body func(a *AgentThread)) (*AgentPro
 // word.
 func (k *Kernel) attachAgent(t *Task, e *Enclave, cpu int, p *AgentProcess) {
 	c := &k.cpus[cpu]
-	t.g = &ghostTask{enclave: e, isAgent: true, agentCPU: cpu, proc: p, dstQ: e.defaultQ}
+	t.g = &ghostTask{enclave: e, isAgent: true, agentCPU: cpu, proc: p, dstQ: e.defaultQ, agentTask: &agentTask{}}
 	t.g.sw = StatusWord{Gtid: t.gtid(), Flags: SWInUse | SWTaskIsAgent}
 	c.g.agent = t
 	if c.g.txn.State == TxnReady || c.g.txn.State >= 0 {
@@ -230,6 +230,7 @@ func (k *Kernel) killTask(t *Task) {
 	k.stats.Exited++
 	k.taskExited(t)
 	t.co.Stop()
+	t.co = nil // the program and its goroutine can go
 }
 
 // crashedBy ends the process after a panic in one of its agents.

@@ -282,14 +282,18 @@ func (k *Kernel) notifyQueue(q *Queue, taskCPU, from int) {
 	}
 }
 
-// produceTaskNew posts TASK_NEW for t.
-func (k *Kernel) produceTaskNew(t *Task) {
+// produceTaskNew posts TASK_NEW for t, produced by CPU from (-1: the
+// task's CPU).
+func (k *Kernel) produceTaskNew(t *Task, from int) {
+	if from < 0 {
+		from = t.cpu
+	}
 	k.produceTaskMsg(t, Message{
 		Type:     MsgTaskNew,
 		Runnable: t.state == TaskRunnable || t.state == TaskRunning,
 		Nice:     t.nice,
 		Runtime:  t.runtime,
-	}, t.cpu)
+	}, from)
 }
 
 // chargeProduce adds the kernel's message-production work to the CPU

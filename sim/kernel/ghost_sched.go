@@ -368,7 +368,7 @@ func (k *Kernel) EnterEnclave(t *Task, e *Enclave) error {
 				cpu = e.cpus.First()
 			}
 		}
-		k.enterGhost(t, e)
+		k.enterGhost(t, e, -1)
 		k.activate(t, cpu, false, false)
 	case TaskRunning:
 		c := &k.cpus[t.cpu]
@@ -378,7 +378,7 @@ func (k *Kernel) EnterEnclave(t *Task, e *Enclave) error {
 			c.cfs.curr = nil
 		}
 		t.class = ClassGhost
-		k.enterGhost(t, e)
+		k.enterGhost(t, e, -1)
 		// Switched out, it waits on an enclave CPU's run queue.
 		t.migrateTo = -1
 		if !e.cpus.Has(t.cpu) {
@@ -390,7 +390,7 @@ func (k *Kernel) EnterEnclave(t *Task, e *Enclave) error {
 		k.resched(t.cpu)
 	default:
 		t.class = ClassGhost
-		k.enterGhost(t, e)
+		k.enterGhost(t, e, -1)
 	}
 	return nil
 }

@@ -63,6 +63,9 @@ type Kernel struct {
 	// nohzNextBalance is when a busy CPU may next kick idle balancing.
 	nohzNextBalance sim.Time
 	firstPanic      error
+	// spawnCost is the CPU time the last spawn's waker spent beyond the
+	// clone (an IPI, the new run queue's lock line).
+	spawnCost sim.Time
 }
 
 // cpuState is one CPU: its run queues and what it is doing.
@@ -185,8 +188,24 @@ func (k *Kernel) Current(cpu int) *Task { return k.cpus[cpu].curr }
 func (k *Kernel) OnSwitch(f func(SwitchRecord)) { k.onSwitch = f }
 
 // Spawn creates a task and makes it runnable (clone + wake_up_new_task).
-// The program starts running when the task is first switched in.
-func (k *Kernel) Spawn(spec TaskSpec) (*Task, error) {
+// The program starts running when the task is first switched in. It is
+// the workload's launcher spawning, at no CPU cost, as if from CPU 0;
+// Thread.Spawn is a thread creating a thread.
+func (k *Kernel) Spawn(spec TaskSpec) (*Task, error) { return k.spawn(spec, nil, 0) }
+
+// spawn creates a task for Spawn (parent nil) or for parent's clone on
+// CPU from. A child of a ghOSt task is a ghOSt task of its parent's
+// enclave whatever spec says (ghost-semantics.md §5.3), and a child
+// without an affinity of its own inherits its parent's.
+func (k *Kernel) spawn(spec TaskSpec, parent *Task, from int) (*Task, error) {
+	if parent != nil {
+		if parent.class == ClassGhost && parent.g != nil && !parent.g.isAgent {
+			spec.Class, spec.Enclave = ClassGhost, parent.g.enclave
+		}
+		if spec.Affinity.Empty() {
+			spec.Affinity = parent.affinity
+		}
+	}
 	if spec.Nice < -20 || spec.Nice > 19 {
 		return nil, fmt.Errorf("kernel: spawn %q: nice %d outside -20..19", spec.Name, spec.Nice)
 	}
@@ -249,6 +268,9 @@ func (k *Kernel) Spawn(spec TaskSpec) (*Task, error) {
 	cpu := spec.CPU
 	if spec.Class == ClassGhost {
 		e := spec.Enclave
+		if cpu < 0 && parent != nil && aff.Has(from) {
+			cpu = from // select_task_rq_ghost keeps a child on its parent's CPU
+		}
 		if cpu < 0 || !e.cpus.Has(cpu) {
 			cpu = e.cpus.And(aff).First()
 			if cpu < 0 {
@@ -256,14 +278,26 @@ func (k *Kernel) Spawn(spec TaskSpec) (*Task, error) {
 			}
 		}
 		k.activate(t, cpu, false, true)
-		k.enterGhost(t, e)
+		// TASK_NEW(runnable), from the CPU running wake_up_new_task: a
+		// child's first wakeup sends it instead of TASK_WAKEUP.
+		producer := -1
+		if parent != nil {
+			producer = from
+		}
+		k.enterGhost(t, e, producer)
 		return t, nil
 	}
 	if cpu < 0 {
-		cpu = k.selectForkCPU(t)
+		cpu = k.selectForkCPU(t, from)
 	}
 	k.activate(t, cpu, false, true)
-	k.checkPreempt(cpu, t, -1)
+	if parent == nil {
+		from = -1
+	}
+	k.spawnCost = k.checkPreempt(cpu, t, from)
+	if from >= 0 && from != cpu {
+		k.spawnCost += k.m.LineTransfer(from, cpu, -1) // the new task's run-queue lock
+	}
 	return t, nil
 }
 
@@ -310,7 +344,7 @@ func (k *Kernel) HandleEvent(now sim.Time, ev sim.Event) {
 		}
 	case evSpinEnd:
 		t := k.tasks[ev.A]
-		if t.g != nil && t.g.spinEnd.Fired(ev) {
+		if t.g != nil && t.g.agentTask != nil && t.g.spinEnd.Fired(ev) {
 			k.finishSpin(t)
 		}
 	case evIdleWake:

@@ -19,6 +19,7 @@ const (
 	opExit
 	opSpin
 	opSpinWait
+	opSpawn
 )
 
 // op is one request from a thread program: some work to do on the CPU
@@ -30,6 +31,7 @@ type op struct {
 	target *Task
 	n      int
 	set    *CPUSet
+	spawn  *spawnReq
 	// ghOSt agent operations.
 	q    *Queue
 	gtid Gtid
@@ -157,6 +159,36 @@ func (th *Thread) SetNice(nice int) {
 // (sched_setscheduler).
 func (th *Thread) SetClass(c Class) {
 	th.yield(op{kind: opSetClass, work: th.k.syscallWork(), n: int(c)})
+}
+
+// spawnReq carries a Thread.Spawn request and its result.
+type spawnReq struct {
+	spec TaskSpec
+	t    *Task
+	err  error
+}
+
+// Spawn creates a thread (clone + wake_up_new_task) from the calling
+// thread and returns it, or the error Kernel.Spawn would give for spec.
+// The caller pays the system call and the machine's clone cost, then the
+// new task's run-queue lock line and any IPI to start it. The child
+// differs from a Kernel.Spawn of spec in three ways:
+//   - a child of a ghOSt task is a ghOSt task of the same enclave,
+//     whatever spec.Class and spec.Enclave say (ghost-semantics.md §5.3);
+//     its agent hears TASK_NEW(runnable), produced on the parent's CPU by
+//     the child's first wakeup, instead of TASK_WAKEUP (§1.2);
+//   - with spec.Affinity empty it inherits the parent's affinity (with it
+//     set, as pthread_attr_setaffinity_np);
+//   - spec.CPU < 0 places it from the parent's CPU: fork balancing over
+//     the parent's widest SD_BALANCE_FORK domain for CFS, the parent's CPU
+//     (if in the enclave and allowed) for ghOSt. spec.CPU >= 0 still
+//     forces the first run queue, as for Kernel.Spawn.
+//
+// Nice, group, NUMA home, footprint and program come from spec.
+func (th *Thread) Spawn(spec TaskSpec) (*Task, error) {
+	r := &spawnReq{spec: spec}
+	th.yield(op{kind: opSpawn, work: th.k.syscallWork() + int64(th.k.costs.Clone), spawn: r})
+	return r.t, r.err
 }
 
 // Exit ends the task. Returning from the program does the same.

@@ -183,10 +183,11 @@ func (k *Kernel) ghostAddedLoad(cpu int) int64 {
 
 // selectForkCPU places a new task (select_task_rq with SD_BALANCE_FORK):
 // the least-loaded allowed CPU of the widest fork-balancing domain of the
-// spawning CPU, taken as CPU 0 (the launcher); ties go to the lowest id.
-func (k *Kernel) selectForkCPU(t *Task) int {
+// spawning CPU from (CPU 0 for the workload's launcher); ties go to the
+// lowest id.
+func (k *Kernel) selectForkCPU(t *Task, from int) int {
 	span := RangeSet(0, len(k.cpus))
-	if ds := k.domains[0]; len(ds) > 0 {
+	if ds := k.domains[from]; len(ds) > 0 {
 		for i := len(ds) - 1; i >= 0; i-- {
 			if ds[i].balanceFork {
 				span = ds[i].span
