@@ -183,6 +183,12 @@ func (k *Kernel) applyEffect(c *cpuState, t *Task) bool {
 		t.sleepTimer.Arm(k.eng, k.eng.Now()+cur.d, k.id, sim.Event{Kind: evSleepDone, A: int32(t.id)})
 		k.blockCurrent(c, t)
 		return false
+	case opIOWait:
+		k.stats.IOWaits++
+		t.ioWait = true
+		t.sleepTimer.Arm(k.eng, k.eng.Now()+max(cur.d, 0), k.id, sim.Event{Kind: evIODone, A: int32(t.id)})
+		k.blockCurrent(c, t)
+		return false
 	case opYield:
 		k.stats.Yields++
 		if t.class == ClassCFS {

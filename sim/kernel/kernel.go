@@ -18,6 +18,7 @@ const (
 	evSleepDone                // task A's sleep ends
 	evIdleWake                 // idle CPU A notices need_resched (monitor/mwait wakeup)
 	evSpinEnd                  // spinning agent task A notices a message or its poll limit
+	evIODone                   // task A's I/O (IOWait) completes
 )
 
 // IPI kinds (Event.B of evIPI).
@@ -341,6 +342,14 @@ func (k *Kernel) HandleEvent(now sim.Time, ev sim.Event) {
 		t := k.tasks[ev.A]
 		if t.sleepTimer.Fired(ev) {
 			k.wake(t, -1)
+		}
+	case evIODone:
+		t := k.tasks[ev.A]
+		if t.sleepTimer.Fired(ev) {
+			t.ioWait = false
+			pending := t.wakePending // a Wake during the read, for the next Block
+			k.wake(t, -1)
+			t.wakePending = pending
 		}
 	case evSpinEnd:
 		t := k.tasks[ev.A]

@@ -15,6 +15,7 @@ type Stats struct {
 	Ticks          int64
 	Wakeups        int64
 	Yields         int64
+	IOWaits        int64 // blocking I/O waits (Thread.IOWait)
 	Spawned        int64
 	Exited         int64
 	LoadBalances   int64 // load_balance passes that moved something

@@ -154,6 +154,9 @@ type Task struct {
 	// semantics: no lost wakeups).
 	wakePending bool
 	sleepTimer  sim.Timer
+	// ioWait marks a task blocked in IOWait: only the completion
+	// (sleepTimer) wakes it.
+	ioWait bool
 	// pendingKernelWork is kernel time (ps at full rate) charged to the
 	// task after an operation's effect (an IPI it had to send).
 	pendingKernelWork int64

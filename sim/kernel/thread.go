@@ -20,6 +20,7 @@ const (
 	opSpin
 	opSpinWait
 	opSpawn
+	opIOWait
 )
 
 // op is one request from a thread program: some work to do on the CPU
@@ -114,6 +115,20 @@ func (th *Thread) Block() {
 // Sleep blocks for d of simulated time (nanosleep). A Wake ends it early.
 func (th *Thread) Sleep(d sim.Time) {
 	th.yield(op{kind: opSleep, work: th.k.syscallWork(), d: d})
+}
+
+// IOWait is a blocking read that completes after d (an NVMe read): a
+// system call, then the task blocks — off its CPU, not spinning — until
+// the device completes, when it is woken as Sleep's timer wakes a task
+// (from no CPU). The completion interrupt is not charged: like the
+// timer interrupt behind Sleep it is left out of the model, on the
+// grounds that with per-CPU NVMe queues it lands on the submitting CPU,
+// often idle by then, and costs about what the idle wakeup it replaces
+// does. Unlike Sleep, the wait is uninterruptible (TASK_UNINTERRUPTIBLE):
+// a Wake meanwhile does not end it but is kept for the next Block.
+// Stats.IOWaits counts the waits.
+func (th *Thread) IOWait(d sim.Time) {
+	th.yield(op{kind: opIOWait, work: th.k.syscallWork(), d: d})
 }
 
 // Yield gives up the CPU to another runnable task of the same class, if

@@ -22,6 +22,10 @@ func (k *Kernel) wake(t *Task, from int) sim.Time {
 		t.wakePending = true
 		return 0
 	}
+	if t.ioWait {
+		t.wakePending = true // TASK_UNINTERRUPTIBLE: kept for the next Block
+		return 0
+	}
 	t.sleepTimer.Stop()
 	t.wakePending = false
 	if t.class == ClassGhost {
