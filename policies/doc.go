@@ -8,5 +8,6 @@ import (
 	_ "github.com/ghostsim/ghostsim/policies/fifocentral"
 	_ "github.com/ghostsim/ghostsim/policies/fifopercpu"
 	_ "github.com/ghostsim/ghostsim/policies/roundrobin"
+	_ "github.com/ghostsim/ghostsim/policies/search"
 	_ "github.com/ghostsim/ghostsim/policies/shinjuku"
 )

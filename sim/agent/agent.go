@@ -72,6 +72,12 @@ func (a *Agent) Charge(d Time) { a.kt.Charge(d) }
 // ChargeCycles charges n cycles of the policy's own computation.
 func (a *Agent) ChargeCycles(n int64) { a.kt.Charge(a.enc.m.CyclesToTime(n)) }
 
+// Flush carries out the computation charged so far (Charge,
+// ChargeCycles) now instead of with the next call, so that Now includes
+// it: for a policy timing its own loop. It costs nothing beyond what was
+// charged.
+func (a *Agent) Flush() { a.kt.Run(0) }
+
 // Spin busy-waits d on this CPU (a pause loop the SMT sibling sees as
 // spinning), for policies that must wait without a message to wait for.
 func (a *Agent) Spin(d Time) { a.kt.Run(d) }

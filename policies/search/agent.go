@@ -1,0 +1,188 @@
+package search
+
+import (
+	"github.com/ghostsim/ghostsim/sim/agent"
+)
+
+// Run is every agent thread's loop: the global agent drains the channel
+// and schedules; the others yield until pinged into the global role (hot
+// handoff, when CFS wants the global agent's CPU).
+func (s *scheduler) Run(a *agent.Agent) {
+	h := &handler{s: s, a: a} // a pointer: passing it as a TaskHandler does not allocate
+	for !a.Finished() {
+		barrier := a.Barrier()
+		if !s.global.Is(a) {
+			a.LocalYield(barrier, 0)
+			continue
+		}
+		if !s.discovered {
+			// Threads already in the enclave (an in-place upgrade): adopt them.
+			s.discovered = true
+			s.d.DiscoverTasks(a, s.ch, h)
+		}
+		if a.BoostedPriority() && s.global.Handoff(a) {
+			continue
+		}
+		start := a.Now()
+		msgs := 0
+		for {
+			m, ok := s.ch.Consume(a)
+			if !ok {
+				break
+			}
+			a.ChargeCycles(s.p.ContainerOpCycles) // the gtid → thread lookup
+			s.d.Dispatch(m, h)
+			msgs++
+		}
+		if committed := s.schedule(a); msgs > 0 || committed > 0 {
+			a.Flush()
+			s.stats.Loop.Record(a.Now() - start)
+		}
+		s.ch.Poll(a, s.nextWake(a.Now()))
+	}
+}
+
+// nextWake is when the agent must look again without a message: soon if
+// a thread sat out for a transient reason, at the earliest hold-back
+// expiry, or Never (only a message can free a CPU or make a thread
+// runnable).
+func (s *scheduler) nextWake(now agent.Time) agent.Time {
+	at := s.holdUntil
+	if s.retry && now+retry < at {
+		at = now + retry
+	}
+	return at
+}
+
+// schedule is one scheduling round: walk the heap least runtime first,
+// give each thread the idle CPU its heuristics pick (or skip it this
+// round), then commit every assignment in one group commit, inline on the
+// global agent's CPU (COMMIT_AT_TXN_COMMIT, as fifo-central's
+// GlobalSchedule). It returns the number of transactions committed.
+func (s *scheduler) schedule(a *agent.Agent) int {
+	s.retry, s.holdUntil = false, agent.Never
+	if s.rq.Len() == 0 {
+		return 0
+	}
+	// Idle CPUs: the enclave's, minus the global agent's and those with a
+	// thread committed, confirmed with CPU_AVAIL (no CFS task wants them).
+	cand := s.enc.CPUs().AndNot(s.busy)
+	cand.Remove(s.global.CPU())
+	if cand.Empty() {
+		return 0 // a thread's BLOCKED, PREEMPT or DEAD will free one
+	}
+	idle := a.AvailCPUs(cand)
+	if idle != cand {
+		s.retry = true // CFS holds some: they may come back without a message
+	}
+	now := a.Now()
+	s.reqs, s.assigned, s.skipped = s.reqs[:0], s.assigned[:0], s.skipped[:0]
+	for !idle.Empty() {
+		lv := s.rq.Levels()
+		it, ok := s.rq.Pop()
+		if !ok {
+			break
+		}
+		a.ChargeCycles(s.p.ContainerOpCycles * int64(lv))
+		t := it.Value
+		t.queued = false
+		cpu, d, ok := s.place(a, t, idle, now)
+		if !ok {
+			s.skipped = append(s.skipped, it)
+			continue
+		}
+		sw, ok := a.TaskStatusWord(t.Gtid)
+		if !ok {
+			continue // gone: its DEAD is on its way
+		}
+		if sw.OnCPU() || sw.Barrier != t.Seqnum {
+			// Still getting off its last CPU, or a message about it is
+			// in flight: a commit would fail. Next round.
+			s.retry = true
+			s.skipped = append(s.skipped, it)
+			continue
+		}
+		req := a.RunRequest(cpu)
+		req.Open(agent.RunRequestOptions{Target: t.Gtid, TargetBarrier: t.Seqnum, CommitFlags: agent.CommitAtTxnCommit})
+		idle.Remove(cpu)
+		t.dist = d
+		s.reqs = append(s.reqs, req)
+		s.assigned = append(s.assigned, t)
+	}
+	// Skipped threads go back where they were, revisited next round.
+	for _, it := range s.skipped {
+		s.requeue(a, it.Value)
+	}
+	if len(s.reqs) == 0 {
+		return 0
+	}
+	a.CommitRunRequests(s.reqs)
+	for i, req := range s.reqs {
+		t := s.assigned[i]
+		cpu := req.CPU()
+		if req.State() == agent.TxnComplete {
+			s.current[cpu] = t
+			s.busy.Add(cpu)
+			t.cpu = cpu
+			if t.dist < agent.NumDistances {
+				s.stats.Add(s.cPlace[t.dist], 1)
+			} else {
+				s.stats.Add(s.cNew, 1)
+			}
+			t.last = cpu
+			continue
+		}
+		if st := req.Last().State; !agent.RoutineFailure(st) {
+			panic("search: commit failed with " + st.String())
+		}
+		s.stats.Add(s.cFailed, 1)
+		t.cpu = -1
+		s.requeue(a, t)
+		s.retry = true
+	}
+	return len(s.reqs)
+}
+
+// place picks t's CPU among idle (§4.4): with NUMA, only CPUs of its
+// cpumask; with CCX, the one nearest its last CPU (Topology.NearestIn),
+// held back while its last CCX is busy and it has waited less than
+// HoldUs; otherwise the lowest-numbered. ok is false when t sits out this
+// round. d is the distance from t's last CPU (NumDistances: it never ran).
+func (s *scheduler) place(a *agent.Agent, t *thread, idle agent.CPUSet, now agent.Time) (cpu int, d agent.Distance, ok bool) {
+	allowed := idle
+	if s.p.NUMA && t.restricted {
+		allowed = allowed.And(t.mask)
+		if allowed.Empty() {
+			s.stats.Add(s.cNUMA, 1)
+			return -1, 0, false
+		}
+	}
+	if t.last < 0 || !s.p.CCX {
+		cpu = allowed.First() // a find-first-set over the idle map
+		a.ChargeCycles(cyclesPerCPUConsidered)
+		d = agent.NumDistances
+		if t.last >= 0 {
+			d = s.topo.Distance(t.last, cpu)
+		}
+		return cpu, d, true
+	}
+	if s.hold > 0 && now-t.since < s.hold {
+		l3 := s.topo.L3Siblings(t.last)
+		if allowed.And(l3).Empty() && (!s.p.NUMA || !t.restricted || !t.mask.And(l3).Empty()) {
+			// Its CCX is busy: keep it pending rather than migrate (§4.4,
+			// "temporarily keep the thread pending for 100 µs"). A CCX
+			// its mask excludes is not worth waiting for.
+			if !t.held {
+				t.held = true
+				s.stats.Add(s.cHold, 1)
+			}
+			if at := t.since + s.hold; at < s.holdUntil {
+				s.holdUntil = at
+			}
+			return -1, 0, false
+		}
+	}
+	cpu, d, n := s.topo.NearestIn(t.last, allowed)
+	a.ChargeCycles(cyclesPerCPUConsidered * int64(n))
+	return cpu, d, true
+}

@@ -1,0 +1,211 @@
+package search
+
+import (
+	"github.com/ghostsim/ghostsim/sim/agent"
+)
+
+func init() {
+	agent.Register("search", "one global agent, least-runtime-first heap, NUMA/CCX placement with hold-back (paper §4.4)", New)
+}
+
+// cyclesPerCPUConsidered is the policy's work per CPU a placement search
+// looks at: a test of one bit of the idle map, L1-resident, and a branch
+// (one 4-cycle L1 load, [AT-ROME]). An estimate: the paper gives only the
+// heuristics' size (57 lines), not their cost.
+const cyclesPerCPUConsidered = 4
+
+// retry is how soon the global agent looks again when a thread it could
+// place had to sit out (still getting off its last CPU, or a message in
+// flight) or a CPU it counts as idle is held by CFS, when no message is
+// bound to wake it first. The real agent spins and would look on its
+// next loop; a microsecond is a few loops (as ghost-shinjuku's; an
+// estimate).
+const retry = agent.Microsecond
+
+// thread is the policy's state of one ghOSt thread.
+type thread struct {
+	agent.Task
+	// runtime is the thread's elapsed CPU time, from its last TASK_NEW,
+	// BLOCKED, PREEMPT or YIELD message: the heap key.
+	runtime agent.Time
+	// cpu is the CPU it was committed to and has not left (-1: none);
+	// last is where it last ran (-1: never).
+	cpu, last int
+	// mask is the thread's cpumask (read only with Params.NUMA);
+	// restricted is set when it excludes some CPU of the enclave.
+	mask       agent.CPUSet
+	restricted bool
+	// queued: in the heap, with key and seq (its place among equal keys).
+	queued bool
+	key    int64
+	seq    uint64
+	// since is when the agent saw it become runnable (wakeup, preemption,
+	// TASK_NEW); held records that a hold-back was counted for this wait.
+	since agent.Time
+	held  bool
+	// dist is the distance of the CPU a round picked from last, until
+	// the commit's outcome is known.
+	dist agent.Distance
+}
+
+type scheduler struct {
+	enc    *agent.Enclave
+	topo   *agent.Topology
+	p      agent.Params
+	hold   agent.Time
+	ch     *agent.Channel
+	d      *agent.Dispatcher[thread]
+	global *agent.Global
+	rq     agent.Heap[*thread]
+	// current is the thread committed to each CPU (nil: idle by the
+	// agent's bookkeeping); busy is the same as a set.
+	current []*thread
+	busy    agent.CPUSet
+
+	stats                       *agent.Stats
+	cHold, cNUMA, cNew, cFailed int
+	cPlace                      [agent.NumDistances]int
+
+	discovered bool
+
+	// Scratch for one scheduling round.
+	reqs      []*agent.RunRequest
+	assigned  []*thread
+	skipped   []agent.HeapItem[*thread]
+	retry     bool       // look again soon
+	holdUntil agent.Time // earliest hold-back expiry (Never: none)
+}
+
+// placeNames are the placement counters by distance from the thread's
+// last CPU, indexed by agent.Distance.
+var placeNames = [agent.NumDistances]string{"place_same_cpu", "place_smt", "place_ccx", "place_socket", "place_remote"}
+
+// New makes the global channel (polled: no wakeup; the enclave's default,
+// so every thread's messages go there) and the global agent's state.
+func New(s *agent.Setup) (agent.Policy, error) {
+	ch, err := s.Enclave.MakeChannel(s.Params.QueueElems)
+	if err != nil {
+		return nil, err
+	}
+	ch.SetEnclaveDefault()
+	topo := s.Enclave.Topology()
+	sc := &scheduler{
+		enc: s.Enclave, topo: topo, p: s.Params, ch: ch,
+		hold:    agent.Time(s.Params.HoldUs * float64(agent.Microsecond)),
+		global:  agent.NewGlobal(s.Enclave, s.Params.GlobalCPU),
+		current: make([]*thread, topo.NumCPUs()),
+		stats:   agent.NewStats(),
+	}
+	sc.cHold = sc.stats.Counter("holdbacks")
+	sc.cNUMA = sc.stats.Counter("numa_skips")
+	for d, name := range placeNames {
+		sc.cPlace[d] = sc.stats.Counter(name)
+	}
+	sc.cNew = sc.stats.Counter("place_new")
+	sc.cFailed = sc.stats.Counter("commit_failures")
+	sc.d = agent.NewDispatcher(func(agent.Gtid) *thread { return &thread{cpu: -1, last: -1} },
+		func(t *thread) *agent.Task { return &t.Task })
+	return sc, nil
+}
+
+// Stats returns the policy's loop times and counters (agent.StatsReporter).
+func (s *scheduler) Stats() *agent.Stats { return s.stats }
+
+type handler struct {
+	agent.NopTaskHandler[thread]
+	s *scheduler
+	a *agent.Agent
+}
+
+// TaskNew reads the thread's cpumask (the paper's THREAD_CREATED carries
+// it; here a sched_getaffinity) and queues it if runnable.
+func (h *handler) TaskNew(t *thread, m agent.Message) {
+	t.runtime = m.Runtime
+	h.s.readMask(h.a, t)
+	if m.Runnable {
+		h.s.enqueue(h.a, t)
+	}
+}
+
+func (h *handler) TaskRunnable(t *thread, m agent.Message) {
+	if t.last < 0 && m.LastRanCPU >= 0 {
+		t.last = m.LastRanCPU // a thread adopted by discovery
+	}
+	h.s.enqueue(h.a, t)
+}
+
+func (h *handler) TaskBlocked(t *thread, m agent.Message) {
+	h.s.offCPU(t)
+	t.runtime = m.Runtime
+}
+
+// TaskPreempted: CFS took its CPU (or a hot handoff's ping did); it goes
+// back in the heap by its runtime.
+func (h *handler) TaskPreempted(t *thread, m agent.Message) {
+	h.s.offCPU(t)
+	t.runtime = m.Runtime
+	h.s.enqueue(h.a, t)
+}
+
+func (h *handler) TaskYield(t *thread, m agent.Message) {
+	h.s.offCPU(t)
+	t.runtime = m.Runtime
+	h.s.enqueue(h.a, t)
+}
+
+func (h *handler) TaskDead(t *thread, m agent.Message) { h.s.forget(h.a, t) }
+
+func (h *handler) TaskDeparted(t *thread, m agent.Message) { h.s.forget(h.a, t) }
+
+func (h *handler) TaskAffinityChanged(t *thread, m agent.Message) { h.s.readMask(h.a, t) }
+
+// readMask reads t's cpumask when the NUMA heuristic is on (off, the
+// policy ignores masks and does not pay for the system call). A mask
+// with no CPU of the enclave is ignored rather than starving the thread.
+func (s *scheduler) readMask(a *agent.Agent, t *thread) {
+	if !s.p.NUMA {
+		return
+	}
+	mask, ok := a.TaskAffinity(t.Gtid)
+	cpus := s.enc.CPUs()
+	t.mask = mask
+	t.restricted = ok && !mask.And(cpus).Empty() && !cpus.AndNot(mask).Empty()
+}
+
+func (s *scheduler) offCPU(t *thread) {
+	if t.cpu >= 0 && s.current[t.cpu] == t {
+		s.current[t.cpu] = nil
+		s.busy.Remove(t.cpu)
+	}
+	t.cpu = -1
+}
+
+func (s *scheduler) forget(a *agent.Agent, t *thread) {
+	s.offCPU(t)
+	if t.queued {
+		a.ChargeCycles(s.p.ContainerOpCycles * int64(s.rq.Len())) // a linear scan
+		s.rq.Remove(t)
+		t.queued = false
+	}
+}
+
+// enqueue puts a newly runnable t in the heap, after the threads of equal
+// runtime already there.
+func (s *scheduler) enqueue(a *agent.Agent, t *thread) {
+	if t.queued {
+		return
+	}
+	t.since, t.held = a.Now(), false
+	t.key = int64(t.runtime)
+	t.seq = s.rq.Push(t, t.key)
+	t.queued = true
+	a.ChargeCycles(s.p.ContainerOpCycles * int64(s.rq.Levels()))
+}
+
+// requeue puts t back at the place it had (a skipped thread, a failed
+// commit).
+func (s *scheduler) requeue(a *agent.Agent, t *thread) {
+	s.rq.PushItem(agent.HeapItem[*thread]{Value: t, Key: t.key, Seq: t.seq})
+	t.queued = true
+	a.ChargeCycles(s.p.ContainerOpCycles * int64(s.rq.Levels()))
+}
