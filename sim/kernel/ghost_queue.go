@@ -69,6 +69,11 @@ type Queue struct {
 	// line is the ring's cache line (the newest message and the head
 	// index), for the cost of noticing and reading messages.
 	line cacheLine
+	// lockFree is when the producers' spinlock (q->lock, taken by
+	// _produce) is next free, and lockHolder the CPU that held it last
+	// (-1: none yet); see lockProduce.
+	lockFree   sim.Time
+	lockHolder int
 }
 
 // ID returns the queue's id.
@@ -95,7 +100,7 @@ func (e *Enclave) CreateQueue(elems int, wakeup ...int) (*Queue, error) {
 	if elems <= 0 || elems > MaxQueueElems || elems&(elems-1) != 0 {
 		return nil, fmt.Errorf("kernel: queue of %d slots: must be a power of two up to %d (EINVAL)", elems, MaxQueueElems)
 	}
-	q := &Queue{id: len(e.queues), enclave: e, elems: elems, line: newCacheLine()}
+	q := &Queue{id: len(e.queues), enclave: e, elems: elems, line: newCacheLine(), lockHolder: -1}
 	if err := q.ConfigWakeup(wakeup...); err != nil {
 		return nil, err
 	}
@@ -252,7 +257,7 @@ func (k *Kernel) produceCPUMsg(cpu int, m Message) bool {
 // ring is full.
 func (k *Kernel) post(q *Queue, m Message, cpu, taskCPU int) bool {
 	m.producer = cpu
-	k.chargeProduce(cpu)
+	k.lockProduce(q, cpu)
 	q.line.write(cpu)
 	if !q.push(m) {
 		k.stats.GhostQueueOverflows++
@@ -296,10 +301,33 @@ func (k *Kernel) produceTaskNew(t *Task, from int) {
 	}, from)
 }
 
-// chargeProduce adds the kernel's message-production work to the CPU
-// that produces (none for -1).
-func (k *Kernel) chargeProduce(cpu int) {
-	if cpu >= 0 {
-		k.chargeKernel(cpu, k.costs.GhostMsgProduce)
+// lockProduce charges CPU cpu (none for -1) for writing one message
+// into q under the queue's spinlock (_produce takes q->lock): it waits
+// until the lock is free, gets the lock's line from the CPU that held it
+// last, and holds it for the production work; all of it is kernel work on
+// cpu. With one global queue, producers on many CPUs serialize here.
+//
+// Simplifications: the message is still visible at once (the wait delays
+// the producer's CPU, not the ring); a CPU does not wait for its own
+// previous hold (its kernel work is charged in sequence already); a
+// producer with no CPU (a device's wakeup) takes no lock, and neither
+// does the workload's launcher (Kernel.Spawn, a setup step outside the
+// modelled CPUs, which still charges the task's CPU the production).
+func (k *Kernel) lockProduce(q *Queue, cpu int) {
+	if cpu < 0 {
+		return
 	}
+	if k.launching {
+		k.chargeKernel(cpu, k.costs.GhostMsgProduce)
+		return
+	}
+	now := k.eng.Now()
+	var wait sim.Time
+	if h := q.lockHolder; h >= 0 && h != cpu {
+		wait = max(q.lockFree-now, 0) + k.m.LineTransfer(h, cpu, -1)
+		k.stats.GhostQueueLockWait += wait
+	}
+	q.lockHolder = cpu
+	q.lockFree = now + wait + k.costs.GhostMsgProduce
+	k.chargeKernel(cpu, wait+k.costs.GhostMsgProduce)
 }

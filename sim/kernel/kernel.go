@@ -67,6 +67,8 @@ type Kernel struct {
 	// spawnCost is the CPU time the last spawn's waker spent beyond the
 	// clone (an IPI, the new run queue's lock line).
 	spawnCost sim.Time
+	// launching is set while Kernel.Spawn runs (see lockProduce).
+	launching bool
 }
 
 // cpuState is one CPU: its run queues and what it is doing.
@@ -192,7 +194,11 @@ func (k *Kernel) OnSwitch(f func(SwitchRecord)) { k.onSwitch = f }
 // The program starts running when the task is first switched in. It is
 // the workload's launcher spawning, at no CPU cost, as if from CPU 0;
 // Thread.Spawn is a thread creating a thread.
-func (k *Kernel) Spawn(spec TaskSpec) (*Task, error) { return k.spawn(spec, nil, 0) }
+func (k *Kernel) Spawn(spec TaskSpec) (*Task, error) {
+	k.launching = true
+	defer func() { k.launching = false }()
+	return k.spawn(spec, nil, 0)
+}
 
 // spawn creates a task for Spawn (parent nil) or for parent's clone on
 // CPU from. A child of a ghOSt task is a ghOSt task of its parent's

@@ -28,9 +28,12 @@ type Stats struct {
 	GhostMsgsConsumed   int64 // messages read by agents
 	GhostMsgsDropped    int64 // productions with no queue to post to (gated, none, closed)
 	GhostQueueOverflows int64 // messages dropped because a ring was full
-	GhostTxns           [numTxnCounters]int64
-	AgentCrashes        int64
-	WatchdogDestroys    int64
+	// GhostQueueLockWait is the producers' time spent getting queues'
+	// spinlocks: waiting for another CPU's hold, and the lock line.
+	GhostQueueLockWait sim.Time
+	GhostTxns          [numTxnCounters]int64
+	AgentCrashes       int64
+	WatchdogDestroys   int64
 }
 
 func (s *Stats) migrate(d hw.Distance) { s.MigrationsBy[d]++ }
