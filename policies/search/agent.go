@@ -72,9 +72,7 @@ func (s *scheduler) schedule(a *agent.Agent) int {
 		return 0 // a thread's BLOCKED, PREEMPT or DEAD will free one
 	}
 	idle := a.AvailCPUs(cand)
-	if idle != cand {
-		s.retry = true // CFS holds some: they may come back without a message
-	}
+	cfsHeld := idle != cand
 	now := a.Now()
 	s.reqs, s.assigned, s.skipped = s.reqs[:0], s.assigned[:0], s.skipped[:0]
 	for !idle.Empty() {
@@ -112,6 +110,9 @@ func (s *scheduler) schedule(a *agent.Agent) int {
 	// Skipped threads go back where they were, revisited next round.
 	for _, it := range s.skipped {
 		s.requeue(a, it.Value)
+	}
+	if cfsHeld && s.rq.Len() > 0 {
+		s.retry = true // CFS may give its CPUs back without a message
 	}
 	if len(s.reqs) == 0 {
 		return 0
