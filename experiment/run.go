@@ -3,6 +3,7 @@ package experiment
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -42,10 +43,13 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 	wallStart := time.Now()
 	info, ok := FindWorkload(opts.Workload)
 	if !ok {
-		return nil, fmt.Errorf("unknown workload %q (valid: %s)", opts.Workload, workloadNames())
+		return nil, &ConfigError{fmt.Errorf("unknown workload %q (valid: %s)", opts.Workload, workloadNames())}
 	}
 	ghostPolicy, err := info.GhostPolicy(opts.Policy)
 	if err != nil {
+		return nil, &ConfigError{err}
+	}
+	if err := CheckRun(spec, opts.Workload, opts.Policy); err != nil {
 		return nil, err
 	}
 	canon, err := configs.Canonical(spec)
@@ -56,24 +60,24 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 
 	m, err := hw.New(spec.Spec)
 	if err != nil {
-		return nil, err
+		return nil, setupError(err)
 	}
 	e := sim.NewEngine(spec.Run.Seed)
 	defer e.Close()
 	k, err := kernel.New(e, m, kernel.Config{Params: spec.Kernel, Check: opts.Check})
 	if err != nil {
-		return nil, err
+		return nil, setupError(err)
 	}
 	enclave, err := kernel.ParseCPUList(spec.Enclave.CPUs, m.NumCPUs())
 	if err != nil {
-		return nil, err
+		return nil, setupError(err)
 	}
 	if enclave.Empty() {
 		enclave = kernel.RangeSet(0, m.NumCPUs())
 	}
 	w, err := info.New(spec)
 	if err != nil {
-		return nil, err
+		return nil, setupError(err)
 	}
 	var tr *traceRecorder
 	if opts.Trace != nil {
@@ -84,7 +88,7 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 	if ghostPolicy != "" {
 		gh, err = startGhost(spec, k, enclave, ghostPolicy)
 		if err != nil {
-			return nil, err
+			return nil, setupError(err)
 		}
 		env.Ghost = gh.e
 	}
@@ -95,7 +99,7 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 		}
 	}()
 	if err := w.Start(env); err != nil {
-		return nil, err
+		return nil, setupError(err)
 	}
 	warm := sim.Ms(spec.Run.WarmupMs)
 	total := warm + sim.Ms(spec.Run.DurationMs)
@@ -295,4 +299,96 @@ func load(spec Spec, files, sets []string) (*Spec, *configs.Meta, error) {
 		return nil, meta, meta.Wrap(err)
 	}
 	return &spec, meta, nil
+}
+
+// ConfigError marks an error found while a run was being set up, before
+// any simulated time passed (an enclave that misses a group's CPUs, a
+// rocksdb enclave that overlaps the generator): the config or the options
+// are at fault, not the model. The command exits 2 for it, as for any
+// config error.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// setupError returns err as a *ConfigError unless it already carries a
+// key (*sim.KeyError, which configs.Meta.Wrap locates) or is nil.
+func setupError(err error) error {
+	var ke *sim.KeyError
+	if err == nil || errors.As(err, &ke) {
+		return err
+	}
+	return &ConfigError{err}
+}
+
+// CheckRun checks what depends on the workload and the -policy given as
+// well as the spec (which Validate checked): the threads and requests the
+// run will create, the enclave against the policy, a -policy that no
+// thread group uses. Errors are *sim.KeyError values (joined) for
+// configs.Meta.Wrap. Run calls it first; the command calls it before
+// starting anything, so a sweep refuses a bad point before running any.
+func CheckRun(spec *Spec, workload, policy string) error {
+	var errs []error
+	bad := func(key, format string, args ...any) { errs = append(errs, sim.KeyErrorf(key, format, args...)) }
+	runMs := spec.Run.WarmupMs + spec.Run.DurationMs
+	runS := float64(runMs) / 1000
+	requests := func(key string, rate float64) {
+		if n := rate * runS; n > MaxRequests {
+			bad(key, "%v per s over the run's %v s (warm-up and window) offers %.3g requests, more than %d "+
+				"(memory: a waiting request holds 16-32 bytes); lower the rate or run.duration_ms", rate, runS, n, MaxRequests)
+		}
+	}
+	info, _ := FindWorkload(workload)
+	ghostPolicy := policy
+	if info.Systems != nil {
+		ghostPolicy, _ = info.GhostPolicy(policy)
+	}
+	switch workload {
+	case "synthetic":
+		threads, ghostGroups := 0, 0
+		for i, g := range spec.Workload.Group {
+			key := func(k string) string { return fmt.Sprintf("workload.group[%d].%s", i, k) }
+			if threads >= 0 && g.Threads > 0 {
+				if threads += g.Threads; threads > MaxThreads {
+					bad(key("threads"), "the groups' threads add up to %d, more than %d (memory: about 4 KB per thread)", threads, MaxThreads)
+					threads = -1 // once
+				}
+			}
+			if g.Program == "requests" && g.Arrival.RatePerS > 0 {
+				requests(key("arrival.rate_per_s"), g.Arrival.RatePerS)
+			}
+			if g.Class == "ghost" {
+				ghostGroups++
+				if policy == "" {
+					bad(key("class"), `"ghost" needs a ghOSt policy: give -policy (see ghostsim -list)`)
+				} else if spec.Machine.CPUs > 0 {
+					aff, err1 := kernel.ParseCPUList(g.CPUs, spec.Machine.CPUs)
+					enc, err2 := kernel.ParseCPUList(spec.Enclave.CPUs, spec.Machine.CPUs)
+					if err1 == nil && err2 == nil && !aff.Empty() && !enc.Empty() && aff.And(enc).Empty() {
+						bad(key("cpus"), "%q has no CPU of the enclave (enclave.cpus %q), so its ghOSt threads could never run", g.CPUs, spec.Enclave.CPUs)
+					}
+				}
+			}
+		}
+		if policy != "" && ghostGroups == 0 && len(spec.Workload.Group) > 0 {
+			bad("workload.group", "-policy %s schedules no thread: no group has class = \"ghost\" (set workload.group[N].class)", policy)
+		}
+	case "rocksdb":
+		if r := spec.Workload.RocksDB.LoadRPS; r > 0 {
+			requests("workload.rocksdb.load_rps", r)
+		}
+	}
+	if ghostPolicy != "" && spec.Machine.CPUs > 0 {
+		enc, err := kernel.ParseCPUList(spec.Enclave.CPUs, spec.Machine.CPUs)
+		if err == nil && enc.Empty() {
+			enc = kernel.RangeSet(0, spec.Machine.CPUs)
+		}
+		if c := spec.Policy.GlobalCPU; err == nil && c >= 0 && !enc.Has(c) {
+			bad("policy.global_cpu", "CPU %d is not in the enclave (enclave.cpus %q)", c, spec.Enclave.CPUs)
+		}
+		if c := spec.Policy.GlobalCPU; c < -1 {
+			bad("policy.global_cpu", "must be -1 (the enclave's first CPU) or a CPU, got %d", c)
+		}
+	}
+	return errors.Join(errs...)
 }

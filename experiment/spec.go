@@ -7,6 +7,10 @@ package experiment
 
 import (
 	"errors"
+	"math"
+	"strings"
+
+	"github.com/ghostsim/ghostsim/configs"
 
 	"github.com/ghostsim/ghostsim/sim"
 	"github.com/ghostsim/ghostsim/sim/agent"
@@ -88,23 +92,62 @@ func DefaultSpec() Spec {
 	}
 }
 
+// Input limits (README "Input limits"). sim.Time counts picoseconds in an
+// int64, about 106 days; the workloads' own limits (synthetic.MaxThreads,
+// rocksdb.MaxUs, ...) follow the same reasoning.
+const (
+	// MaxRunMs caps warm-up plus window, and every time in ms (fault
+	// times, the watchdog, a scalability point): 30 days, well inside the
+	// clock, so nothing scheduled from them can overflow it.
+	MaxRunMs = 30 * 24 * 3600 * 1000
+	// MaxThreads caps the threads a run's workload spawns: a thread costs
+	// about 4 KB (100k threads measured 373 MB), so 50,000 stay near 200 MB.
+	MaxThreads = 50000
+	// MaxRequests caps the requests a run's arrival rates offer over
+	// warm-up plus window: a waiting request holds 16 bytes (32 with its
+	// queue's growth), so a backlog of 2^25 stays under 1 GiB.
+	MaxRequests = 1 << 25
+	// MaxHoldPending caps workload.hold.pending: an event in the heap
+	// holds 32 bytes, so 2^24 stay under 1 GiB with the heap's growth.
+	MaxHoldPending = 1 << 24
+	// MaxHZ caps kernel.hz: Linux offers 100..1000; every tick is an
+	// event on every CPU.
+	MaxHZ = 10000
+	// MinQueueElems is the smallest policy.queue_elems: a TASK_NEW
+	// message takes 7 slots, so a smaller queue can never deliver one.
+	MinQueueElems = 8
+	// maxUs caps a time given in µs ([policy] time_slice_us): 1000 s.
+	maxUs = 1e9
+)
+
 // Validate checks every section; errors are *sim.KeyError values joined,
-// for configs.Meta.Wrap to locate.
+// for configs.Meta.Wrap to locate. A spec that no machine file was loaded
+// into gives one error, ErrNoMachine, instead of one per missing key.
 func (s *Spec) Validate() error {
+	if s.Machine.Name == "" && s.Machine.CPUs == 0 && s.Machine.Sockets == 0 && s.Machine.GHz == 0 {
+		return ErrNoMachine
+	}
 	errs := []error{s.Spec.Validate(), s.Kernel.Validate(), s.Policy.Validate()}
+	bad := func(key, format string, args ...any) { errs = append(errs, sim.KeyErrorf(key, format, args...)) }
 	if s.Run.DurationMs <= 0 {
-		errs = append(errs, sim.KeyErrorf("run.duration_ms", "must be > 0, got %d", s.Run.DurationMs))
+		bad("run.duration_ms", "must be > 0, got %d", s.Run.DurationMs)
+	} else if s.Run.DurationMs > MaxRunMs {
+		bad("run.duration_ms", "must be at most %d (30 days), got %d", MaxRunMs, s.Run.DurationMs)
 	}
 	if s.Run.WarmupMs < 0 {
-		errs = append(errs, sim.KeyErrorf("run.warmup_ms", "must be >= 0, got %d", s.Run.WarmupMs))
+		bad("run.warmup_ms", "must be >= 0, got %d", s.Run.WarmupMs)
+	} else if s.Run.WarmupMs > MaxRunMs {
+		bad("run.warmup_ms", "must be at most %d (30 days), got %d", MaxRunMs, s.Run.WarmupMs)
+	} else if s.Run.DurationMs > 0 && s.Run.DurationMs <= MaxRunMs && s.Run.WarmupMs+s.Run.DurationMs > MaxRunMs {
+		bad("run.warmup_ms", "warm-up plus run.duration_ms must be at most %d (30 days), got %d + %d", MaxRunMs, s.Run.WarmupMs, s.Run.DurationMs)
 	}
 	if s.Machine.CPUs > 0 {
 		if _, err := kernel.ParseCPUList(s.Enclave.CPUs, s.Machine.CPUs); err != nil {
-			errs = append(errs, sim.KeyErrorf("enclave.cpus", "%v", err))
+			bad("enclave.cpus", "%v", err)
 		}
 	}
-	if s.Enclave.RunnableTimeoutMs < 0 {
-		errs = append(errs, sim.KeyErrorf("enclave.runnable_timeout_ms", "must be >= 0 (0 = off), got %d", s.Enclave.RunnableTimeoutMs))
+	if s.Enclave.RunnableTimeoutMs < 0 || s.Enclave.RunnableTimeoutMs > MaxRunMs {
+		bad("enclave.runnable_timeout_ms", "must be in 0..%d (0 = off), got %d", MaxRunMs, s.Enclave.RunnableTimeoutMs)
 	}
 	for _, f := range []struct {
 		key string
@@ -115,9 +158,41 @@ func (s *Spec) Validate() error {
 		{"fault.agent_upgrade_at_ms", s.Fault.AgentUpgradeAtMs},
 		{"fault.upgrade_gap_ms", s.Fault.UpgradeGapMs},
 	} {
-		if f.v < 0 {
-			errs = append(errs, sim.KeyErrorf(f.key, "must be >= 0 (0 = never), got %d", f.v))
+		if f.v < 0 || f.v > MaxRunMs {
+			bad(f.key, "must be in 0..%d (0 = never), got %d", MaxRunMs, f.v)
 		}
 	}
+	if s.Kernel.HZ > MaxHZ {
+		bad("kernel.hz", "must be at most %d (Linux offers 100..1000), got %d", MaxHZ, s.Kernel.HZ)
+	}
+	if x := s.Policy.TimeSliceUs; math.IsNaN(x) || x > maxUs {
+		bad("policy.time_slice_us", "must be in 0..%g (µs; 0 = no slice), got %v", maxUs, x)
+	}
+	if n := s.Policy.QueueElems; n > 0 && n < MinQueueElems {
+		bad("policy.queue_elems", "must be at least %d (a TASK_NEW message takes 7 slots), got %d", MinQueueElems, n)
+	}
+	if n := s.Workload.Hold.Pending; n > MaxHoldPending {
+		bad("workload.hold.pending", "must be at most %d (memory: 32 bytes per event), got %d", MaxHoldPending, n)
+	}
+	if sc := s.Workload.Scalability; sc.PointMs > MaxRunMs || sc.WarmupMs > MaxRunMs {
+		bad("workload.scalability.point_ms", "point_ms and warmup_ms must be at most %d (30 days), got %d and %d", MaxRunMs, sc.PointMs, sc.WarmupMs)
+	}
+	if n := s.Workload.Scalability.ThreadsPerCPU; n > 0 && s.Machine.CPUs > 0 && n > MaxThreads/s.Machine.CPUs {
+		bad("workload.scalability.threads_per_cpu", "must be at most %d on %d CPUs (%d threads at most), got %d", MaxThreads/s.Machine.CPUs, s.Machine.CPUs, MaxThreads, n)
+	}
 	return errors.Join(errs...)
+}
+
+// ErrNoMachine is Validate's error when no machine file was loaded.
+var ErrNoMachine = errors.New("no machine: add -config NAME (embedded: " + strings.Join(machineNames(), ", ") + ")")
+
+// machineNames returns the embedded configs that hold a [machine] table.
+func machineNames() []string {
+	var out []string
+	for _, n := range configs.Names() {
+		if data, err := configs.ReadEmbedded(n); err == nil && strings.Contains(string(data), "\n[machine]") {
+			out = append(out, strings.TrimSuffix(n, ".toml"))
+		}
+	}
+	return out
 }

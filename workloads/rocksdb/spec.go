@@ -130,26 +130,43 @@ func DefaultSpec() Spec {
 	}
 }
 
+// Input limits, derived from the clock (sim.Time counts picoseconds in an
+// int64) and from memory per thread, as the synthetic workload's
+// (README "Input limits").
+const (
+	// MaxWorkers caps workers: a thread costs about 4 KB.
+	MaxWorkers = 50000
+	// MaxUs caps get_us, short_us and long_us (1000 s).
+	MaxUs = 1e9
+	// MinLoadRPS and MaxLoadRPS bound load_rps: a mean gap of 1000 s to 1 ns.
+	MinLoadRPS = 1e-3
+	MaxLoadRPS = 1e9
+	// MaxCycles caps the cycle counts: one second at 1 GHz.
+	MaxCycles = 1e9
+)
+
 // Validate checks the spec against a machine of ncpus CPUs.
 func (s *Spec) Validate(ncpus int) error {
 	var errs []error
 	bad := func(k, format string, args ...any) {
 		errs = append(errs, sim.KeyErrorf("workload.rocksdb."+k, format, args...))
 	}
-	if !(s.LoadRPS > 0) {
+	if s.LoadRPS <= 0 {
 		bad("load_rps", "must be > 0, got %v", s.LoadRPS)
+	} else if !(s.LoadRPS >= MinLoadRPS && s.LoadRPS <= MaxLoadRPS) {
+		bad("load_rps", "must be in %g..%g (a mean gap of 1000 s to 1 ns), got %v", MinLoadRPS, MaxLoadRPS, s.LoadRPS)
 	}
-	if s.Workers < 1 {
-		bad("workers", "must be >= 1, got %d", s.Workers)
+	if s.Workers < 1 || s.Workers > MaxWorkers {
+		bad("workers", "must be in 1..%d (memory: about 4 KB per thread), got %d", MaxWorkers, s.Workers)
 	}
-	if !(s.GetUs > 0) {
-		bad("get_us", "must be > 0, got %v", s.GetUs)
+	if !(s.GetUs > 0 && s.GetUs <= MaxUs) {
+		bad("get_us", "must be > 0 and at most %g (µs), got %v", MaxUs, s.GetUs)
 	}
-	if s.ShortUs < 0 {
-		bad("short_us", "must be >= 0, got %v", s.ShortUs)
+	if !(s.ShortUs >= 0 && s.ShortUs <= MaxUs) {
+		bad("short_us", "must be in 0..%g (µs), got %v", MaxUs, s.ShortUs)
 	}
-	if s.LongUs < 0 {
-		bad("long_us", "must be >= 0, got %v", s.LongUs)
+	if !(s.LongUs >= 0 && s.LongUs <= MaxUs) {
+		bad("long_us", "must be in 0..%g (µs), got %v", MaxUs, s.LongUs)
 	}
 	if !(s.PLong >= 0 && s.PLong <= 1) {
 		bad("p_long", "must be in 0..1, got %v", s.PLong)
@@ -178,8 +195,8 @@ func (s *Spec) Validate(ncpus int) error {
 			bad("worker_cpus", "%q includes dispatcher_cpu %d", s.WorkerCPUs, s.DispatcherCPU)
 		}
 	}
-	if s.GeneratorCycles < 0 {
-		bad("generator_cycles", "must be >= 0, got %d", s.GeneratorCycles)
+	if s.GeneratorCycles < 0 || s.GeneratorCycles > MaxCycles {
+		bad("generator_cycles", "must be in 0..%d, got %d", int64(MaxCycles), s.GeneratorCycles)
 	}
 	for _, c := range []struct {
 		k string
@@ -190,8 +207,8 @@ func (s *Spec) Validate(ncpus int) error {
 		{"complete_cycles", s.Dataplane.CompleteCycles},
 		{"context_cycles", s.Dataplane.ContextCycles},
 	} {
-		if c.v < 0 {
-			bad("dataplane."+c.k, "must be >= 0, got %d", c.v)
+		if c.v < 0 || c.v > MaxCycles {
+			bad("dataplane."+c.k, "must be in 0..%d, got %d", int64(MaxCycles), c.v)
 		}
 	}
 	return errors.Join(errs...)

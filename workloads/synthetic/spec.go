@@ -17,6 +17,7 @@ package synthetic
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/ghostsim/ghostsim/sim"
 	"github.com/ghostsim/ghostsim/sim/kernel"
@@ -75,6 +76,33 @@ type DistSpec struct {
 	Sigma    float64 `toml:"sigma"`
 }
 
+// Input limits, derived from the clock (sim.Time counts picoseconds in an
+// int64: about 9.2e12 µs) and from memory per thread (README "Input
+// limits").
+const (
+	// MaxThreads caps a group's threads (and the experiment caps all
+	// groups together): a thread costs about 4 KB, so 50,000 stay near
+	// 200 MB.
+	MaxThreads = 50000
+	// MaxUs caps every time given in µs (mean_us, short_us, long_us,
+	// period_us, run_us): 1000 s, so that an exponential draw (at most
+	// about 44 means) stays far inside the clock.
+	MaxUs = 1e9
+	// MinRatePerS and MaxRatePerS bound arrival.rate_per_s: the mean gap
+	// of 1000 s at the lowest rate, 1 ns at the highest.
+	MinRatePerS = 1e-3
+	MaxRatePerS = 1e9
+	// MaxSigma caps a lognormal's sigma.
+	MaxSigma = 4
+	// clockUs is the clock's range in µs; lognormalSpan the largest
+	// standard-normal draw the check allows for (10: odds below 1e-23).
+	clockUs       = 9.2e12
+	lognormalSpan = 10
+)
+
+// usOK reports whether a time in µs is finite and within 0..MaxUs.
+func usOK(v float64) bool { return v >= 0 && v <= MaxUs }
+
 // Programs and classes a group may name.
 var (
 	programs = []string{"requests", "hog", "periodic", "yield"}
@@ -117,8 +145,8 @@ func Validate(groups []GroupSpec, ncpus, nsockets int) error {
 		} else {
 			seen[g.Name] = i
 		}
-		if g.Threads < 1 {
-			bad("threads", "must be >= 1, got %d", g.Threads)
+		if g.Threads < 1 || g.Threads > MaxThreads {
+			bad("threads", "must be in 1..%d (memory: about 4 KB per thread), got %d", MaxThreads, g.Threads)
 		}
 		if c := g.class(); !oneOf(c, classes) {
 			bad("class", "unknown class %q (valid: cfs, ghost, microquanta)", c)
@@ -137,7 +165,7 @@ func Validate(groups []GroupSpec, ncpus, nsockets int) error {
 		if g.FootprintKB < 0 {
 			bad("footprint_kb", "must be >= 0, got %d", g.FootprintKB)
 		}
-		if g.MemShare < 0 || g.MemShare > 1 {
+		if !(g.MemShare >= 0 && g.MemShare <= 1) {
 			bad("mem_share", "must be in 0..1, got %v", g.MemShare)
 		}
 		switch g.Program {
@@ -145,15 +173,15 @@ func Validate(groups []GroupSpec, ncpus, nsockets int) error {
 			errs = append(errs, g.Arrival.validateArrival(key("arrival")), g.Service.validateService(key("service")))
 		case "hog":
 		case "yield":
-			if g.RunUs < 0 {
-				bad("run_us", "must be >= 0, got %v", g.RunUs)
+			if !usOK(g.RunUs) {
+				bad("run_us", "must be in 0..%g (µs), got %v", MaxUs, g.RunUs)
 			}
 		case "periodic":
-			if g.PeriodUs <= 0 {
-				bad("period_us", "must be > 0, got %v", g.PeriodUs)
+			if !(g.PeriodUs > 0 && g.PeriodUs <= MaxUs) {
+				bad("period_us", "must be > 0 and at most %g (µs), got %v", MaxUs, g.PeriodUs)
 			}
-			if g.RunUs <= 0 {
-				bad("run_us", "must be > 0, got %v", g.RunUs)
+			if !(g.RunUs > 0 && g.RunUs <= MaxUs) {
+				bad("run_us", "must be > 0 and at most %g (µs), got %v", MaxUs, g.RunUs)
 			}
 		default:
 			bad("program", "unknown program %q (valid: requests, hog, periodic, yield)", g.Program)
@@ -165,8 +193,11 @@ func Validate(groups []GroupSpec, ncpus, nsockets int) error {
 func (d *DistSpec) validateArrival(key string) error {
 	switch d.Dist {
 	case "exponential", "constant":
-		if !(d.RatePerS > 0) {
+		if d.RatePerS <= 0 {
 			return sim.KeyErrorf(key+".rate_per_s", "must be > 0, got %v", d.RatePerS)
+		}
+		if !(d.RatePerS >= MinRatePerS && d.RatePerS <= MaxRatePerS) {
+			return sim.KeyErrorf(key+".rate_per_s", "must be in %g..%g (a mean gap of 1000 s to 1 ns), got %v", MinRatePerS, MaxRatePerS, d.RatePerS)
 		}
 		return nil
 	case "":
@@ -176,26 +207,36 @@ func (d *DistSpec) validateArrival(key string) error {
 }
 
 func (d *DistSpec) validateService(key string) error {
+	mean := func() error {
+		if !(d.MeanUs > 0 && d.MeanUs <= MaxUs) {
+			return sim.KeyErrorf(key+".mean_us", "must be > 0 and at most %g (µs), got %v", MaxUs, d.MeanUs)
+		}
+		return nil
+	}
 	switch d.Dist {
 	case "exponential", "constant":
-		if !(d.MeanUs > 0) {
-			return sim.KeyErrorf(key+".mean_us", "must be > 0, got %v", d.MeanUs)
-		}
+		return mean()
 	case "lognormal":
-		if !(d.MeanUs > 0) {
-			return sim.KeyErrorf(key+".mean_us", "must be > 0, got %v", d.MeanUs)
+		if err := mean(); err != nil {
+			return err
 		}
-		if !(d.Sigma > 0) {
-			return sim.KeyErrorf(key+".sigma", "must be > 0, got %v", d.Sigma)
+		if !(d.Sigma > 0 && d.Sigma <= MaxSigma) {
+			return sim.KeyErrorf(key+".sigma", "must be > 0 and at most %d, got %v", MaxSigma, d.Sigma)
+		}
+		// A draw is mean·e^(sigma·z − sigma²/2); it must fit the clock
+		// up to z = lognormalSpan.
+		if limit := clockUs / math.Exp(lognormalSpan*d.Sigma-d.Sigma*d.Sigma/2); d.MeanUs > limit {
+			return sim.KeyErrorf(key+".mean_us", "with sigma %v must be at most %.4g (µs), so that a draw %d sigmas out fits the clock (%g µs), got %v",
+				d.Sigma, limit, lognormalSpan, clockUs, d.MeanUs)
 		}
 	case "bimodal":
-		if !(d.ShortUs > 0) {
-			return sim.KeyErrorf(key+".short_us", "must be > 0, got %v", d.ShortUs)
+		if !(d.ShortUs > 0 && d.ShortUs <= MaxUs) {
+			return sim.KeyErrorf(key+".short_us", "must be > 0 and at most %g (µs), got %v", MaxUs, d.ShortUs)
 		}
-		if !(d.LongUs > 0) {
-			return sim.KeyErrorf(key+".long_us", "must be > 0, got %v", d.LongUs)
+		if !(d.LongUs > 0 && d.LongUs <= MaxUs) {
+			return sim.KeyErrorf(key+".long_us", "must be > 0 and at most %g (µs), got %v", MaxUs, d.LongUs)
 		}
-		if d.PLong < 0 || d.PLong > 1 {
+		if !(d.PLong >= 0 && d.PLong <= 1) {
 			return sim.KeyErrorf(key+".p_long", "must be in 0..1, got %v", d.PLong)
 		}
 	case "":
