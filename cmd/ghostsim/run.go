@@ -7,12 +7,14 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ghostsim/ghostsim/configs"
 	"github.com/ghostsim/ghostsim/experiment"
+	"github.com/ghostsim/ghostsim/results"
 	"github.com/ghostsim/ghostsim/sim"
 )
 
@@ -62,6 +64,9 @@ type options struct {
 	quiet    bool
 	list     bool
 	check    bool
+	// missing, when set, names a workload config that -config left out;
+	// it is printed before any config error.
+	missing string
 }
 
 // newFlagSet declares ghostsim's flags into o. A backquoted word in a usage
@@ -97,8 +102,40 @@ func newFlagSet(o *options) *flag.FlagSet {
 
 // run is the whole command: it parses args, runs the experiment and writes
 // the output, and returns the exit code. Every error a user can cause is
-// one or more lines "ghostsim: ..." on stderr, never a Go trace.
-func run(args []string, stdout, stderr io.Writer) (code int) {
+// one or more lines "ghostsim: ..." on stderr, never a Go trace. A failed
+// write to stdout (a full disk, a closed pipe) is an error too: the output
+// is lost, so the exit status is not 0.
+func run(args []string, stdout, stderr io.Writer) int {
+	out := &checkedWriter{w: stdout}
+	code := runCommand(args, out, stderr)
+	if out.err != nil {
+		fmt.Fprintf(stderr, "ghostsim: writing the output: %v\n", out.err)
+		if code == exitOK {
+			code = exitFailure
+		}
+	}
+	return code
+}
+
+// checkedWriter remembers the first write error and drops later writes.
+type checkedWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (c *checkedWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.w.Write(p)
+	if err != nil {
+		c.err = err
+	}
+	return n, err
+}
+
+// runCommand is run without the check of stdout's writes.
+func runCommand(args []string, stdout, stderr io.Writer) (code int) {
 	if len(args) > 0 && args[0] == "repro" {
 		return runRepro(args[1:], stdout, stderr)
 	}
@@ -134,6 +171,10 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	}
 	if o.jobs < 1 {
 		fmt.Fprintf(stderr, "ghostsim: -j %d: want at least 1\n", o.jobs)
+		return exitUsage
+	}
+	if o.trace != "" && len(o.sweeps) > 0 {
+		fmt.Fprintf(stderr, "ghostsim: -trace traces one run; it cannot be combined with -sweep (trace one point with -set instead)\n")
 		return exitUsage
 	}
 
@@ -181,14 +222,31 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 			files = info.Configs
 		}
 	}
+	if o.out != "" {
+		if err := os.MkdirAll(o.out, 0o755); err != nil {
+			fmt.Fprintf(stderr, "ghostsim: -out: %v\n", err)
+			return exitUsage
+		}
+	}
 
+	missing := ""
+	if len(o.configs) > 0 {
+		missing = missingWorkloadConfig(o.workload, files, sets)
+	}
+	o.missing = missing
 	if len(o.sweeps) > 0 {
 		info, _ := experiment.FindWorkload(o.workload)
 		return runGrid(&o, info, files, sets, labels, args, stdout, stderr)
 	}
 	spec, meta, err := experiment.LoadWorkload(o.workload, files, sets)
+	if err == nil {
+		err = meta.Wrap(experiment.Check(spec, o.workload))
+	}
+	if err == nil {
+		err = meta.Wrap(experiment.CheckRun(spec, o.workload, o.policy))
+	}
 	if err != nil {
-		printErrors(stderr, relabel(err, labels))
+		printConfigErrors(stderr, &o, relabel(err, labels))
 		return exitUsage
 	}
 
@@ -223,14 +281,15 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	prog.clear()
 	if err != nil {
 		err = relabel(meta.Wrap(err), labels)
-		printErrors(stderr, err)
-		var ce *configs.Error
-		if errors.As(err, &ce) {
+		if isConfigError(err) {
+			printConfigErrors(stderr, &o, err)
 			return exitUsage
 		}
+		printErrors(stderr, err)
 		fmt.Fprintf(stderr, "ghostsim: reproduce with: %s\n", commandLine(args))
 		return exitFailure
 	}
+	warnServedNothing(stderr, "", res)
 
 	if o.json {
 		b, err := res.JSON()
@@ -250,6 +309,93 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		}
 	}
 	return exitOK
+}
+
+// printConfigErrors prints config errors, preceded by the line naming a
+// workload config that -config left out (o.missing), the likely cause.
+func printConfigErrors(stderr io.Writer, o *options, err error) {
+	var ce *configs.Error
+	unreadable := errors.As(err, &ce) && ce.Line == 0 && slices.Contains(o.configs, ce.File)
+	if o.missing != "" && !errors.Is(err, experiment.ErrNoMachine) && !unreadable {
+		fmt.Fprintf(stderr, "ghostsim: %s\n", o.missing)
+	}
+	printErrors(stderr, err)
+}
+
+// isConfigError reports whether err is the config's or the options' fault
+// (exit 2): a located config error or one found while setting the run up.
+func isConfigError(err error) bool {
+	var ce *configs.Error
+	var se *experiment.ConfigError
+	return errors.As(err, &ce) || errors.As(err, &se)
+}
+
+// warnServedNothing says on stderr when a run's result looks normal but is
+// not: its agent crashed, or requests arrived and none completed. label
+// names a sweep point ("" for a single run).
+func warnServedNothing(stderr io.Writer, label string, res *results.Result) {
+	if label != "" {
+		label = " " + label
+	}
+	if n := res.Ghost.AgentCrashes; n > 0 {
+		fmt.Fprintf(stderr, "ghostsim: warning%s: the ghOSt agent crashed (%d crashes); its tasks were not scheduled by the policy after that\n", label, n)
+	}
+	gen, done := res.Metrics["requests_generated"], res.Metrics["requests_completed"]
+	if gen > 0 && done == 0 {
+		fmt.Fprintf(stderr, "ghostsim: warning%s: the run served nothing: %.0f requests arrived and none completed\n", label, gen)
+	}
+}
+
+// missingWorkloadConfig says which of the workload's own configs a -config
+// list leaves out when no source sets anything of the workload's table
+// ([workload.NAME]), which that config would give: any -config replaces
+// the workload's defaults, so `-config skylake112 -workload rocksdb` would
+// otherwise fail on a value the missing file sets.
+func missingWorkloadConfig(workload string, files, sets []string) string {
+	info, _ := experiment.FindWorkload(workload)
+	if info.Configs == nil {
+		return ""
+	}
+	given := map[string]bool{}
+	for _, f := range files {
+		given[strings.TrimSuffix(f, ".toml")] = true
+	}
+	var missing []string
+	for _, c := range info.Configs {
+		data, err := configs.ReadEmbedded(c)
+		if err != nil || strings.Contains(string(data), "\n[machine]") || given[strings.TrimSuffix(c, ".toml")] {
+			continue // a machine: the user's -config may name another
+		}
+		missing = append(missing, c)
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	table := "workload." + workload
+	for _, f := range files {
+		if data := readHead(f, configs.MaxFileBytes); strings.Contains(string(data), "["+table) || strings.Contains(string(data), table+".") {
+			return "" // the user's own experiment file
+		}
+	}
+	for _, s := range sets {
+		if strings.HasPrefix(strings.TrimSpace(s), table) {
+			return ""
+		}
+	}
+	return fmt.Sprintf("workload %s: its config %s is not loaded, as -config was given (any -config replaces the workload's own configs, %s): add -config %s, or a file of your own with [%s]; the error it leads to:",
+		workload, strings.Join(missing, " "), strings.Join(info.Configs, " "), strings.Join(missing, " -config "), table)
+}
+
+// readHead returns up to max bytes of the file at name (nil if it cannot
+// be read), so that an endless file cannot hang the caller.
+func readHead(name string, max int64) []byte {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	data, _ := io.ReadAll(io.LimitReader(f, max))
+	return data
 }
 
 // fail reports a run failure with the command that reproduces it.

@@ -93,12 +93,15 @@ func runGrid(o *options, info experiment.WorkloadInfo, files, sets []string, lab
 		if err == nil {
 			err = experiment.Check(spec, o.workload)
 		}
+		if err == nil {
+			err = experiment.CheckRun(spec, o.workload, o.policy)
+		}
 		var pts []experiment.Point
 		if err == nil && info.Sweep != nil {
 			pts, err = info.Sweep(spec, o.policy)
 		}
 		if err != nil {
-			printErrors(stderr, relabel(meta.Wrap(err), plabels))
+			printConfigErrors(stderr, o, relabel(meta.Wrap(err), plabels))
 			return exitUsage
 		}
 		if firstMeta == nil {
@@ -147,7 +150,14 @@ func runGrid(o *options, info experiment.WorkloadInfo, files, sets []string, lab
 func runPoints(o *options, points []experiment.Point, pointOrder []string, args []string, stdout, stderr io.Writer) int {
 	rs, err := experiment.RunSweep(points, o.jobs, countProgress(!o.quiet && isTerminal(stderr), stderr, "ghostsim", "points done"))
 	if err != nil {
+		if isConfigError(err) {
+			printConfigErrors(stderr, o, err)
+			return exitUsage
+		}
 		return fail(stderr, args, err)
+	}
+	for _, r := range rs {
+		warnServedNothing(stderr, pointLabel(r.Point, pointOrder), r)
 	}
 	cols := newSweepColumns(rs, pointOrder)
 	if o.json {
@@ -178,6 +188,26 @@ func runPoints(o *options, points []experiment.Point, pointOrder []string, args 
 		}
 	}
 	return exitOK
+}
+
+// pointLabel names a sweep point for a message: "at load=100000".
+func pointLabel(p map[string]float64, order []string) string {
+	keys := append([]string(nil), order...)
+	for _, k := range slices.Sorted(maps.Keys(p)) {
+		if !slices.Contains(order, k) {
+			keys = append(keys, k)
+		}
+	}
+	var parts []string
+	for _, k := range keys {
+		if v, ok := p[k]; ok {
+			parts = append(parts, k+"="+plainNumber(v))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "at " + strings.Join(parts, " ")
 }
 
 // sweepColumns are the columns of a sweep's table and CSV: what any of its
