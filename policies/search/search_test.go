@@ -275,11 +275,14 @@ func holdScenario(t *testing.T, holdUs float64, free sim.Time) (r *rig, cpu int,
 	if cpu < 0 {
 		t.Fatal("T never ran after its sleep")
 	}
+	t.Logf("hold_us %v: T ran on %d after %v", holdUs, cpu, wait)
 	return r, cpu, wait
 }
 
 // TestHoldBackThenCCX: with its CCX busy, the thread waits (≤ hold_us)
-// and runs on its CCX when a CPU there frees up 35 µs or so later.
+// and runs on its CCX when a CPU there frees up: CPU 13's thread has
+// 55 µs of work, slowed by its computing SMT sibling (rate 0.6), so it
+// leaves about 75 µs after T wakes.
 func TestHoldBackThenCCX(t *testing.T) {
 	r, cpu, wait := holdScenario(t, 100, 55*sim.Microsecond)
 	if cpu != 13 || wait < 20*sim.Microsecond || wait > 100*sim.Microsecond {
