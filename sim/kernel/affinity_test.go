@@ -256,3 +256,51 @@ func TestSetAffinityPendingTaskNew(t *testing.T) {
 		}
 	}
 }
+
+// TestGhostAffinityOverride: the commit path does not check the target's
+// mask, so an agent can run a ghOSt task outside it: the commit succeeds,
+// the task runs there, and Stats.GhostAffinityOverrides counts it.
+//
+// Reference: ghost.c _ghost_commit_txn, ghost_move_task (no cpus_allowed
+// check before move_queued_task).
+func TestGhostAffinityOverride(t *testing.T) {
+	s := newScenario(t, "skylake112", SetOf(0, 1), EnclaveConfig{})
+	q0, _ := s.e.CreateQueue(64, 0)
+	q0.SetDefault()
+	var st TxnState
+	s.agents("ag", func(a *sagent) {
+		if a.CPU() != 0 {
+			a.idle()
+			return
+		}
+		m := a.waitFor(q0, MsgTaskNew)
+		st = a.commit(1, Txn{Gtid: m.Gtid, TaskBarrier: m.Seqnum, CommitFlags: CommitAtTxnCommit})
+		a.idle()
+	})
+	var ranOn int
+	A := s.ghost("A", 0, func(th *Thread) { ranOn = th.Task().CPU() })
+	A.affinity = SetOf(0)
+	s.run(sim.Us(50))
+	if st != TxnComplete || ranOn != 1 {
+		t.Errorf("commit to cpu1 outside A's mask {0}: %v, A ran on cpu%d; want TXN_COMPLETE on cpu1", st, ranOn)
+	}
+	if n := s.k.Stats().GhostAffinityOverrides; n != 1 {
+		t.Errorf("GhostAffinityOverrides = %d, want 1", n)
+	}
+}
+
+// TestInvariantAffinity: CheckInvariants reports a task of a class other
+// than ghOSt running outside its affinity.
+func TestInvariantAffinity(t *testing.T) {
+	k := newTestKernel(t, "skylake112")
+	w := spawn(t, k, TaskSpec{Name: "w", Class: ClassCFS, CPU: 3, Affinity: SetOf(3), NUMAHome: -1, Program: hog})
+	k.Engine().Run(sim.Us(10))
+	if err := k.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+	w.affinity = SetOf(4) // corrupt the mask behind the kernel's back
+	if err := k.CheckInvariants(); err == nil || !contains(err.Error(), "outside its affinity") {
+		t.Errorf("CheckInvariants = %v, want a task running outside its affinity", err)
+	}
+	w.affinity = SetOf(3)
+}

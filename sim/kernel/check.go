@@ -14,6 +14,9 @@ import (
 //     none and has no CPU;
 //   - each CFS run queue is sorted by (vruntime, seq), and its load and
 //     count match its entities;
+//   - a task of any class but ghOSt runs only on a CPU of its affinity,
+//     unless a push to one is under way (ghOSt's commit path ignores the
+//     mask: Stats.GhostAffinityOverrides);
 //   - ghOSt: a queued ghOSt task is runnable, of the ghOSt class, in the
 //     enclave of its CPU; a latched task is queued on the CPU it is
 //     latched to; a CPU's agent is an agent of that CPU's enclave and not
@@ -46,6 +49,11 @@ func (k *Kernel) CheckInvariants() error {
 			current[t.id] = i + 1
 			if t.state != TaskRunning || t.cpu != i {
 				return fmt.Errorf("cpu%d runs %v, whose state is %v on cpu %d", i, t, t.state, t.cpu)
+			}
+			// A push to an allowed CPU may be on its way (the migration
+			// stopper's IPI), as the caller of sched_setaffinity waits for.
+			if t.class != ClassGhost && !t.affinity.Has(i) && !c.switching && t.migrateTo < 0 {
+				return fmt.Errorf("cpu%d runs %v (%v) outside its affinity %v", i, t, t.class, t.affinity)
 			}
 		}
 		for _, q := range []struct {

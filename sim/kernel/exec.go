@@ -320,6 +320,9 @@ func (k *Kernel) changeClass(c *cpuState, t *Task, nc Class) {
 		t.se.prevSumExec = t.se.sumExec
 		k.cfsEnqueue(c, t, false, false)
 	}
+	if wasGhost {
+		pushIntoMask(t, c.id)
+	}
 	// FIFO classes keep their running task off the queue.
 	k.resched(c.id)
 }

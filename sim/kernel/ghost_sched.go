@@ -157,6 +157,11 @@ func (k *Kernel) ghostSwitched(c *cpuState, prev, next *Task, now sim.Time) {
 			k.agentPicked(c)
 			next.g.sw.Flags |= SWTaskOnCPU
 		} else if next.class == ClassGhost {
+			if !next.affinity.Has(c.id) {
+				// _ghost_commit_txn does not check cpus_allowed: the
+				// agent placed it outside its mask.
+				k.stats.GhostAffinityOverrides++
+			}
 			next.g.sw.Flags |= SWTaskOnCPU
 			next.g.swLine.write(c.id)
 			next.g.sw.SwitchTime = now
@@ -324,18 +329,33 @@ func (k *Kernel) moveToCFS(t *Task) {
 		t.se.execStart = k.eng.Now()
 		t.se.prevSumExec = t.se.sumExec
 		k.cfsEnqueue(c, t, false, false)
+		pushIntoMask(t, c.id)
 		k.resched(c.id)
 	case TaskRunnable:
 		cpu := t.cpu
 		k.cpus[cpu].ghostDequeue(t)
 		k.leaveGhost(t, cpu)
 		t.class = ClassCFS
+		if !t.affinity.Has(cpu) {
+			cpu = t.affinity.First() // see pushIntoMask
+		}
 		placeFromGhost(&k.cpus[cpu], t)
 		k.activate(t, cpu, false, false)
 		k.checkPreempt(cpu, t, -1)
 	default:
 		k.leaveGhost(t, -1)
 		t.class = ClassCFS
+	}
+}
+
+// pushIntoMask has a task that leaves ghOSt while running on cpu, outside
+// its mask (an agent may place it anywhere), pushed to its first allowed
+// CPU at its next switch. Linux would leave it there until its next
+// migration; the model puts it back at once so that no task of another
+// class ever runs outside its mask (CheckInvariants).
+func pushIntoMask(t *Task, cpu int) {
+	if !t.affinity.Has(cpu) {
+		t.migrateTo = t.affinity.First()
 	}
 }
 

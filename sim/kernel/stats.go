@@ -32,8 +32,13 @@ type Stats struct {
 	// spinlocks: waiting for another CPU's hold, and the lock line.
 	GhostQueueLockWait sim.Time
 	GhostTxns          [numTxnCounters]int64
-	AgentCrashes       int64
-	WatchdogDestroys   int64
+	// GhostAffinityOverrides counts ghOSt tasks switched in on a CPU
+	// outside their affinity: the commit path does not check the mask
+	// (_ghost_commit_txn, ghost_move_task), so an agent that ignores it
+	// runs the task elsewhere.
+	GhostAffinityOverrides int64
+	AgentCrashes           int64
+	WatchdogDestroys       int64
 }
 
 func (s *Stats) migrate(d hw.Distance) { s.MigrationsBy[d]++ }
