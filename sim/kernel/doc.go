@@ -19,7 +19,8 @@
 // Load is the instantaneous sum of CFS weights, not PELT's decaying
 // averages; group scheduling (cgroups), bandwidth control, real-time
 // throttling, frequency scaling, C-state exit latencies and automatic NUMA
-// balancing are not modeled. The RT class is a FIFO placeholder until
+// balancing are not modeled. CFS-ROME.md measures how long this CFS
+// takes to spread a burst of threads over rome256's CCXs and sockets. The RT class is a FIFO placeholder until
 // MicroQuanta. Of ghOSt, switchto, BPF programs, timerfds, PrioTables and
 // status-word regions beyond one are left out (ghost-semantics.md says a
 // simulator of the SOSP design can do without them).
@@ -40,8 +41,9 @@
 // # Thread programs
 //
 // A program is ordinary Go written as a blocking loop over the Thread
-// API (Compute, Run, Spin, SpinWait, CPUTime, Block, Sleep, Yield, Wake,
-// SetAffinity, SetNice, SetClass, Exit). Programs must act on the kernel
+// API (Compute, Run, Spin, SpinWait, CPUTime, Block, Sleep, IOWait,
+// Yield, Wake, SetAffinity, SetAffinityOf, SetNice, SetClass, Spawn,
+// Exit). Programs must act on the kernel
 // only through that API: each call yields an operation to the kernel,
 // which charges its cost and applies its effect in simulated time. Run
 // and Compute are work, slowed by a busy SMT sibling; Spin is CPU time
