@@ -370,9 +370,6 @@ func syntaxError(file, src string, err error) error {
 		return &Error{File: file, Msg: strings.TrimPrefix(err.Error(), "toml: ")}
 	}
 	line := pe.Position.Line
-	if line == 0 {
-		line = pe.Line
-	}
 	key := ""
 	if pe.LastKey != "" {
 		key = resolveLastKey(src, line, pe.LastKey)

@@ -70,8 +70,7 @@ func TestTimerCancellationByGeneration(t *testing.T) {
 	e := NewEngine(1)
 	var tm Timer
 	var fired []Time
-	var id HandlerID
-	id = e.Register(HandlerFunc(func(now Time, ev Event) {
+	id := e.Register(HandlerFunc(func(now Time, ev Event) {
 		if tm.Fired(ev) {
 			fired = append(fired, now)
 		}

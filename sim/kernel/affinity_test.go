@@ -56,8 +56,7 @@ func TestSetAffinityOfCFS(t *testing.T) {
 			if tc.state == TaskRunnable {
 				spawn(t, k, TaskSpec{Name: "hog", Class: ClassCFS, CPU: home, Affinity: SetOf(home), NUMAHome: -1, Program: hog})
 			}
-			var target *Task
-			target = spawn(t, k, TaskSpec{Name: "target", Class: ClassCFS, CPU: home, Affinity: SetOf(home), NUMAHome: -1, Program: func(th *Thread) {
+			target := spawn(t, k, TaskSpec{Name: "target", Class: ClassCFS, CPU: home, Affinity: SetOf(home), NUMAHome: -1, Program: func(th *Thread) {
 				if tc.state == TaskBlocked {
 					th.Block()
 				}

@@ -87,8 +87,7 @@ func TestClassOrder(t *testing.T) {
 func TestRemoteWakeSendsIPI(t *testing.T) {
 	k := newTestKernel(t, "skylake112")
 	c := k.Machine().Costs()
-	var sleeper *Task
-	sleeper = spawn(t, k, TaskSpec{Name: "sleeper", Class: ClassCFS, Nice: -20, CPU: 9, Affinity: SetOf(9), NUMAHome: -1, Program: func(th *Thread) {
+	sleeper := spawn(t, k, TaskSpec{Name: "sleeper", Class: ClassCFS, Nice: -20, CPU: 9, Affinity: SetOf(9), NUMAHome: -1, Program: func(th *Thread) {
 		th.Block()
 		th.Run(sim.Microsecond)
 	}})

@@ -2,7 +2,6 @@ package kernel
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/ghostsim/ghostsim/sim"
 )
@@ -329,22 +328,5 @@ func (c *cpuState) ghostDequeue(t *Task) {
 	}
 }
 
-// enclaveOf returns the enclave of a CPU, or nil.
-func (k *Kernel) enclaveOf(cpu int) *Enclave { return k.cpus[cpu].g.enclave }
-
 // Enclaves returns every enclave created, destroyed ones included.
 func (k *Kernel) Enclaves() []*Enclave { return k.enclaves }
-
-// sortedByRunnable keeps a CPU's ghOSt list ordered by last_runnable_at,
-// as the kernel does for the watchdog.
-func sortedByRunnable(q []*Task) {
-	slices.SortStableFunc(q, func(a, b *Task) int {
-		switch {
-		case a.g.lastRunnableAt < b.g.lastRunnableAt:
-			return -1
-		case a.g.lastRunnableAt > b.g.lastRunnableAt:
-			return 1
-		}
-		return 0
-	})
-}

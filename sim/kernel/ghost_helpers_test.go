@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/ghostsim/ghostsim/sim"
 )
 
 // fifoPerCPU is a scripted per-CPU FIFO agent for kernel tests, written as
@@ -129,15 +127,6 @@ func (f *fifoPerCPU) place(a *AgentThread, g Gtid) {
 	if target != a.CPU() {
 		a.Ping(target)
 	}
-}
-
-// ghostTrace collects the kernel's ghOSt trace lines.
-func ghostTrace(k *Kernel) *[]string {
-	var lines []string
-	k.SetTrace(func(at sim.Time, cpu int, format string, args []any) {
-		lines = append(lines, fmt.Sprintf("%v cpu%d %s", at, cpu, fmt.Sprintf(format, args...)))
-	})
-	return &lines
 }
 
 func joinLines(l []string) string { return strings.Join(l, "\n") }

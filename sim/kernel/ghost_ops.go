@@ -429,9 +429,6 @@ func (k *Kernel) sendBatch(me int, mask CPUSet) {
 	}
 }
 
-// poisonedRendezvous marks a sync group that failed.
-const poisonedRendezvous = -1
-
 // publishRendezvous ends a sync-group commit: on failure every member that
 // latched is pulled back without a message (its task never runs, or is
 // forced off at once), so no member of a failed group runs. Only members

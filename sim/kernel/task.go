@@ -118,9 +118,8 @@ type Task struct {
 	state TaskState
 	class Class
 
-	nice      int
-	weight    int64
-	invWeight uint64
+	nice   int
+	weight int64
 
 	affinity    CPUSet
 	numaHome    int

@@ -62,7 +62,6 @@ func (s *Spec) Validate() error {
 type Workload struct {
 	spec    Spec
 	results [13]float64 // ns by row
-	err     error
 }
 
 // New returns the workload.

@@ -105,8 +105,7 @@ func usOK(v float64) bool { return v >= 0 && v <= MaxUs }
 
 // Programs and classes a group may name.
 var (
-	programs = []string{"requests", "hog", "periodic", "yield"}
-	classes  = []string{"cfs", "ghost", "microquanta"}
+	classes = []string{"cfs", "ghost", "microquanta"}
 )
 
 // numaHome returns the group's NUMA home, -1 for none.
