@@ -80,6 +80,9 @@ func printSummary(w io.Writer, spec *experiment.Spec, res *results.Result) {
 		}
 		row("ghost agent cpu", "%v", sim.Time(g.AgentCPUNs)*sim.Nanosecond)
 		row("  of it polling", "%v", sim.Time(g.AgentPollNs)*sim.Nanosecond)
+		if l := g.AgentLoopNs; l != nil {
+			row("agent loop", "p50 %v, p99 %v (%d loops)", sim.Time(l.P50)*sim.Nanosecond, sim.Time(l.P99)*sim.Nanosecond, l.Count)
+		}
 		row("ghost ipis", "%d", g.IPIs)
 		row("agent crashes", "%d", g.AgentCrashes)
 		row("watchdog destroys", "%d", g.WatchdogDestroys)

@@ -242,10 +242,12 @@ func plotFig8(dir, file, title, ylabel string, rows []fig8Row, value func(fig8Ro
 	p.X.Label.Text = "query type"
 	p.Add(plotter.NewGrid())
 	w := vg.Points(12)
+	top := 0.0
 	for s, sys := range fig8Systems {
 		vals := make(plotter.Values, len(fig8Types))
 		for i, t := range fig8Types {
 			vals[i] = value(rows[s], t)
+			top = max(top, vals[i])
 		}
 		b, err := plotter.NewBarChart(vals, w)
 		if err != nil {
@@ -258,6 +260,8 @@ func plotFig8(dir, file, title, ylabel string, rows []fig8Row, value func(fig8Ro
 		p.Legend.Add(sys.name, b)
 	}
 	p.NominalX(fig8Types...)
+	// Room above the tallest bar for the legend, so it covers no data.
+	p.Y.Min, p.Y.Max = 0, 1.5*top
 	p.Legend.Top = true
 	return savePlot(p, 8*vg.Inch, 4.5*vg.Inch, dir, file)
 }

@@ -93,12 +93,12 @@ func DefaultSpec() Spec {
 	return Spec{
 		Servers: 16, ServerUs: 10, ServerMem: 0.3, ServerKB: 64, ThinkUs: 0,
 		A: ASpec{
-			Clients: 64, Fanout: 4, BoundFraction: 0.5, WorkersPerSocket: 96, UnboundWorkers: 96,
+			Clients: 48, Fanout: 4, BoundFraction: 0.5, WorkersPerSocket: 96, UnboundWorkers: 96,
 			WorkMedianUs: 200, WorkCV: 1, MemShare: 0.6, FootprintKB: 512,
-			ShortFraction: 0.3, ShortMinUs: 5, ShortMaxUs: 30, LongMeanUs: 100, WaitMeanUs: 20,
+			ShortFraction: 0.3, ShortMinUs: 5, ShortMaxUs: 30, LongMeanUs: 300, WaitMeanUs: 20,
 		},
 		B: BSpec{
-			Clients: 16, Fanout: 4, CPUMinUs: 10, CPUMaxUs: 30, SSDMeanUs: 85, SSDSigma: 0.26,
+			Clients: 2, Fanout: 4, CPUMinUs: 10, CPUMaxUs: 30, SSDMeanUs: 85, SSDSigma: 0.26,
 			MemShare: 0.3, FootprintKB: 64,
 		},
 		C: CSpec{
