@@ -60,6 +60,15 @@ var baselines = []struct {
 		workload: "rocksdb",
 		policy:   "ghost-shinjuku",
 	},
+	{
+		// ghostsim -config rome256 -config search.toml -workload search -policy search \
+		//   -set run.warmup_ms=50 -duration 100ms -json
+		file:     "search-search.json",
+		configs:  []string{"rome256", "search.toml"},
+		sets:     []string{"run.warmup_ms=50", "run.duration_ms=100"},
+		workload: "search",
+		policy:   "search",
+	},
 }
 
 func TestBaseline(t *testing.T) {
