@@ -58,6 +58,11 @@ type Ghost struct {
 	// iterations that did work, for policies that time their loop (the
 	// search policy); absent otherwise.
 	AgentLoopNs *LoopTime `json:"agent_loop_ns,omitempty"`
+	// AffinityOverrides counts ghOSt tasks switched in on a CPU outside
+	// their cpumask: ghOSt's commit path does not check the mask, so a
+	// policy that ignores it can do this (the search policy with numa =
+	// false).
+	AffinityOverrides int64 `json:"affinity_overrides"`
 }
 
 // LoopTime summarizes an agent's scheduling-loop durations, in ns.

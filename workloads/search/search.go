@@ -276,7 +276,10 @@ func (w *Workload) serve(th *kernel.Thread, s *server) {
 				spec := w.clone
 				spec.Name = "b"
 				spec.Program = func(th *kernel.Thread) { w.serveB(th, sq) }
-				if _, err := w.k.Spawn(spec); err != nil {
+				// clone from the server thread: under ghOSt the child is a
+				// ghOSt thread of the enclave whose first message is
+				// TASK_NEW; under CFS, fork balancing places it.
+				if _, err := th.Spawn(spec); err != nil {
 					panic(fmt.Sprintf("search: spawning a B worker: %v", err))
 				}
 				w.bSpawned++
@@ -358,7 +361,7 @@ func (w *Workload) serveB(th *kernel.Thread, sq *subquery) {
 	th.Run(cpu())
 	// A lognormal read time with the given mean: mu = ln mean − σ²/2.
 	read := math.Exp(math.Log(b.SSDMeanUs) - b.SSDSigma*b.SSDSigma/2 + b.SSDSigma*w.rngB.NormFloat64())
-	th.Sleep(us(read))
+	th.IOWait(us(read))
 	th.Run(cpu())
 	w.finish(th.Now(), sq)
 }

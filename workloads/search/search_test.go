@@ -111,3 +111,18 @@ func TestDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchPolicyHonoursAffinity: with its NUMA heuristic the search
+// policy never runs a thread outside its cpumask (the kernel, like
+// ghOSt's, would let it: it counts such placements); with the
+// heuristics off it does, so the check can fail.
+func TestSearchPolicyHonoursAffinity(t *testing.T) {
+	sets := []string{"run.warmup_ms=5", "run.duration_ms=20"}
+	if n := run(t, "search", true, sets...).Ghost.AffinityOverrides; n != 0 {
+		t.Errorf("numa = true: %d placements outside a thread's cpumask, want 0", n)
+	}
+	off := append(sets, "policy.numa=false", "policy.ccx=false")
+	if n := run(t, "search", false, off...).Ghost.AffinityOverrides; n == 0 {
+		t.Errorf("numa = false, ccx = false: no placement outside a cpumask; the check cannot fail")
+	}
+}
