@@ -1,0 +1,85 @@
+package agent
+
+// Drain consumes every message waiting on ch for agent a and hands each to
+// h through d, as the first step of every scheduling loop in
+// ghost-userspace (BasicDispatchScheduler's message loop). msgCycles, when
+// positive, is charged per message: the policy's own lookup of the task.
+// It returns the number of messages handled.
+func Drain[T any](a *Agent, ch *Channel, d *Dispatcher[T], h TaskHandler[T], msgCycles int64) int {
+	n := 0
+	for {
+		m, ok := ch.Consume(a)
+		if !ok {
+			return n
+		}
+		if msgCycles > 0 {
+			a.ChargeCycles(msgCycles)
+		}
+		d.Dispatch(m, h)
+		n++
+	}
+}
+
+// CentralPolicy is what CentralLoop needs from a centralized policy: its
+// scheduling decisions and when it must look again.
+type CentralPolicy interface {
+	// Schedule is one scheduling round of the global agent a, after the
+	// channel was drained; it returns how many transactions it committed.
+	Schedule(a *Agent) int
+	// NextWake is when the global agent must look again although no
+	// message arrived (a slice expiry, a retry); Never when only a
+	// message can make a new decision possible.
+	NextWake(now Time) Time
+}
+
+// CentralLoop is the loop of every agent thread of a centralized policy,
+// as in ghost-userspace's centralized schedulers and the paper's Fig 4:
+// the global agent drains the policy's channel and schedules, then polls
+// the channel until the next message or NextWake; the other agents sleep
+// in LocalYield until a hot handoff pings one of them into the role. On
+// the global agent's first round it adopts the tasks already in the
+// enclave (discovery, for an in-place upgrade); when it was boosted
+// because CFS wants its CPU it hands the role off first. Set the fields
+// before the first Run.
+type CentralLoop[T any] struct {
+	Global     *Global
+	Channel    *Channel
+	Dispatcher *Dispatcher[T]
+	// MsgCycles is charged per message handled (0: nothing beyond the
+	// library's costs).
+	MsgCycles int64
+	// Stats, when set, receives the duration of every round that handled
+	// a message or committed a transaction (Stats.Loop), the policy's
+	// computation included.
+	Stats *Stats
+
+	discovered bool
+}
+
+// Run is the body of agent thread a (Policy.Run of a centralized policy).
+// h handles the messages: make it once per agent thread (a pointer), as
+// converting a struct value to the interface at each message allocates.
+func (l *CentralLoop[T]) Run(a *Agent, h TaskHandler[T], p CentralPolicy) {
+	for !a.Finished() {
+		barrier := a.Barrier()
+		if !l.Global.Is(a) {
+			a.LocalYield(barrier, 0)
+			continue
+		}
+		if !l.discovered {
+			// Tasks already in the enclave (an in-place upgrade): adopt them.
+			l.discovered = true
+			l.Dispatcher.DiscoverTasks(a, l.Channel, h)
+		}
+		if a.BoostedPriority() && l.Global.Handoff(a) {
+			continue
+		}
+		start := a.Now()
+		msgs := Drain(a, l.Channel, l.Dispatcher, h, l.MsgCycles)
+		if committed := p.Schedule(a); l.Stats != nil && (msgs > 0 || committed > 0) {
+			a.Flush()
+			l.Stats.Loop.Record(a.Now() - start)
+		}
+		l.Channel.Poll(a, p.NextWake(a.Now()))
+	}
+}
