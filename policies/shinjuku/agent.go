@@ -10,43 +10,17 @@ import (
 // next loop; a microsecond is a few such loops (an estimate).
 const retry = agent.Microsecond
 
-// Run is every agent thread's loop: the global agent drains the channel
-// and schedules; the others yield until pinged into the global role (hot
-// handoff, when CFS wants the global agent's CPU).
+// Run is every agent thread's loop (agent.CentralLoop): the global agent
+// drains the channel and schedules; the others yield until pinged into
+// the global role (hot handoff, when CFS wants the global agent's CPU).
 func (s *scheduler) Run(a *agent.Agent) {
-	h := &handler{s: s, a: a} // a pointer: passing it as a TaskHandler does not allocate
-	for !a.Finished() {
-		barrier := a.Barrier()
-		if !s.global.Is(a) {
-			a.LocalYield(barrier, 0)
-			continue
-		}
-		if !s.discovered {
-			// Tasks already in the enclave (an in-place upgrade): adopt them.
-			s.discovered = true
-			s.d.DiscoverTasks(a, s.ch, h)
-		}
-		if a.BoostedPriority() && s.global.Handoff(a) {
-			continue
-		}
-		for {
-			m, ok := s.ch.Consume(a)
-			if !ok {
-				break
-			}
-			s.d.Dispatch(m, h)
-		}
-		s.schedule(a)
-		// Busy-poll the channel until a message, the next slice expiry
-		// that matters, or a retry of a skipped task.
-		s.ch.Poll(a, s.nextWake(a.Now()))
-	}
+	s.loop.Run(a, &handler{s: s, a: a}, s)
 }
 
-// nextWake is when the agent must look again without a message: the
+// NextWake is when the agent must look again without a message: the
 // earliest slice expiry of a running task that a queued task of its class
 // could replace, or soon if a task was skipped; Never otherwise.
-func (s *scheduler) nextWake(now agent.Time) agent.Time {
+func (s *scheduler) NextWake(now agent.Time) agent.Time {
 	if len(s.skipped) > 0 {
 		return now + retry
 	}
@@ -72,14 +46,14 @@ const (
 	numPasses
 )
 
-// schedule is GlobalSchedule: hand CPUs to the heads of the runqueues,
+// Schedule is GlobalSchedule: hand CPUs to the heads of the runqueues,
 // then commit every assignment in one group commit, inline on the global
 // agent's CPU. A task displaced by an assignment goes to the back of its
 // class's queue.
-func (s *scheduler) schedule(a *agent.Agent) {
+func (s *scheduler) Schedule(a *agent.Agent) int {
 	s.skipped = s.skipped[:0]
 	if s.waiting() < 0 {
-		return
+		return 0
 	}
 	now := a.Now()
 	s.reqs, s.assigned = s.reqs[:0], s.assigned[:0]
@@ -154,6 +128,7 @@ func (s *scheduler) schedule(a *agent.Agent) {
 	for i := len(s.skipped) - 1; i >= 0; i-- {
 		s.enqueue(a, s.skipped[i], true) // they keep their place
 	}
+	return len(s.reqs)
 }
 
 // pop takes the first task of the best class up to maxClass that can run

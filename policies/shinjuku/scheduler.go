@@ -75,12 +75,11 @@ type scheduler struct {
 	ch      *agent.Channel
 	d       *agent.Dispatcher[task]
 	global  *agent.Global
+	loop    agent.CentralLoop[task]
 	rq      [numClasses]agent.FIFO[*task]
 	current []*task      // by CPU
 	since   []agent.Time // by CPU: when its current task was committed
 	slice   agent.Time
-
-	discovered bool
 
 	// Scratch for one scheduling round.
 	reqs     []*agent.RunRequest
@@ -112,6 +111,7 @@ func NewWith(s *agent.Setup, opts Options) (agent.Policy, error) {
 		slice: s.Params.TimeSlice(),
 	}
 	sc.d = agent.NewDispatcher(func(agent.Gtid) *task { return &task{cpu: -1} }, func(t *task) *agent.Task { return &t.Task })
+	sc.loop = agent.CentralLoop[task]{Global: sc.global, Channel: ch, Dispatcher: sc.d}
 	return sc, nil
 }
 
