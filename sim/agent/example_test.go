@@ -17,6 +17,7 @@ type minimal struct {
 	ch      *agent.Channel
 	d       *agent.Dispatcher[task]
 	global  *agent.Global
+	loop    agent.CentralLoop[task]
 	rq      agent.FIFO[*task]
 	running []*task // by CPU
 	reqs    []*agent.RunRequest
@@ -52,47 +53,40 @@ func (p *minimal) off(t *task) {
 	t.cpu = -1
 }
 
-// Run is every agent thread's body: the global agent drains the channel,
-// commits the head of the queue to each idle CPU, and polls; the others
-// sleep.
-func (p *minimal) Run(a *agent.Agent) {
-	h := handler{p: p}
-	for !a.Finished() {
-		if !p.global.Is(a) {
-			a.LocalYield(a.Barrier(), 0)
+// Run is every agent thread's body: the library's global-agent loop
+// (drain the channel, Schedule, poll; the other agents sleep; hot handoff
+// and discovery included) around the policy's own decisions.
+func (p *minimal) Run(a *agent.Agent) { p.loop.Run(a, &handler{p: p}, p) }
+
+// Schedule commits the head of the queue to each idle CPU in one group
+// commit.
+func (p *minimal) Schedule(a *agent.Agent) int {
+	p.reqs, p.picked = p.reqs[:0], p.picked[:0]
+	cpus := p.enc.CPUs()
+	for cpu := cpus.First(); cpu >= 0 && p.rq.Len() > 0; cpu = cpus.Next(cpu + 1) {
+		if cpu == p.global.CPU() || p.running[cpu] != nil {
 			continue
 		}
-		for {
-			m, ok := p.ch.Consume(a)
-			if !ok {
-				break
-			}
-			p.d.Dispatch(m, h)
-		}
-		p.reqs, p.picked = p.reqs[:0], p.picked[:0]
-		cpus := p.enc.CPUs()
-		for cpu := cpus.First(); cpu >= 0 && p.rq.Len() > 0; cpu = cpus.Next(cpu + 1) {
-			if cpu == p.global.CPU() || p.running[cpu] != nil {
-				continue
-			}
-			t, _ := p.rq.PopFront()
-			r := a.RunRequest(cpu)
-			r.Open(agent.RunRequestOptions{Target: t.Gtid, TargetBarrier: t.Seqnum, CommitFlags: agent.CommitAtTxnCommit})
-			p.reqs, p.picked = append(p.reqs, r), append(p.picked, t)
-		}
-		if len(p.reqs) > 0 {
-			a.CommitRunRequests(p.reqs)
-		}
-		for i, r := range p.reqs {
-			if t := p.picked[i]; r.State() == agent.TxnComplete {
-				t.cpu, p.running[r.CPU()] = r.CPU(), t
-			} else {
-				p.rq.PushFront(t) // stale or busy: try again next round
-			}
-		}
-		p.ch.Poll(a, agent.Never)
+		t, _ := p.rq.PopFront()
+		r := a.RunRequest(cpu)
+		r.Open(agent.RunRequestOptions{Target: t.Gtid, TargetBarrier: t.Seqnum, CommitFlags: agent.CommitAtTxnCommit})
+		p.reqs, p.picked = append(p.reqs, r), append(p.picked, t)
 	}
+	if len(p.reqs) > 0 {
+		a.CommitRunRequests(p.reqs)
+	}
+	for i, r := range p.reqs {
+		if t := p.picked[i]; r.State() == agent.TxnComplete {
+			t.cpu, p.running[r.CPU()] = r.CPU(), t
+		} else {
+			p.rq.PushFront(t) // stale or busy: try again next round
+		}
+	}
+	return len(p.reqs)
 }
+
+// NextWake: only a message can free a CPU or queue a task.
+func (p *minimal) NextWake(agent.Time) agent.Time { return agent.Never }
 
 // registerOnce registers the example policy once per test binary (go test
 // -count=2 runs the example twice; a name may be registered only once).
@@ -103,7 +97,7 @@ var registerOnce sync.Once
 // agent.Register from its package's init function.
 func Example_registerPolicy() {
 	registerOnce.Do(func() {
-		agent.Register("example-minimal", "a global FIFO in 80 lines", func(s *agent.Setup) (agent.Policy, error) {
+		agent.Register("example-minimal", "a global FIFO in 60 lines", func(s *agent.Setup) (agent.Policy, error) {
 			ch, err := s.Enclave.MakeChannel(s.Params.QueueElems) // polled: no wakeup CPU
 			if err != nil {
 				return nil, err
@@ -112,6 +106,7 @@ func Example_registerPolicy() {
 			p := &minimal{enc: s.Enclave, ch: ch, global: agent.NewGlobal(s.Enclave, s.Params.GlobalCPU),
 				running: make([]*task, s.Enclave.Topology().NumCPUs())}
 			p.d = agent.NewDispatcher(func(agent.Gtid) *task { return &task{cpu: -1} }, func(t *task) *agent.Task { return &t.Task })
+			p.loop = agent.CentralLoop[task]{Global: p.global, Channel: ch, Dispatcher: p.d}
 			return p, nil
 		})
 	})
