@@ -60,6 +60,13 @@ type Costs struct {
 	// its ioctl (ghost_wake_agent_on: barrier, blocked_in_run), on the
 	// waking CPU.
 	GhostAgentWake sim.Time
+	// BPFPNTCall is one run of a ghOSt pick-next-task BPF program on the
+	// picking CPU beyond what the program does (ghost_bpf_pnt: context,
+	// run-queue unlock and relock, entry and exit); BPFMapAccess is one
+	// map load or store from a program (the line's transfer comes on
+	// top). Paper §3.2.
+	BPFPNTCall   sim.Time
+	BPFMapAccess sim.Time
 }
 
 // Machine is the runtime model of a machine: its topology, its resolved

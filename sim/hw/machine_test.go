@@ -385,6 +385,8 @@ func smallSpec() Spec {
 			GhostTxnCommit:      c(632),
 			GhostIoctl:          c(160),
 			GhostAgentWake:      c(200),
+			BPFPNTCall:          c(120),
+			BPFMapAccess:        c(40),
 		},
 	}
 }

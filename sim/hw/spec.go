@@ -212,6 +212,10 @@ type CostSpec struct {
 	GhostTxnCommit  Cost `toml:"ghost_txn_commit"`  // kernel validates and latches one transaction (rq locks extra)
 	GhostIoctl      Cost `toml:"ghost_ioctl"`       // fixed work of a commit ioctl beyond the syscall (cpumask copy, loop)
 	GhostAgentWake  Cost `toml:"ghost_agent_wake"`  // ghost_wake_agent_on beyond an ordinary wakeup (barrier, blocked_in_run)
+
+	// ghOSt's BPF fast path (paper §3.2): a pick-next-task program.
+	BPFPNTCall   Cost `toml:"bpf_pnt_call"`   // one invocation: context fill, rq unlock/relock, program entry and exit
+	BPFMapAccess Cost `toml:"bpf_map_access"` // one map load or store from a program (helper call; line transfer extra)
 }
 
 // costBinding ties one Cost of a CostSpec to its dotted key and to the
@@ -242,6 +246,8 @@ func bindCosts(cs *CostSpec, out *Costs) []costBinding {
 		{key: "ghost_txn_commit", in: &cs.GhostTxnCommit, out: &out.GhostTxnCommit},
 		{key: "ghost_ioctl", in: &cs.GhostIoctl, out: &out.GhostIoctl},
 		{key: "ghost_agent_wake", in: &cs.GhostAgentWake, out: &out.GhostAgentWake},
+		{key: "bpf_pnt_call", in: &cs.BPFPNTCall, out: &out.BPFPNTCall},
+		{key: "bpf_map_access", in: &cs.BPFMapAccess, out: &out.BPFMapAccess},
 	}
 	b = bindDist(b, "ipi_flight", &cs.IPIFlight, &out.IPIFlight)
 	b = bindDist(b, "line_transfer", &cs.LineTransfer, &out.LineTransfer)
