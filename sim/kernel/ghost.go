@@ -69,8 +69,48 @@ type Enclave struct {
 	commitAtTick           bool     // commit_at_tick
 	wakeOnWakerCPU         bool     // wake_on_waker_cpu
 
-	dying     bool
-	destroyed bool
+	// ephemeral: destroyed when the last open fd of its ctl file closes
+	// (ghostfs "create <id> ... ephemeral"); ctlOpen counts those fds.
+	ephemeral bool
+	ctlOpen   int
+
+	dying       bool
+	destroyed   bool
+	cause       DestroyCause
+	destroyedAt sim.Time
+}
+
+// DestroyCause says why an enclave was destroyed (ghost-semantics.md
+// §5.7 lists the triggers).
+type DestroyCause uint8
+
+// Destroy causes.
+const (
+	// NotDestroyed: the enclave lives.
+	NotDestroyed DestroyCause = iota
+	// DestroyCtl: "destroy" written to its ctl file (DestroyEnclave).
+	DestroyCtl
+	// DestroyWatchdog: a runnable task waited longer than
+	// runnable_timeout (§5.8).
+	DestroyWatchdog
+	// DestroyOwnerExit: the last open fd of an ephemeral enclave's ctl
+	// file closed: its agent process died with no successor holding the
+	// enclave open.
+	DestroyOwnerExit
+)
+
+// String returns the cause's name as results report it: "destroy",
+// "watchdog", "owner_exit" ("" while the enclave lives).
+func (c DestroyCause) String() string {
+	switch c {
+	case DestroyCtl:
+		return "destroy"
+	case DestroyWatchdog:
+		return "watchdog"
+	case DestroyOwnerExit:
+		return "owner_exit"
+	}
+	return ""
 }
 
 // EnclaveConfig are an enclave's tunables.
@@ -88,6 +128,14 @@ type EnclaveConfig struct {
 	CommitAtTick bool
 	// WakeOnWakerCPU queues a waking task on its waker's CPU.
 	WakeOnWakerCPU bool
+	// Ephemeral makes an enclave that is destroyed when the last open fd
+	// of its ctl file closes (ghostfs "create <id> <abi> ephemeral"):
+	// every agent process holds one (StartAgents opens it, Kill closes
+	// it), so the enclave dies with its agent process unless a successor
+	// opened it first (OpenCtl, an in-place upgrade). A persistent
+	// enclave (false) outlives its agents until DestroyEnclave or the
+	// watchdog; its tasks then wait, never picked, for a new agent.
+	Ephemeral bool
 }
 
 // ghostCPU is one CPU's ghOSt state (rq->ghost).
@@ -211,6 +259,7 @@ func (k *Kernel) CreateEnclave(cpus CPUSet, cfg EnclaveConfig) (*Enclave, error)
 		deliverCPUAvailability: cfg.DeliverCPUAvailability,
 		commitAtTick:           cfg.CommitAtTick,
 		wakeOnWakerCPU:         cfg.WakeOnWakerCPU,
+		ephemeral:              cfg.Ephemeral,
 	}
 	k.enclaves = append(k.enclaves, e)
 	for c := cpus.First(); c >= 0; c = cpus.Next(c + 1) {
@@ -233,6 +282,54 @@ func (e *Enclave) CPUs() CPUSet { return e.cpus }
 
 // Dying reports whether the enclave is being or has been destroyed.
 func (e *Enclave) Dying() bool { return e.dying }
+
+// Ephemeral reports whether the enclave dies with the last open fd of
+// its ctl file (EnclaveConfig.Ephemeral).
+func (e *Enclave) Ephemeral() bool { return e.ephemeral }
+
+// Destroyed returns why and when the enclave was destroyed
+// (NotDestroyed while it lives).
+func (e *Enclave) Destroyed() (DestroyCause, sim.Time) { return e.cause, e.destroyedAt }
+
+// Ctl is an open fd of an enclave's ctl file. The agent processes of
+// StartAgents hold one each; OpenCtl gives one to whoever else must keep
+// an ephemeral enclave alive, such as an upgrade's new agent process,
+// which opens the enclave before the old process dies (ghost-semantics.md
+// §5.6).
+type Ctl struct {
+	e      *Enclave
+	closed bool
+}
+
+// OpenCtl opens e's ctl file. It fails once e is dying (its ghostfs
+// directory is being removed).
+func (e *Enclave) OpenCtl() (*Ctl, error) {
+	if e.dying {
+		return nil, fmt.Errorf("kernel: enclave %d is being destroyed (ENOENT)", e.id)
+	}
+	e.ctlOpen++
+	return &Ctl{e: e}, nil
+}
+
+// Close closes the fd (again: nothing). The last close of an ephemeral
+// enclave's ctl destroys the enclave: it is marked dying at once and torn
+// down by the kernel's workqueue (an event at the same time), as
+// ghost_destroy_enclave defers __ghost_destroy_enclave.
+func (c *Ctl) Close() {
+	if c == nil || c.closed {
+		return
+	}
+	c.closed = true
+	e := c.e
+	e.ctlOpen--
+	if e.ctlOpen > 0 || !e.ephemeral || e.dying {
+		return
+	}
+	k := e.k
+	k.trace(-1, "enclave %d: last ctl fd closed, destroying the ephemeral enclave", e.id)
+	k.markDying(e, DestroyOwnerExit)
+	k.at(k.eng.Now(), evDestroy, int32(e.id), 0)
+}
 
 // Tasks returns the enclave's tasks (agents excluded), in order of entry.
 func (e *Enclave) Tasks() []*Task { return e.tasks }

@@ -21,6 +21,7 @@ type AgentProcess struct {
 	enclave *Enclave
 	agents  []*Task  // by order of the enclave's CPUs
 	queues  []*Queue // closed when the process dies, as its fds would be
+	ctl     *Ctl     // its fd of the enclave's ctl file, closed when it dies
 	dead    bool
 	hung    bool
 	crashed bool
@@ -51,9 +52,10 @@ var (
 )
 
 // StartAgents starts an agent process on e: one agent thread per CPU of
-// the enclave, each running body(at). An agent attaches when its thread
-// starts; a CPU that still has an agent (EBUSY while the previous one
-// lives) makes StartAgents fail.
+// the enclave, each running body(at). The process opens the enclave's
+// ctl file and holds it until it dies (see EnclaveConfig.Ephemeral). An
+// agent attaches when its thread starts; a CPU that still has an agent
+// (EBUSY while the previous one lives) makes StartAgents fail.
 func (e *Enclave) StartAgents(name string, body func(a *AgentThread)) (*AgentProcess, error) {
 	k := e.k
 	if e.dying {
@@ -64,7 +66,11 @@ func (e *Enclave) StartAgents(name string, body func(a *AgentThread)) (*AgentPro
 			return nil, fmt.Errorf("kernel: cpu%d still has an agent (EBUSY)", c)
 		}
 	}
-	p := &AgentProcess{name: name, enclave: e}
+	ctl, err := e.OpenCtl()
+	if err != nil {
+		return nil, err
+	}
+	p := &AgentProcess{name: name, enclave: e, ctl: ctl}
 	e.procs = append(e.procs, p)
 	for c := e.cpus.First(); c >= 0; c = e.cpus.Next(c + 1) {
 		cpu := c
@@ -143,7 +149,9 @@ func (k *Kernel) releaseAgent(t *Task) {
 }
 
 // Kill ends the agent process at once, as SIGKILL would: every agent
-// thread exits and detaches. crash marks it a crash in the counters.
+// thread exits and detaches, and its fds close: its queues, and its ctl
+// fd, whose last close destroys an ephemeral enclave (§5.7). crash marks
+// it a crash in the counters.
 func (p *AgentProcess) Kill(crash bool, why error) {
 	if p.dead {
 		return
@@ -161,6 +169,7 @@ func (p *AgentProcess) Kill(crash bool, why error) {
 	for _, q := range p.queues {
 		q.Close()
 	}
+	p.ctl.Close()
 }
 
 // Own makes q one of the process's queues: it is closed when the process

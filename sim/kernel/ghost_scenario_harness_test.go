@@ -36,6 +36,7 @@ import (
 //	agent: ...                                       what a scripted agent did or saw
 //	--- ...                                          an action of the test itself
 //	watchdog: ...                                    the watchdog fired
+//	enclave N: last ctl fd closed, ...               an ephemeral enclave dies with its owner
 
 var rewrite = flag.Bool("rewrite", false, "rewrite the golden files of the ghOSt scenario tests")
 

@@ -289,17 +289,40 @@ func (k *Kernel) watchdog(c *cpuState, e *Enclave, now sim.Time) {
 	}
 	k.trace(c.id, "watchdog: enclave %d failed to run %v for over %v", e.id, oldest, e.runnableTimeout)
 	k.stats.WatchdogDestroys++
-	k.DestroyEnclave(e)
+	k.destroyEnclave(e, DestroyWatchdog)
 }
 
-// DestroyEnclave tears e down (§5.7): its agents are killed, then every
-// task of the enclave falls back to CFS (each producing a DEPARTED nobody
-// reads), and its CPUs are released.
-func (k *Kernel) DestroyEnclave(e *Enclave) {
+// DestroyEnclave tears e down (§5.7), as writing "destroy" to its ctl
+// file does: its agents are killed, then every task of the enclave falls
+// back to CFS (each producing a DEPARTED nobody reads), and its CPUs are
+// released.
+func (k *Kernel) DestroyEnclave(e *Enclave) { k.destroyEnclave(e, DestroyCtl) }
+
+// destroyEnclave marks e dying for cause and tears it down at once.
+func (k *Kernel) destroyEnclave(e *Enclave, cause DestroyCause) {
 	if e.dying {
 		return
 	}
+	k.markDying(e, cause)
+	k.teardown(e)
+}
+
+// markDying is the first step of a destruction (§5.7 step 1): from now
+// on no agent attaches, no task enters, and the ticks leave e alone.
+func (k *Kernel) markDying(e *Enclave, cause DestroyCause) {
 	e.dying = true
+	e.cause = cause
+	e.destroyedAt = k.eng.Now()
+	k.stats.EnclaveDestroys++
+}
+
+// teardown is the rest of a destruction (__ghost_destroy_enclave and the
+// task reaper): the agent processes are killed, every task moves to CFS
+// with DEPARTED, and the CPUs are released.
+func (k *Kernel) teardown(e *Enclave) {
+	if e.destroyed {
+		return
+	}
 	for _, p := range e.procs {
 		p.Kill(false, nil)
 	}

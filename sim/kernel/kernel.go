@@ -19,6 +19,7 @@ const (
 	evIdleWake                 // idle CPU A notices need_resched (monitor/mwait wakeup)
 	evSpinEnd                  // spinning agent task A notices a message or its poll limit
 	evIODone                   // task A's I/O (IOWait) completes
+	evDestroy                  // the workqueue tears enclave A down (marked dying)
 )
 
 // IPI kinds (Event.B of evIPI).
@@ -369,6 +370,8 @@ func (k *Kernel) HandleEvent(now sim.Time, ev sim.Event) {
 		if cpu.needResched && cpu.curr == nil && !cpu.switching && !cpu.inIRQ {
 			k.schedule(cpu)
 		}
+	case evDestroy:
+		k.teardown(k.enclaves[ev.A])
 	default:
 		panic(fmt.Sprintf("kernel: unknown event kind %d", ev.Kind))
 	}

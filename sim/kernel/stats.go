@@ -39,6 +39,9 @@ type Stats struct {
 	GhostAffinityOverrides int64
 	AgentCrashes           int64
 	WatchdogDestroys       int64
+	// EnclaveDestroys counts enclaves destroyed, whatever the cause
+	// (Enclave.Destroyed says which).
+	EnclaveDestroys int64
 }
 
 func (s *Stats) migrate(d hw.Distance) { s.MigrationsBy[d]++ }
