@@ -217,6 +217,7 @@ func (s kernelSnapshot) fill(k *kernel.Kernel, e *sim.Engine, window sim.Time, r
 	r.Ghost.WatchdogDestroys = st.WatchdogDestroys
 	r.Ghost.AgentCrashes = st.AgentCrashes
 	r.Ghost.AffinityOverrides = st.GhostAffinityOverrides - s.stats.GhostAffinityOverrides
+	r.Ghost.LongestRunnableWaitNs = k.LongestRunnableWait().Ns()
 	capacity := float64(window) * float64(k.NumCPUs())
 	if capacity <= 0 {
 		return

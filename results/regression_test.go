@@ -1,13 +1,12 @@
 package results_test
 
-// This file is a regression test of the kind you can copy for your own
-// policy or workload: it runs a short experiment, compares the result with
-// a stored baseline (results/baselines/*.json) through results.Compare, and
-// fails when a latency percentile or the throughput is worse than the
-// baseline beyond tolerance. To use it for your own policy, copy it into a
-// test of your module, import the package that registers the policy
-// (agent.Register in its init), name the policy in a row of baselines, and
-// create the baseline once with -update.
+// This file is the project's regression test: it runs short experiments,
+// compares each result with a stored baseline (results/baselines/*.json)
+// through ghosttest.CompareWithBaseline (results.Compare), and fails when a
+// latency percentile or the throughput is worse than the baseline beyond
+// tolerance. For a policy of your own, package ghosttest does the same in a
+// test of your module: ghosttest.Run your policy on a scenario, then
+// ghosttest.CompareWithBaseline against a file you create with -update.
 //
 // After an intended change of the model, refresh the baselines with
 //
@@ -16,19 +15,14 @@ package results_test
 // and commit them saying what changed and why (baselines/README.md).
 
 import (
-	"bytes"
-	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ghostsim/ghostsim/experiment"
+	"github.com/ghostsim/ghostsim/ghosttest"
 	"github.com/ghostsim/ghostsim/results"
 )
-
-var update = flag.Bool("update", false, "rewrite results/baselines/*.json from the current model instead of comparing")
 
 // baselines are the reference runs. Each row is the same experiment as the
 // ghostsim command in its comment (baselines/README.md lists them too).
@@ -83,32 +77,16 @@ func TestBaseline(t *testing.T) {
 				t.Fatal(meta.Wrap(err))
 			}
 			path := filepath.Join("baselines", b.file)
-			if *update {
-				writeBaseline(t, path, got)
-				return
-			}
-
-			base, err := results.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (create it with: go test ./results -run Baseline -update)", err)
+			// The project's baselines go through the users' test kit:
+			// `go test ./results -run Baseline -update` rewrites them.
+			ghosttest.CompareWithBaseline(t, &ghosttest.Result{Result: got}, path, b.tolerance)
+			if base, err := results.ReadFile(path); err == nil && base[0].ConfigSHA256 != got.ConfigSHA256 {
+				t.Logf("note: %s was produced from another resolved config (config_sha256 %.12s…, now %.12s…); refresh it after intended config changes",
+					path, base[0].ConfigSHA256, got.ConfigSHA256)
 			}
 			tol, err := results.ParseTolerances(b.tolerance, results.DefaultTolerances())
 			if err != nil {
 				t.Fatal(err)
-			}
-			findings, err := results.Compare(base, []*results.Result{got}, tol)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, f := range results.Regressions(findings) {
-				t.Errorf("regressed: %s", f)
-			}
-			if t.Failed() {
-				t.Logf("if the change is intended, refresh the baseline: go test ./results -run Baseline -update")
-			}
-			if base[0].ConfigSHA256 != got.ConfigSHA256 {
-				t.Logf("note: %s was produced from another resolved config (config_sha256 %.12s…, now %.12s…); refresh it after intended config changes",
-					path, base[0].ConfigSHA256, got.ConfigSHA256)
 			}
 
 			// The check must be able to fail: a candidate 10 % slower at
@@ -119,7 +97,7 @@ func TestBaseline(t *testing.T) {
 			all.P99 = all.P99 * 110 / 100
 			worse.Latency["all"] = all
 			worse.Throughput["requests_per_s"] *= 0.9
-			findings, err = results.Compare([]*results.Result{got}, []*results.Result{worse}, tol)
+			findings, err := results.Compare([]*results.Result{got}, []*results.Result{worse}, tol)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,23 +110,6 @@ func TestBaseline(t *testing.T) {
 			}
 		})
 	}
-}
-
-// writeBaseline writes r without its host part (so that refreshing an
-// unchanged model changes no byte), indented for readable diffs.
-func writeBaseline(t *testing.T, path string, r *results.Result) {
-	t.Helper()
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(r.Deterministic()); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("wrote %s", path)
 }
 
 // clone returns a deep copy of r.

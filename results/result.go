@@ -63,6 +63,10 @@ type Ghost struct {
 	// policy that ignores it can do this (the search policy with numa =
 	// false).
 	AffinityOverrides int64 `json:"affinity_overrides"`
+	// LongestRunnableWaitNs is, when the run ended, how long the ghOSt
+	// task that had waited longest had been runnable without running (0:
+	// none waited). A policy that loses a task shows here.
+	LongestRunnableWaitNs int64 `json:"longest_runnable_wait_ns"`
 }
 
 // LoopTime summarizes an agent's scheduling-loop durations, in ns.
