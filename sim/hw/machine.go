@@ -67,6 +67,13 @@ type Costs struct {
 	// top). Paper §3.2.
 	BPFPNTCall   sim.Time
 	BPFMapAccess sim.Time
+	// VMExit is one VM exit and re-entry, charged to the vCPU on its CPU
+	// (a tick or a reschedule interrupts the guest). L1DFlush and
+	// CPUBufferClear are the L1TF and MDS mitigations on a VM entry after
+	// the CPU last ran another VM.
+	VMExit         sim.Time
+	L1DFlush       sim.Time
+	CPUBufferClear sim.Time
 }
 
 // Machine is the runtime model of a machine: its topology, its resolved

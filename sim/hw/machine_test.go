@@ -387,6 +387,9 @@ func smallSpec() Spec {
 			GhostAgentWake:      c(200),
 			BPFPNTCall:          c(120),
 			BPFMapAccess:        c(40),
+			VMExit:              c(2500),
+			L1DFlush:            c(1000),
+			CPUBufferClear:      c(300),
 		},
 	}
 }

@@ -216,6 +216,11 @@ type CostSpec struct {
 	// ghOSt's BPF fast path (paper §3.2): a pick-next-task program.
 	BPFPNTCall   Cost `toml:"bpf_pnt_call"`   // one invocation: context fill, rq unlock/relock, program entry and exit
 	BPFMapAccess Cost `toml:"bpf_map_access"` // one map load or store from a program (helper call; line transfer extra)
+
+	// Protection of VMs from cross-hyperthread attacks (L1TF, MDS).
+	VMExit         Cost `toml:"vm_exit"`          // one VM exit and re-entry (VMRUN/VMRESUME round trip through the host)
+	L1DFlush       Cost `toml:"l1d_flush"`        // L1D flush on VM entry (MSR_IA32_FLUSH_CMD) and the refill after it
+	CPUBufferClear Cost `toml:"cpu_buffer_clear"` // VERW clearing CPU buffers before VM entry (MDS)
 }
 
 // costBinding ties one Cost of a CostSpec to its dotted key and to the
@@ -248,6 +253,9 @@ func bindCosts(cs *CostSpec, out *Costs) []costBinding {
 		{key: "ghost_agent_wake", in: &cs.GhostAgentWake, out: &out.GhostAgentWake},
 		{key: "bpf_pnt_call", in: &cs.BPFPNTCall, out: &out.BPFPNTCall},
 		{key: "bpf_map_access", in: &cs.BPFMapAccess, out: &out.BPFMapAccess},
+		{key: "vm_exit", in: &cs.VMExit, out: &out.VMExit},
+		{key: "l1d_flush", in: &cs.L1DFlush, out: &out.L1DFlush},
+		{key: "cpu_buffer_clear", in: &cs.CPUBufferClear, out: &out.CPUBufferClear},
 	}
 	b = bindDist(b, "ipi_flight", &cs.IPIFlight, &out.IPIFlight)
 	b = bindDist(b, "line_transfer", &cs.LineTransfer, &out.LineTransfer)
