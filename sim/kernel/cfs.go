@@ -160,6 +160,8 @@ func (k *Kernel) updateCurr(cpu *cpuState, now sim.Time) {
 	if t.class == ClassCFS {
 		t.se.vruntime += calcDelta(int64(delta), t.weight)
 		cpu.cfs.updateMinVruntime()
+	} else if t.class == ClassMicroQuanta {
+		k.mqCharge(t, delta)
 	}
 }
 

@@ -17,6 +17,9 @@ import (
 //   - a task of any class but ghOSt runs only on a CPU of its affinity,
 //     unless a push to one is under way (ghOSt's commit path ignores the
 //     mask: Stats.GhostAffinityOverrides);
+//   - MicroQuanta (checkMQ): a CPU's ready count matches its queue; a
+//     thread not throttled has budget left; a throttled one has its
+//     replenishment armed, and if running is being rescheduled;
 //   - ghOSt: a queued ghOSt task is runnable, of the ghOSt class, in the
 //     enclave of its CPU; a latched task is queued on the CPU it is
 //     latched to; a CPU's agent is an agent of that CPU's enclave and not
@@ -59,7 +62,7 @@ func (k *Kernel) CheckInvariants() error {
 		for _, q := range []struct {
 			q     []*Task
 			class Class
-		}{{c.agentQ, ClassAgent}, {c.rtQ, ClassRT}, {c.cfs.queue, ClassCFS}, {c.ghostQ, ClassGhost}} {
+		}{{c.agentQ, ClassAgent}, {c.rtQ, ClassRT}, {c.mq.q, ClassMicroQuanta}, {c.cfs.queue, ClassCFS}, {c.ghostQ, ClassGhost}} {
 			if err := queueOn(q.q, i, q.class); err != nil {
 				return err
 			}
@@ -91,6 +94,9 @@ func (k *Kernel) CheckInvariants() error {
 		}
 	}
 	if err := k.checkGhost(); err != nil {
+		return err
+	}
+	if err := k.checkMQ(); err != nil {
 		return err
 	}
 	for _, t := range k.tasks {

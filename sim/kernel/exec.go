@@ -310,6 +310,7 @@ func (k *Kernel) changeClass(c *cpuState, t *Task, nc Class) {
 		c.cfs.curr = nil
 	}
 	wasGhost := t.class == ClassGhost
+	k.mqSetClass(t, t.class, nc)
 	t.class = nc
 	if nc == ClassCFS {
 		if wasGhost {

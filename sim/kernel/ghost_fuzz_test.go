@@ -154,6 +154,13 @@ func runGhostFuzz(t *testing.T, data []byte) {
 			if r.chance(50) {
 				spec.Affinity = SetOf(r.n(w.ncpu))
 			}
+			if r.chance(30) {
+				// A MicroQuanta thread, above CFS and ghOSt, with a short
+				// period so that its blackouts come often.
+				spec.Class = ClassMicroQuanta
+				spec.MQPeriod = sim.Time(100+r.n(900)) * sim.Microsecond
+				spec.MQRuntime = spec.MQPeriod * sim.Time(10+r.n(90)) / 100
+			}
 		}
 		spec.Program = w.program(uint64(i))
 		w.tasks = append(w.tasks, spawn(t, k, spec))

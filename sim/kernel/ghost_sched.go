@@ -26,7 +26,7 @@ func (k *Kernel) ghostPrologue(c *cpuState, prev *Task) {
 	// (unless DEFER_LATCHED_PREEMPTION_BY_AGENT and only the agent wants
 	// the CPU; the tick bounds that wait).
 	if l := c.g.latched; l != nil {
-		higher := len(c.rtQ) > 0 || c.cfs.nr > 0
+		higher := len(c.rtQ) > 0 || c.mqBusy() || c.cfs.nr > 0
 		agent := len(c.agentQ) > 0
 		if higher || (agent && c.g.runFlags&RunDeferLatchedAgt == 0) {
 			c.g.latched = nil
@@ -94,7 +94,7 @@ func (k *Kernel) ghostPrevMessages(c *cpuState, prev *Task) {
 // of a higher class wants it, no other task is latched, and nothing forces
 // prev off (_pick_next_task_ghost keeps running prev).
 func (k *Kernel) ghostKeeps(c *cpuState, prev *Task) bool {
-	return c.g.agent != nil && len(c.agentQ) == 0 && len(c.rtQ) == 0 && c.cfs.nr == 0 &&
+	return c.g.agent != nil && len(c.agentQ) == 0 && len(c.rtQ) == 0 && !c.mqBusy() && c.cfs.nr == 0 &&
 		(c.g.latched == nil || c.g.latched == prev) && !c.g.mustResched && !prev.g.forceOff &&
 		prev.cpu == c.id && !c.g.enclave.dying
 }
@@ -188,7 +188,7 @@ func (k *Kernel) setAvailability(c *cpuState, cur *Task) {
 	if e == nil {
 		return
 	}
-	avail := len(c.rtQ) == 0 && c.cfs.nr == 0 &&
+	avail := len(c.rtQ) == 0 && !c.mqBusy() && c.cfs.nr == 0 &&
 		(cur == nil || cur.class == ClassGhost || cur == c.g.agent || cur.class == ClassAgent)
 	was := c.g.agentFlags&SWCPUAvail != 0
 	if avail == was {
@@ -495,7 +495,7 @@ func (k *Kernel) forceOffCPU(c *cpuState) {
 // runnable on its CPU: "you preempted CFS, give the CPU back soon".
 func (k *Kernel) agentPicked(c *cpuState) {
 	was := c.g.agentFlags & SWBoostPrio
-	if len(c.rtQ) > 0 || c.cfs.nr > 0 {
+	if len(c.rtQ) > 0 || c.mqBusy() || c.cfs.nr > 0 {
 		c.g.agentFlags |= SWBoostPrio
 	} else {
 		c.g.agentFlags &^= SWBoostPrio

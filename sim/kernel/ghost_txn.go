@@ -261,7 +261,7 @@ func (k *Kernel) commitLocalTarget(c *cpuState, where commitPoint) bool {
 	if c.g.enclave == nil || !c.g.txn.claimable(where) {
 		return false
 	}
-	if where == atSchedule && (c.g.latched != nil || len(c.rtQ) > 0 || c.cfs.nr > 0) {
+	if where == atSchedule && (c.g.latched != nil || len(c.rtQ) > 0 || c.mqBusy() || c.cfs.nr > 0) {
 		return false
 	}
 	tx := &c.g.txn

@@ -19,6 +19,8 @@ const (
 	evIdleWake                 // idle CPU A notices need_resched (monitor/mwait wakeup)
 	evSpinEnd                  // spinning agent task A notices a message or its poll limit
 	evIODone                   // task A's I/O (IOWait) completes
+	evMQBudget                 // the running MicroQuanta task of CPU A used its budget
+	evMQRefill                 // MicroQuanta task A's blackout ends
 	evDestroy                  // the workqueue tears enclave A down (marked dying)
 )
 
@@ -96,7 +98,8 @@ type cpuState struct {
 	busy     sim.Busy
 
 	agentQ []*Task // agent class: runnable agents (not blocked in an ioctl), FIFO
-	rtQ    []*Task // RT class: FIFO (placeholder for MicroQuanta)
+	rtQ    []*Task // RT class: FIFO
+	mq     mqRQ    // MicroQuanta class (mq_class.go)
 	cfs    cfsRQ
 	ghostQ []*Task // ghOSt class: runnable ghOSt tasks on this CPU (rq->ghost.tasks); one may be latched
 
@@ -226,6 +229,13 @@ func (k *Kernel) spawn(spec TaskSpec, parent *Task, from int) (*Task, error) {
 	if spec.Program == nil {
 		return nil, fmt.Errorf("kernel: spawn %q: no program", spec.Name)
 	}
+	var mq *mqEntity
+	if spec.Class == ClassMicroQuanta || spec.MQRuntime != 0 || spec.MQPeriod != 0 {
+		var err error
+		if mq, err = k.newMQEntity(spec); err != nil {
+			return nil, err
+		}
+	}
 	if spec.MemShare < 0 || spec.MemShare > 1 {
 		return nil, fmt.Errorf("kernel: spawn %q: memory share %v outside 0..1", spec.Name, spec.MemShare)
 	}
@@ -256,6 +266,7 @@ func (k *Kernel) spawn(spec TaskSpec, parent *Task, from int) (*Task, error) {
 		cpu:         -1,
 		lastCPU:     -1,
 		migrateTo:   -1,
+		mq:          mq,
 	}
 	if t.name == "" {
 		t.name = fmt.Sprintf("task%d", t.id)
@@ -362,6 +373,16 @@ func (k *Kernel) HandleEvent(now sim.Time, ev sim.Event) {
 		t := k.tasks[ev.A]
 		if t.g != nil && t.g.agentTask != nil && t.g.spinEnd.Fired(ev) {
 			k.finishSpin(t)
+		}
+	case evMQBudget:
+		cpu := &k.cpus[ev.A]
+		if cpu.mq.budgetTimer.Fired(ev) {
+			k.mqBudgetEnd(cpu)
+		}
+	case evMQRefill:
+		t := k.tasks[ev.A]
+		if t.mq != nil && t.mq.replenish.Fired(ev) {
+			k.mqReplenish(t)
 		}
 	case evIdleWake:
 		cpu := &k.cpus[ev.A]

@@ -39,6 +39,11 @@ type Params struct {
 	NUMAWakeAffineMaxDistance int `toml:"numa_wake_affine_max_distance"`
 	// NUMADistance is the SLIT distance between two sockets (local = 10).
 	NUMADistance int `toml:"numa_distance"`
+	// MicroQuantaRuntimeNs out of every MicroQuantaPeriodNs is the CPU
+	// time a ClassMicroQuanta thread may use; the rest of each period it
+	// is throttled (mq_class.go). A group may set its own.
+	MicroQuantaRuntimeNs int64 `toml:"microquanta_runtime_ns"`
+	MicroQuantaPeriodNs  int64 `toml:"microquanta_period_ns"`
 }
 
 // DefaultParams returns Linux 4.15's values (docs/hardware-facts.md §7).
@@ -56,6 +61,8 @@ func DefaultParams() Params {
 		NrMigrate:                 32,      // [L415] core.c:67
 		NUMAWakeAffineMaxDistance: 30,      // [L415] topology.c:1165 (RECLAIM_DISTANCE)
 		NUMADistance:              21,      // ACPI SLIT on 2-socket Intel; rome256 sets 32 [MF]
+		MicroQuantaRuntimeNs:      900000,  // [GH] §4.3: "e.g., 0.9ms" per worker
+		MicroQuantaPeriodNs:       1000000, // [GH] §4.3: "for any period, e.g., 1ms"
 	}
 }
 
@@ -87,5 +94,6 @@ func (p *Params) Validate() error {
 	if p.NUMADistance < 10 {
 		errs = append(errs, sim.KeyErrorf("kernel.numa_distance", "must be >= 10 (the local distance), got %d", p.NUMADistance))
 	}
+	errs = append(errs, checkMQBandwidth("kernel.microquanta_runtime_ns", "kernel.microquanta_period_ns", p.MicroQuantaRuntimeNs, p.MicroQuantaPeriodNs))
 	return errors.Join(errs...)
 }

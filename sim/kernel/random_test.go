@@ -34,7 +34,7 @@ func TestRandomPrograms(t *testing.T) {
 				aff := randomSet(pr, n)
 				tasks[i] = spawn(t, k, TaskSpec{
 					Name:        fmt.Sprintf("r%d", i),
-					Class:       []Class{ClassCFS, ClassCFS, ClassCFS, ClassRT, ClassAgent}[pr.IntN(5)],
+					Class:       []Class{ClassCFS, ClassCFS, ClassCFS, ClassRT, ClassAgent, ClassMicroQuanta}[pr.IntN(6)],
 					Nice:        pr.IntN(40) - 20,
 					Affinity:    aff,
 					CPU:         -1,
@@ -60,8 +60,9 @@ func TestRandomPrograms(t *testing.T) {
 								th.SetNice(pr.IntN(40) - 20)
 							case 8:
 								// Mostly back to CFS: RT and agent FIFO tasks never
-								// yield to CFS and would starve it for long.
-								th.SetClass([]Class{ClassCFS, ClassCFS, ClassCFS, ClassRT}[pr.IntN(4)])
+								// yield to CFS and would starve it for long
+								// (MicroQuanta is bandwidth-bound).
+								th.SetClass([]Class{ClassCFS, ClassCFS, ClassCFS, ClassRT, ClassMicroQuanta}[pr.IntN(5)])
 							}
 						}
 						finished++

@@ -22,6 +22,8 @@ func (k *Kernel) activate(t *Task, cpu int, wakeup, isNew bool) {
 		c.agentQ = append(c.agentQ, t)
 	case ClassRT:
 		c.rtQ = append(c.rtQ, t)
+	case ClassMicroQuanta:
+		k.mqEnqueue(c, t, wakeup, isNew)
 	case ClassCFS:
 		k.cfsEnqueue(c, t, wakeup, isNew)
 	case ClassGhost:
@@ -41,6 +43,8 @@ func (k *Kernel) deactivate(t *Task) {
 		c.agentQ = removeTask(c.agentQ, t)
 	case ClassRT:
 		c.rtQ = removeTask(c.rtQ, t)
+	case ClassMicroQuanta:
+		k.mqDequeue(c, t)
 	case ClassCFS:
 		k.cfsDequeue(c, t)
 	case ClassGhost:
@@ -69,7 +73,7 @@ func removeTask(q []*Task, t *Task) []*Task {
 // nrRunning returns the runnable tasks of a CPU, the running one included
 // (rq->nr_running).
 func (c *cpuState) nrRunning() int {
-	n := len(c.agentQ) + len(c.rtQ) + c.cfs.nr + len(c.ghostQ)
+	n := len(c.agentQ) + len(c.rtQ) + c.mq.nrReady + c.cfs.nr + len(c.ghostQ)
 	if t := c.curr; t != nil && t.class != ClassCFS && t.state == TaskRunning {
 		n++ // FIFO classes keep the running task off their queues
 	}
@@ -90,7 +94,7 @@ func (k *Kernel) checkPreempt(cpu int, t *Task, from int) sim.Time {
 	case curr == nil:
 		// Idle (or switching to idle): the idle class loses to everyone.
 	case t.class < curr.class:
-	case curr.class == ClassAgent && curr.g != nil && curr.g.isAgent && (t.class == ClassCFS || t.class == ClassRT):
+	case curr.class == ClassAgent && curr.g != nil && curr.g.isAgent && (t.class == ClassCFS || t.class == ClassRT || t.class == ClassMicroQuanta):
 		// The agent keeps the CPU, but goes through pick again, which
 		// re-picks it with BOOST_PRIO set: other-class work waits here
 		// (pick_next_ghost_agent).
@@ -150,6 +154,9 @@ func (k *Kernel) pickNext(c *cpuState, prev *Task, now sim.Time) *Task {
 	if len(c.rtQ) > 0 {
 		return popFront(&c.rtQ)
 	}
+	if t := k.mqPick(c); t != nil {
+		return t
+	}
 	if t := k.cfsPick(c, now); t != nil {
 		return t
 	}
@@ -166,6 +173,8 @@ func (k *Kernel) putPrev(c *cpuState, t *Task) {
 		c.agentQ = append(c.agentQ, t)
 	case ClassRT:
 		c.rtQ = append(c.rtQ, t)
+	case ClassMicroQuanta:
+		k.mqPutPrev(c, t)
 	case ClassGhost:
 		c.ghostQ = append(c.ghostQ, t)
 	}
@@ -211,6 +220,7 @@ func (k *Kernel) schedule(c *cpuState) {
 		k.ghostPrologue(c, prev)
 	}
 	next := k.pickNext(c, prev, now)
+	k.mqSwitched(c, next, now)
 	if c.g.enclave != nil || ghostPrev {
 		if next != prev {
 			k.ghostSwitched(c, prev, next, now)

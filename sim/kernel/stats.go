@@ -23,6 +23,10 @@ type Stats struct {
 	ProgramPanics  int64
 	IRQTime        sim.Time // kernel work charged to no task: interrupt handlers and switches to the idle task
 
+	// MQThrottles counts MicroQuanta threads throttled for the rest of
+	// their period (blackouts).
+	MQThrottles int64
+
 	// ghOSt.
 	GhostMsgs           int64 // messages posted to queues
 	GhostMsgsConsumed   int64 // messages read by agents

@@ -43,8 +43,12 @@ const (
 	// ClassAgent is ghOSt's agent class: agent threads, above everything
 	// but stop.
 	ClassAgent
-	// ClassRT stands for the real-time classes (MicroQuanta, SCHED_FIFO).
+	// ClassRT stands for SCHED_FIFO at one priority.
 	ClassRT
+	// ClassMicroQuanta is Google's soft real-time class for Snap's
+	// workers: a thread runs at most a runtime per period, then is
+	// throttled until its next period (mq_class.go).
+	ClassMicroQuanta
 	// ClassCFS is the completely fair scheduler (SCHED_NORMAL).
 	ClassCFS
 	// ClassGhost is the ghOSt class: tasks scheduled by an agent, below CFS.
@@ -54,7 +58,7 @@ const (
 	numClasses
 )
 
-var classNames = [...]string{"stop", "agent", "rt", "cfs", "ghost", "idle"}
+var classNames = [...]string{"stop", "agent", "rt", "microquanta", "cfs", "ghost", "idle"}
 
 func (c Class) String() string {
 	if int(c) < len(classNames) {
@@ -103,6 +107,9 @@ type TaskSpec struct {
 	CPU int
 	// Enclave is the ghOSt enclave of a ClassGhost task.
 	Enclave *Enclave
+	// MQRuntime and MQPeriod are a ClassMicroQuanta task's bandwidth
+	// (0: the [kernel] defaults).
+	MQRuntime, MQPeriod sim.Time
 
 	// deferStart leaves the new task blocked (StartAgents attaches an
 	// agent before it first runs).
@@ -142,6 +149,9 @@ type Task struct {
 	// g is the ghOSt state of a task that is or was in the ghOSt class,
 	// or of an agent; nil otherwise.
 	g *ghostTask
+	// mq is the MicroQuanta state of a task that is or was in that
+	// class; nil otherwise.
+	mq *mqEntity
 
 	// Program execution.
 	co       *sim.Coroutine[op]

@@ -68,6 +68,9 @@ func (k *Kernel) selectTaskRQ(t *Task, waker int) int {
 	if prev < 0 || !t.affinity.Has(prev) {
 		prev = t.affinity.First()
 	}
+	if t.class == ClassMicroQuanta {
+		return k.mqSelectCPU(t, prev, waker)
+	}
 	if t.class != ClassCFS {
 		return prev
 	}
