@@ -96,6 +96,9 @@ func (k *Kernel) CheckInvariants() error {
 	if err := k.checkGhost(); err != nil {
 		return err
 	}
+	if err := k.checkGap(); err != nil {
+		return err
+	}
 	if err := k.checkMQ(); err != nil {
 		return err
 	}

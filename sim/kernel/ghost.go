@@ -61,6 +61,9 @@ type Enclave struct {
 	defaultQ *Queue
 	tasks    []*Task // ghOSt tasks of the enclave, in order of entry
 	procs    []*AgentProcess
+	// bpf is the attached BPF program and the scheduling-gap clock
+	// (ghost_bpf.go, ghost_gap.go).
+	bpf enclaveBPF
 
 	// Tunables (enclave files); all default to off.
 	runnableTimeout        sim.Time // runnable_timeout (0 = no watchdog)
@@ -209,6 +212,9 @@ type ghostTask struct {
 	// forceOff: the task must leave its CPU at this switch (it yielded or
 	// its TASK_NEW was just produced).
 	forceOff bool
+	// gapGroup is 1 + the gap clock's mask group the task waits in, 0
+	// while it does not wait on a run queue (ghost_gap.go).
+	gapGroup int32
 }
 
 // agentTask is the part of an agent's ghOSt state other tasks do not
@@ -386,6 +392,7 @@ func (k *Kernel) enterGhost(t *Task, e *Enclave, from int) {
 	case TaskRunnable:
 		t.g.sw.Flags |= SWTaskRunnable
 		t.g.lastRunnableAt = k.eng.Now()
+		k.gapWaiting(t, true) // queued before it had ghOSt state (spawn)
 		k.produceTaskNew(t, from)
 	default:
 		k.produceTaskNew(t, from)
@@ -419,7 +426,11 @@ func (k *Kernel) leaveGhost(t *Task, cpu int) {
 // removeFromRunqueues is used when a task changes class from ghOSt: the
 // task leaves whichever ghOSt queue holds it.
 func (c *cpuState) ghostDequeue(t *Task) {
-	c.ghostQ = removeTask(c.ghostQ, t)
+	if n := len(c.ghostQ); n > 0 {
+		if c.ghostQ = removeTask(c.ghostQ, t); len(c.ghostQ) < n && t.g != nil && t.g.enclave != nil {
+			t.g.enclave.k.gapWaiting(t, false)
+		}
+	}
 	if c.g.latched == t {
 		c.g.latched = nil
 	}

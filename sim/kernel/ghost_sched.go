@@ -116,15 +116,26 @@ func (k *Kernel) pickGhost(c *cpuState, prev *Task) *Task {
 		k.chargeKernel(c.id, k.readCost(&c.g.latchLine, c.id))
 		if l.state == TaskRunnable && l.cpu == c.id && l.class == ClassGhost {
 			c.ghostQ = removeTask(c.ghostQ, l)
+			k.gapWaiting(l, false)
 			return l
 		}
 	}
 	if prev != nil && prev.class == ClassGhost && prev.state == TaskRunnable && prev.cpu == c.id &&
 		!c.g.mustResched && !prev.g.forceOff {
 		c.ghostQ = removeTask(c.ghostQ, prev)
+		k.gapWaiting(prev, false)
 		return prev
 	}
 	c.g.mustResched = false
+	// Nothing latched and prev does not keep the CPU: the enclave's BPF
+	// pick-next-task program may latch a task here (ghost_bpf.go).
+	if k.runPNT(c, c.g.enclave) {
+		l := c.g.latched
+		c.g.latched = nil
+		c.ghostQ = removeTask(c.ghostQ, l)
+		k.gapWaiting(l, false)
+		return l
+	}
 	if c.g.runFlags&RunRTLAOnIdle != 0 {
 		if a := c.g.agent; a.g.blockedInRun && !a.g.hung {
 			// Run the agent rather than idle.
@@ -174,6 +185,7 @@ func (k *Kernel) ghostSwitched(c *cpuState, prev, next *Task, now sim.Time) {
 		}
 	}
 	k.setAvailability(c, next)
+	k.gapIdle(c, next == nil)
 }
 
 // updateAvailability tracks whether c is free of higher-class work, the

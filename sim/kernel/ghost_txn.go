@@ -214,6 +214,7 @@ func (k *Kernel) validateAndLatch(c *cpuState, tx *Txn, runCPU int, caller *Task
 		old.ghostDequeue(next)
 		next.cpu = c.id
 		c.ghostQ = append(c.ghostQ, next)
+		k.gapWaiting(next, true)
 	}
 	for i := range k.cpus {
 		if o := &k.cpus[i]; o != c && o.g.latched == next {

@@ -28,6 +28,7 @@ func (k *Kernel) activate(t *Task, cpu int, wakeup, isNew bool) {
 		k.cfsEnqueue(c, t, wakeup, isNew)
 	case ClassGhost:
 		c.ghostQ = append(c.ghostQ, t)
+		k.gapWaiting(t, true)
 		k.startTick(c, k.eng.Now()) // see tick: queued ghOSt tasks keep it
 	default:
 		panic(fmt.Sprintf("kernel: activate %v in class %v", t, t.class))
@@ -177,6 +178,7 @@ func (k *Kernel) putPrev(c *cpuState, t *Task) {
 		k.mqPutPrev(c, t)
 	case ClassGhost:
 		c.ghostQ = append(c.ghostQ, t)
+		k.gapWaiting(t, true)
 	}
 }
 

@@ -27,6 +27,11 @@ type Stats struct {
 	// their period (blackouts).
 	MQThrottles int64
 
+	// GhostBPFCalls counts runs of ghOSt pick-next-task programs;
+	// GhostBPFRuns the tasks they latched, GhostBPFRunErrors their failed
+	// RunGtid calls (ghost_bpf.go).
+	GhostBPFCalls, GhostBPFRuns, GhostBPFRunErrors int64
+
 	// ghOSt.
 	GhostMsgs           int64 // messages posted to queues
 	GhostMsgsConsumed   int64 // messages read by agents
