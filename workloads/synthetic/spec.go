@@ -29,9 +29,13 @@ type GroupSpec struct {
 	Name string `toml:"name"`
 	// Threads is the number of threads.
 	Threads int `toml:"threads"`
-	// Class is "cfs" (the default), "ghost" or "microquanta" (the latter
-	// two need the ghOSt class and MicroQuanta, not modeled yet).
+	// Class is "cfs" (the default), "ghost" (needs -policy) or
+	// "microquanta" (the kernel's MicroQuanta class).
 	Class string `toml:"class"`
+	// MQRuntimeUs out of every MQPeriodUs is a "microquanta" thread's
+	// bandwidth; 0 takes [kernel] microquanta_runtime_ns/_period_ns.
+	MQRuntimeUs float64 `toml:"mq_runtime_us"`
+	MQPeriodUs  float64 `toml:"mq_period_us"`
 	// Nice applies to CFS threads, -20..19.
 	Nice int `toml:"nice"`
 	// CPUs is the threads' affinity as a Linux cpulist; empty means all.
@@ -149,8 +153,13 @@ func Validate(groups []GroupSpec, ncpus, nsockets int) error {
 		}
 		if c := g.class(); !oneOf(c, classes) {
 			bad("class", "unknown class %q (valid: cfs, ghost, microquanta)", c)
-		} else if c == "microquanta" {
-			bad("class", "class %q is not modeled yet; \"cfs\" and \"ghost\" run today", c)
+		}
+		if !(g.MQRuntimeUs >= 0 && g.MQRuntimeUs <= 1e6) || !(g.MQPeriodUs >= 0 && g.MQPeriodUs <= 1e6) {
+			bad("mq_period_us", "mq_runtime_us and mq_period_us must be in 0..1e6 (1 s), got %v and %v", g.MQRuntimeUs, g.MQPeriodUs)
+		} else if (g.MQRuntimeUs != 0 || g.MQPeriodUs != 0) && g.class() != "microquanta" {
+			bad("mq_runtime_us", "only a \"microquanta\" group has a bandwidth (class %q)", g.class())
+		} else if g.MQRuntimeUs != 0 && g.MQPeriodUs != 0 && g.MQRuntimeUs > g.MQPeriodUs {
+			bad("mq_runtime_us", "must be at most mq_period_us (%v), got %v", g.MQPeriodUs, g.MQRuntimeUs)
 		}
 		if g.Nice < -20 || g.Nice > 19 {
 			bad("nice", "must be in -20..19, got %d", g.Nice)

@@ -113,6 +113,8 @@ func (g *group) start(env *workloads.Env) error {
 			Enclave:     env.Ghost,
 			CPU:         -1,
 			Program:     func(th *kernel.Thread) { prog(th, wk) },
+			MQRuntime:   sim.FromNs(g.spec.MQRuntimeUs * 1000),
+			MQPeriod:    sim.FromNs(g.spec.MQPeriodUs * 1000),
 		})
 		if err != nil {
 			return err

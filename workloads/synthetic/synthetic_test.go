@@ -87,8 +87,8 @@ func TestBadSyntheticConfigs(t *testing.T) {
 			"bad.toml:9: workload.group[1].cpus: CPU list \"100-120\" names CPU 120, but the machine has CPUs 0-111"},
 		{"unknown key", "[[workload.group]]\nname = \"a\"\nthreds = 1\nprogram = \"hog\"\n",
 			"bad.toml:3: workload.group[0].threds"},
-		{"class not modeled", "[[workload.group]]\nname = \"a\"\nthreads = 1\nclass = \"microquanta\"\nprogram = \"hog\"\n",
-			"bad.toml:4: workload.group[0].class: class \"microquanta\" is not modeled yet"},
+		{"microquanta bandwidth", "[[workload.group]]\nname = \"a\"\nthreads = 1\nclass = \"microquanta\"\nmq_runtime_us = 2000\nmq_period_us = 1000\nprogram = \"hog\"\n",
+			"bad.toml:5: workload.group[0].mq_runtime_us: must be at most mq_period_us"},
 		{"no groups", "[run]\nduration_ms = 5\n",
 			"workload.group: the synthetic workload needs at least one"},
 	}
