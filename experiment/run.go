@@ -149,6 +149,8 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 	r.Throughput = rep.Throughput
 	r.Latency = rep.Latency
 	r.Metrics = rep.Metrics
+	r.Backlog = rep.Backlog
+	r.Saturated = results.AnySaturated(rep.Backlog)
 	snap.fill(k, e, window, r)
 	if ps := gh.policyStats(); ps != nil {
 		if ps.Loop.Count() > 0 {

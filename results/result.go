@@ -8,6 +8,7 @@ package results
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 
 	"github.com/ghostsim/ghostsim/sim"
 )
@@ -35,6 +36,50 @@ type Result struct {
 	Kernel       Kernel                 `json:"kernel"`
 	Metrics      map[string]float64     `json:"metrics"`
 	Host         *Host                  `json:"host,omitempty"`
+	// Saturated says the system did not keep up with the requests
+	// offered: the backlog of some latency class grew over the window
+	// (Saturated's definition). Its percentiles then describe a load the
+	// system could not serve, and compare counts a saturated candidate
+	// against an unsaturated baseline as a regression.
+	Saturated bool `json:"saturated"`
+	// Backlog holds each latency class's request accounting over the
+	// window, which Saturated is judged from; empty for a workload
+	// without requests.
+	Backlog map[string]sim.Backlog `json:"backlog,omitempty"`
+}
+
+// Saturated reports whether a latency class's backlog grew over the
+// measured window by more than its noise:
+//
+//	saturated ⇔ growth > max(Arrived / 100, 3·√(InFlightStart + InFlightEnd), Clients)
+//	growth = InFlightEnd − InFlightStart = Arrived − Completed
+//
+// That is, the window left more than 1 % of its arrivals unserved beyond
+// what was already in flight, and more than three standard deviations of
+// the in-flight count's own fluctuation (a stable system's number in
+// flight is about Poisson: the difference of two samples has a standard
+// deviation near √(InFlightStart + InFlightEnd)). A system offered more
+// than about 1.01 times what it serves is saturated by this rule; one
+// right at the knee can come out either way.
+//
+// A closed loop (Clients > 0) never has more than Clients requests in
+// flight, so its backlog cannot grow past them and it is never
+// saturated: overload there shows as lower throughput and longer
+// latencies, which compare gates by themselves.
+func Saturated(b sim.Backlog) bool {
+	growth := float64(b.InFlightEnd - b.InFlightStart)
+	slack := max(float64(b.Arrived)/100, 3*math.Sqrt(float64(b.InFlightStart+b.InFlightEnd)), float64(b.Clients))
+	return growth > 0 && growth > slack
+}
+
+// AnySaturated reports whether some class of backlog is Saturated.
+func AnySaturated(backlog map[string]sim.Backlog) bool {
+	for _, b := range backlog {
+		if Saturated(b) {
+			return true
+		}
+	}
+	return false
 }
 
 // CPU is machine-wide CPU use over the measured window.
@@ -109,6 +154,7 @@ func New() *Result {
 		Ghost:      Ghost{Txns: map[string]int64{}},
 		Kernel:     Kernel{Migrations: map[string]int64{}},
 		Metrics:    map[string]float64{},
+		Backlog:    map[string]sim.Backlog{},
 	}
 }
 

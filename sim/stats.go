@@ -94,6 +94,13 @@ func (h *Histogram) Merge(o *Histogram) {
 	}
 }
 
+// Clone returns a copy of h.
+func (h *Histogram) Clone() *Histogram {
+	c := NewHistogram()
+	c.Merge(h)
+	return c
+}
+
 // Summary is a histogram's report, in nanoseconds, with the field names of
 // the results contract (DESIGN.md §8).
 type Summary struct {
@@ -105,6 +112,31 @@ type Summary struct {
 	P999  int64   `json:"p99.9"`
 	P9999 int64   `json:"p99.99"`
 	Max   int64   `json:"max"`
+	// Incomplete is how many of the Count requests had not finished when
+	// the measured window ended: each entered the mean and percentiles
+	// with its age at the end, a lower bound of its latency. A summary
+	// with Incomplete > 0 is therefore a lower bound too.
+	Incomplete int64 `json:"incomplete"`
+}
+
+// Backlog is the request accounting of one latency class over the
+// measured window, from which a result's saturation is judged
+// (results.Saturated). InFlightEnd = InFlightStart + Arrived − Completed
+// holds exactly.
+type Backlog struct {
+	// Arrived is the requests that arrived in the window.
+	Arrived int64 `json:"arrived"`
+	// Completed is the requests that completed in the window, whenever
+	// they arrived.
+	Completed int64 `json:"completed"`
+	// InFlightStart and InFlightEnd are the requests arrived and not
+	// completed when the window started and when it ended.
+	InFlightStart int64 `json:"in_flight_start"`
+	InFlightEnd   int64 `json:"in_flight_end"`
+	// Clients bounds the requests in flight of a closed loop (each client
+	// sends its next request when the last is answered); 0 for an open
+	// loop, whose arrivals do not wait for completions.
+	Clients int64 `json:"clients,omitempty"`
 }
 
 // Summary reports count, mean, p50, p90, p99, p99.9, p99.99 and max.

@@ -46,6 +46,9 @@ type Report struct {
 	// Metrics holds workload-specific numbers. Request-driven workloads
 	// report requests_generated, requests_completed and requests_in_flight.
 	Metrics map[string]float64
+	// Backlog holds, per latency class, the window's request accounting
+	// that saturation is judged from (Requests fills it and Latency).
+	Backlog map[string]sim.Backlog
 }
 
 // NewReport returns a report with empty maps.
@@ -54,5 +57,6 @@ func NewReport() *Report {
 		Throughput: map[string]float64{},
 		Latency:    map[string]sim.Summary{},
 		Metrics:    map[string]float64{},
+		Backlog:    map[string]sim.Backlog{},
 	}
 }

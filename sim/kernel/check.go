@@ -20,6 +20,9 @@ import (
 //   - MicroQuanta (checkMQ): a CPU's ready count matches its queue; a
 //     thread not throttled has budget left; a throttled one has its
 //     replenishment armed, and if running is being rescheduled;
+//   - VM isolation (checkVMIsolation): with core_sched or SetVMIsolation,
+//     the two siblings of a core never execute vCPUs of two VMs at once
+//     (plain CFS is exempt: it provides no isolation);
 //   - ghOSt: a queued ghOSt task is runnable, of the ghOSt class, in the
 //     enclave of its CPU; a latched task is queued on the CPU it is
 //     latched to; a CPU's agent is an agent of that CPU's enclave and not
@@ -94,6 +97,9 @@ func (k *Kernel) CheckInvariants() error {
 		}
 	}
 	if err := k.checkGhost(); err != nil {
+		return err
+	}
+	if err := k.checkVMIsolation(); err != nil {
 		return err
 	}
 	if err := k.checkGap(); err != nil {

@@ -84,6 +84,7 @@ func (k *Kernel) tick(c *cpuState) {
 		if t := c.curr; t != nil && t.class == ClassCFS {
 			k.cfsTick(c)
 		}
+		k.vmTick(c)
 	}
 	k.ghostTick(c, now)
 	k.triggerLoadBalance(c, now)

@@ -72,6 +72,9 @@ type Kernel struct {
 	spawnCost sim.Time
 	// launching is set while Kernel.Spawn runs (see lockProduce).
 	launching bool
+	// cs is core scheduling's and the VM model's per-CPU state
+	// (coresched_*.go), made on first use.
+	cs *coreSched
 }
 
 // cpuState is one CPU: its run queues and what it is doing.
@@ -263,6 +266,7 @@ func (k *Kernel) spawn(spec TaskSpec, parent *Task, from int) (*Task, error) {
 		numaHome:    spec.NUMAHome,
 		footprintKB: spec.FootprintKB,
 		memShare:    hw.RateOf(spec.MemShare),
+		vm:          spec.VM,
 		cpu:         -1,
 		lastCPU:     -1,
 		migrateTo:   -1,

@@ -39,6 +39,14 @@ type Params struct {
 	NUMAWakeAffineMaxDistance int `toml:"numa_wake_affine_max_distance"`
 	// NUMADistance is the SLIT distance between two sockets (local = 10).
 	NUMADistance int `toml:"numa_distance"`
+	// CoreSched turns on core scheduling (Linux 5.14, CONFIG_SCHED_CORE):
+	// CFS tasks share a physical core only with tasks of the same cookie,
+	// a vCPU's cookie being its VM (coresched_pick.go).
+	CoreSched bool `toml:"core_sched"`
+	// VMFlush turns on the L1TF and MDS mitigations of VM entry: an L1D
+	// flush and a CPU-buffer clear when a CPU enters a VM other than the
+	// one it last ran (l1tf=flush, mds=full; coresched_vm.go).
+	VMFlush bool `toml:"vm_flush"`
 	// MicroQuantaRuntimeNs out of every MicroQuantaPeriodNs is the CPU
 	// time a ClassMicroQuanta thread may use; the rest of each period it
 	// is throttled (mq_class.go). A group may set its own.

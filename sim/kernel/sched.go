@@ -158,6 +158,12 @@ func (k *Kernel) pickNext(c *cpuState, prev *Task, now sim.Time) *Task {
 	if t := k.mqPick(c); t != nil {
 		return t
 	}
+	if k.coreSchedOn(c) {
+		if t := k.corePick(c, now); t != nil {
+			return t
+		}
+		return k.pickGhost(c, prev)
+	}
 	if t := k.cfsPick(c, now); t != nil {
 		return t
 	}
@@ -314,6 +320,7 @@ func (k *Kernel) finishSwitch(c *cpuState) {
 		}
 	}
 	t.lastCPU = c.id
+	k.vmEnter(c, t, now)
 	k.resumeCurrent(c, now)
 }
 

@@ -107,6 +107,10 @@ type TaskSpec struct {
 	CPU int
 	// Enclave is the ghOSt enclave of a ClassGhost task.
 	Enclave *Enclave
+	// VM, when > 0, makes the task a vCPU of that VM: its core-scheduling
+	// cookie, and what VM exits and flushes are charged for
+	// (coresched_vm.go).
+	VM int
 	// MQRuntime and MQPeriod are a ClassMicroQuanta task's bandwidth
 	// (0: the [kernel] defaults).
 	MQRuntime, MQPeriod sim.Time
@@ -132,6 +136,7 @@ type Task struct {
 	numaHome    int
 	footprintKB int
 	memShare    hw.Rate
+	vm          int // VM id of a vCPU (its core-scheduling cookie), 0 otherwise
 
 	// cpu is the CPU whose run queue holds the task or that runs it; -1
 	// while blocked or dead.

@@ -43,29 +43,25 @@ type Workload struct {
 	batchGroup int // -1 without a batch app
 	spare      []*request
 
-	// Measurements. Counters from time 0 keep generated = completed + in
-	// flight exact; the window's figures start at ResetStats.
+	// Measurements: the requests' latencies and counts (classes short
+	// and long, and all), the window's figures from ResetStats.
+	reqs        *workloads.Requests
 	start       sim.Time
-	generated   int64
-	completed   int64
-	doneInWin   int64
 	preempted   int64 // requests of the window that lost their CPU at least once
-	lat         [numClasses]*sim.Histogram
 	batchAtStrt sim.Time
 }
 
-// Latency classes.
+// Latency classes, and "all".
 const (
 	classShort = iota
 	classLong
-	classAll
-	numClasses
 )
 
-var classNames = [numClasses]string{"short", "long", "all"}
+var classNames = []string{"short", "long"}
 
 // request is one RocksDB request.
 type request struct {
+	ticket  workloads.Ticket
 	arrived sim.Time
 	target  sim.Time // CPU time to serve it
 	long    bool
@@ -85,11 +81,8 @@ type worker struct {
 // New builds the workload from a validated spec; sliceUs and globalCPU
 // are [policy] time_slice_us and global_cpu.
 func New(spec Spec, sliceUs float64, globalCPU int) *Workload {
-	w := &Workload{spec: spec, slice: sim.FromNs(sliceUs * 1000), globalCPU: globalCPU, batchGroup: -1}
-	for c := range w.lat {
-		w.lat[c] = sim.NewHistogram()
-	}
-	return w
+	return &Workload{spec: spec, slice: sim.FromNs(sliceUs * 1000), globalCPU: globalCPU, batchGroup: -1,
+		reqs: workloads.NewRequests(classNames, "all")}
 }
 
 // Start builds the chosen system (env.Policy) and its load generator.
@@ -241,10 +234,11 @@ func (w *Workload) newRequest(at sim.Time) *request {
 	r.arrived = at
 	r.long = w.service.Float64() < w.spec.PLong
 	r.target = w.short
+	class := classShort
 	if r.long {
-		r.target = w.long
+		r.target, class = w.long, classLong
 	}
-	w.generated++
+	r.ticket = w.reqs.Arrive(at, class)
 	return r
 }
 
@@ -277,19 +271,8 @@ func (w *Workload) work(th *kernel.Thread, wk *worker) {
 
 // complete records a finished request and recycles it.
 func (w *Workload) complete(now sim.Time, r *request) {
-	w.completed++
-	if r.arrived >= w.start {
-		w.doneInWin++
-		if r.preempted {
-			w.preempted++
-		}
-		d := now - r.arrived
-		c := classShort
-		if r.long {
-			c = classLong
-		}
-		w.lat[c].Record(d)
-		w.lat[classAll].Record(d)
+	if _, counted := w.reqs.Complete(now, r.ticket); counted && r.preempted {
+		w.preempted++
 	}
 	w.spare = append(w.spare, r)
 }
@@ -298,10 +281,8 @@ func (w *Workload) complete(now sim.Time, r *request) {
 // requests that arrive from now on.
 func (w *Workload) ResetStats(now sim.Time) {
 	w.start = now
-	for c := range w.lat {
-		w.lat[c] = sim.NewHistogram()
-	}
-	w.doneInWin, w.preempted = 0, 0
+	w.reqs.ResetStats(now)
+	w.preempted = 0
 	if w.batchGroup >= 0 {
 		w.batchAtStrt = w.k.GroupCPUTime(w.batchGroup)
 	}
@@ -315,16 +296,14 @@ func (w *Workload) ResetStats(now sim.Time) {
 // requests lost their CPU while being served, and the batch app's CPUs.
 func (w *Workload) Report(now sim.Time, r *workloads.Report) {
 	window := now - w.start
-	for c, name := range classNames {
-		r.Latency[name] = w.lat[c].Summary()
-	}
-	r.Metrics["requests_generated"] = float64(w.generated)
-	r.Metrics["requests_completed"] = float64(w.completed)
-	r.Metrics["requests_in_flight"] = float64(w.generated - w.completed)
+	w.reqs.Report(now, r)
+	r.Metrics["requests_generated"] = float64(w.reqs.Generated(-1))
+	r.Metrics["requests_completed"] = float64(w.reqs.Completed(-1))
+	r.Metrics["requests_in_flight"] = float64(w.reqs.InFlight(-1))
 	r.Metrics["requests_preempted"] = float64(w.preempted)
 	r.Metrics["offered_rps"] = w.spec.LoadRPS
 	if window > 0 {
-		r.Throughput["requests_per_s"] = float64(w.doneInWin) / window.Seconds()
+		r.Throughput["requests_per_s"] = float64(w.reqs.CompletedOfWindow(-1)) / window.Seconds()
 		if w.batchGroup >= 0 {
 			r.Metrics["batch.cpus"] = float64(w.k.GroupCPUTime(w.batchGroup)-w.batchAtStrt) / float64(window)
 		}

@@ -47,22 +47,18 @@ type Workload struct {
 	freeQ  []*query
 	freeSQ []*subquery
 
-	// Measurements: counters from time 0 (generated = completed + in
-	// flight), the window's from ResetStats.
-	start     sim.Time
-	generated int64
-	completed int64
-	subDone   int64
-	bSpawned  int64
-	done      [numClasses]int64
-	lat       [numClasses]*sim.Histogram
+	// Measurements: the queries' latencies and counts (classes A, B, C
+	// and all, a closed loop), counters from time 0.
+	reqs     *workloads.Requests
+	subDone  int64
+	bSpawned int64
 }
 
 // query is one query of a client, done when its last sub-query is.
 type query struct {
 	typ    int
 	client int
-	sent   sim.Time
+	ticket workloads.Ticket
 	left   int
 }
 
@@ -93,10 +89,8 @@ type worker struct {
 
 // New builds the workload from a validated spec.
 func New(spec Spec) *Workload {
-	w := &Workload{spec: spec}
-	for c := range w.lat {
-		w.lat[c] = sim.NewHistogram()
-	}
+	w := &Workload{spec: spec, reqs: workloads.NewRequests(classNames[:classAll], classNames[classAll])}
+	w.reqs.SetClients([]int64{int64(spec.A.Clients), int64(spec.B.Clients), int64(spec.C.Clients)})
 	return w
 }
 
@@ -237,8 +231,8 @@ func socketCPUs(m *hw.Machine, s int) kernel.CPUSet {
 // thread's queue through the NIC, which wakes the server.
 func (w *Workload) issue(now sim.Time, ev sim.Event) {
 	q := w.newQuery()
-	q.typ, q.client, q.sent = int(ev.B), int(ev.A), now
-	w.generated++
+	q.typ, q.client = int(ev.B), int(ev.A)
+	q.ticket = w.reqs.Arrive(now, q.typ)
 	s := w.servers[w.nextServer]
 	w.nextServer = (w.nextServer + 1) % len(w.servers)
 	s.queue.PushBack(q)
@@ -391,14 +385,7 @@ func (w *Workload) finish(now sim.Time, sq *subquery) {
 	if q.left > 0 {
 		return
 	}
-	w.completed++
-	if q.sent >= w.start {
-		d := now - q.sent
-		w.lat[q.typ].Record(d)
-		w.lat[classAll].Record(d)
-		w.done[q.typ]++
-		w.done[classAll]++
-	}
+	w.reqs.Complete(now, q.ticket)
 	next := now
 	if w.spec.ThinkUs > 0 {
 		next += sim.ExpTime(w.rngThink, us(w.spec.ThinkUs))
@@ -431,30 +418,24 @@ func (w *Workload) newSub(q *query) *subquery {
 
 // ResetStats starts the measured window: queries sent from now on count.
 func (w *Workload) ResetStats(now sim.Time) {
-	w.start = now
-	for c := range w.lat {
-		w.lat[c] = sim.NewHistogram()
-		w.done[c] = 0
-	}
+	w.reqs.ResetStats(now)
 }
 
 // Report gives latency and throughput per query type, and the query
 // accounting (cumulative from time 0).
 func (w *Workload) Report(now sim.Time, r *workloads.Report) {
-	window := now - w.start
-	for c, name := range classNames {
-		r.Latency[name] = w.lat[c].Summary()
-	}
+	window := now - w.reqs.Start()
+	w.reqs.Report(now, r)
 	if window > 0 {
 		sec := window.Seconds()
-		r.Throughput["requests_per_s"] = float64(w.done[classAll]) / sec
+		r.Throughput["requests_per_s"] = float64(w.reqs.CompletedOfWindow(-1)) / sec
 		for c := typeA; c <= typeC; c++ {
-			r.Throughput[classNames[c]+"_per_s"] = float64(w.done[c]) / sec
+			r.Throughput[classNames[c]+"_per_s"] = float64(w.reqs.CompletedOfWindow(c)) / sec
 		}
 	}
-	r.Metrics["requests_generated"] = float64(w.generated)
-	r.Metrics["requests_completed"] = float64(w.completed)
-	r.Metrics["requests_in_flight"] = float64(w.generated - w.completed)
+	r.Metrics["requests_generated"] = float64(w.reqs.Generated(-1))
+	r.Metrics["requests_completed"] = float64(w.reqs.Completed(-1))
+	r.Metrics["requests_in_flight"] = float64(w.reqs.InFlight(-1))
 	r.Metrics["subqueries_completed"] = float64(w.subDone)
 	r.Metrics["b_workers_spawned"] = float64(w.bSpawned)
 }

@@ -17,8 +17,10 @@ type Workload struct {
 	groups []*group
 	e      *sim.Engine
 	k      *kernel.Kernel
-	all    *sim.Histogram
-	start  sim.Time
+	// reqs is the latency bookkeeping of the requests groups, one class
+	// per group (its index in reqGroups) and "all".
+	reqs      *workloads.Requests
+	reqGroups []*group
 }
 
 // group is one thread group at run time.
@@ -36,17 +38,14 @@ type group struct {
 	queue sim.Deque[request]
 	free  sim.Deque[*worker]
 
-	lat       *sim.Histogram
-	generated int64 // since time 0
-	completed int64 // since time 0
-	doneInWin int64 // completed in the measured window, whenever they arrived
-	periods   int64 // periodic runs completed in the window
-	overruns  int64
+	class    int   // requests: the group's class in w.reqs
+	periods  int64 // periodic runs completed in the window
+	overruns int64
 }
 
 type request struct {
-	arrived sim.Time
-	work    sim.Time
+	ticket workloads.Ticket
+	work   sim.Time
 }
 
 type worker struct {
@@ -57,10 +56,18 @@ type worker struct {
 
 // New builds the workload from validated group specs.
 func New(groups []GroupSpec) *Workload {
-	w := &Workload{all: sim.NewHistogram()}
+	w := &Workload{}
+	var names []string
 	for i, g := range groups {
-		w.groups = append(w.groups, &group{spec: g, index: i, w: w, lat: sim.NewHistogram()})
+		gr := &group{spec: g, index: i, w: w, class: -1}
+		if g.Program == "requests" {
+			gr.class = len(w.reqGroups)
+			w.reqGroups = append(w.reqGroups, gr)
+			names = append(names, g.Name)
+		}
+		w.groups = append(w.groups, gr)
 	}
+	w.reqs = workloads.NewRequests(names, "all")
 	return w
 }
 
@@ -231,8 +238,7 @@ func serviceSampler(d DistSpec, r *rand.Rand) func() sim.Time {
 // HandleEvent is an arrival: hand the request to a free thread, or queue
 // it, and schedule the next arrival.
 func (g *group) HandleEvent(now sim.Time, _ sim.Event) {
-	r := request{arrived: now, work: g.service()}
-	g.generated++
+	r := request{ticket: g.w.reqs.Arrive(now, g.class), work: g.service()}
 	if wk, ok := g.free.PopFront(); ok {
 		wk.req, wk.has = r, true
 		g.w.k.Wake(wk.task)
@@ -243,26 +249,16 @@ func (g *group) HandleEvent(now sim.Time, _ sim.Event) {
 }
 
 func (g *group) complete(now sim.Time, r request) {
-	g.completed++
-	if now >= g.w.start {
-		g.doneInWin++ // throughput: every completion in the window
-	}
-	if r.arrived < g.w.start {
-		return // latency: only requests that arrived in the window
-	}
-	d := now - r.arrived
-	g.lat.Record(d)
-	g.w.all.Record(d)
+	g.w.reqs.Complete(now, r.ticket)
 }
 
 // ResetStats starts the measured window: throughput counts requests
-// completed from now on, latencies those that also arrived from now on.
+// completed from now on, latencies those that arrive from now on
+// (workloads.Requests).
 func (w *Workload) ResetStats(now sim.Time) {
-	w.start = now
-	w.all = sim.NewHistogram()
+	w.reqs.ResetStats(now)
 	for _, g := range w.groups {
-		g.lat = sim.NewHistogram()
-		g.doneInWin, g.periods, g.overruns = 0, 0, 0
+		g.periods, g.overruns = 0, 0
 	}
 }
 
@@ -270,35 +266,28 @@ func (w *Workload) ResetStats(now sim.Time) {
 // the request accounting (cumulative from time 0, so that generated =
 // completed + in flight holds exactly).
 func (w *Workload) Report(now sim.Time, r *workloads.Report) {
-	window := (now - w.start).Seconds()
-	var gen, done, win int64
-	anyRequests := false
+	window := (now - w.reqs.Start()).Seconds()
 	for _, g := range w.groups {
 		switch g.spec.Program {
 		case "requests":
-			anyRequests = true
-			r.Latency[g.spec.Name] = g.lat.Summary()
-			gen += g.generated
-			done += g.completed
-			win += g.doneInWin
-			r.Metrics[g.spec.Name+".requests_generated"] = float64(g.generated)
-			r.Metrics[g.spec.Name+".requests_completed"] = float64(g.completed)
+			r.Metrics[g.spec.Name+".requests_generated"] = float64(w.reqs.Generated(g.class))
+			r.Metrics[g.spec.Name+".requests_completed"] = float64(w.reqs.Completed(g.class))
 			if window > 0 {
-				r.Throughput[g.spec.Name+".requests_per_s"] = float64(g.doneInWin) / window
+				r.Throughput[g.spec.Name+".requests_per_s"] = float64(w.reqs.CompletedInWindow(g.class)) / window
 			}
 		case "periodic":
 			r.Metrics[g.spec.Name+".periods"] = float64(g.periods)
 			r.Metrics[g.spec.Name+".overruns"] = float64(g.overruns)
 		}
 	}
-	if !anyRequests {
+	if len(w.reqGroups) == 0 {
 		return
 	}
-	r.Latency["all"] = w.all.Summary()
-	r.Metrics["requests_generated"] = float64(gen)
-	r.Metrics["requests_completed"] = float64(done)
-	r.Metrics["requests_in_flight"] = float64(gen - done)
+	w.reqs.Report(now, r)
+	r.Metrics["requests_generated"] = float64(w.reqs.Generated(-1))
+	r.Metrics["requests_completed"] = float64(w.reqs.Completed(-1))
+	r.Metrics["requests_in_flight"] = float64(w.reqs.InFlight(-1))
 	if window > 0 {
-		r.Throughput["requests_per_s"] = float64(win) / window
+		r.Throughput["requests_per_s"] = float64(w.reqs.CompletedInWindow(-1)) / window
 	}
 }

@@ -113,3 +113,54 @@ func TestBadSyntheticConfigs(t *testing.T) {
 		})
 	}
 }
+
+// TestOverloadCountsEveryRequest is issue 14's example at test size:
+// `ghostsim -config rome256 -config synthetic-requests.toml -workload
+// synthetic` with 512 request threads (on the config's 8 CPUs) offered
+// 3.8 M requests/s of 50 µs. The warm-up's backlog is ahead of every
+// request of the window, so none of them completes: they all count, with
+// their age at the end (incomplete), and the result is saturated. Before,
+// the latency had no requests and p99 read 0.
+func TestOverloadCountsEveryRequest(t *testing.T) {
+	r, err := run(t, []string{"rome256", "synthetic-requests"}, "workload.group[0].threads=512",
+		"workload.group[0].arrival.rate_per_s=3800000", "workload.group[0].service.mean_us=50",
+		"run.warmup_ms=1", "run.duration_ms=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, b := r.Latency["all"], r.Backlog["all"]
+	t.Logf("latency all %+v; backlog %+v", all, b)
+	if all.Count == 0 || all.Count != b.Arrived {
+		t.Errorf("latency counts %d requests, %d arrived in the window: every one must count", all.Count, b.Arrived)
+	}
+	if all.Incomplete == 0 || all.Incomplete > all.Count {
+		t.Errorf("%d incomplete of %d", all.Incomplete, all.Count)
+	}
+	// The requests of the window are up to 2 ms old at its end; the
+	// median is about 1 ms.
+	if all.P99 < 1_500_000 || all.P50 < 500_000 {
+		t.Errorf("p50 %d ns, p99 %d ns: want the ages of requests waiting up to 2 ms", all.P50, all.P99)
+	}
+	if b.InFlightEnd != b.InFlightStart+b.Arrived-b.Completed || b.InFlightEnd <= b.InFlightStart {
+		t.Errorf("backlog %+v: want it adding up and growing", b)
+	}
+	if !r.Saturated {
+		t.Error("saturated = false with the backlog growing by most of the arrivals")
+	}
+}
+
+// TestUnderCapacityNotSaturated: a load the servers keep up with (half
+// their capacity, and 90 %) is not saturated, and few of its requests are
+// in flight at the end.
+func TestUnderCapacityNotSaturated(t *testing.T) {
+	for _, rate := range []string{"80000", "144000"} { // 8 CPUs × 20k/s of 50 µs = 160k/s
+		r, err := run(t, []string{"skylake112", "synthetic-requests"}, "workload.group[0].arrival.rate_per_s="+rate,
+			"run.duration_ms=50", "run.warmup_ms=10")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if all := r.Latency["all"]; r.Saturated || all.Incomplete > 100 {
+			t.Errorf("rate %s/s: saturated %v, %d incomplete of %d; backlog %+v", rate, r.Saturated, all.Incomplete, all.Count, r.Backlog["all"])
+		}
+	}
+}
