@@ -9,11 +9,13 @@ import (
 )
 
 // startGhost creates the ghOSt enclave on cpus with the [enclave]
-// watchdog, launches the policy's agent process, and schedules the
-// [fault] injections. The returned faults tracks the live agent process.
+// watchdog and lifetime (ephemeral unless ephemeral = false), launches
+// the policy's agent process, and schedules the [fault] injections. The
+// returned faults tracks the live agent process.
 func startGhost(spec *Spec, k *kernel.Kernel, cpus kernel.CPUSet, policy string) (*faults, error) {
 	e, err := k.CreateEnclave(cpus, kernel.EnclaveConfig{
 		RunnableTimeout: sim.Ms(spec.Enclave.RunnableTimeoutMs),
+		Ephemeral:       spec.Enclave.ephemeral(),
 	})
 	if err != nil {
 		return nil, err
@@ -66,12 +68,17 @@ type faults struct {
 	params agent.Params
 	proc   *agent.Process
 	gap    sim.Time
+	// successor is the upgrade's new process's fd of the enclave's ctl
+	// file, open from the upgrade until the new process runs.
+	successor *kernel.Ctl
 }
 
 // HandleEvent injects one fault: a crash (the agent process dies as from a
-// panic), a hang (it stops scheduling; only the watchdog helps), or an
-// in-place upgrade (the process exits and a new one attaches after the
-// gap, rebuilding its state by discovery).
+// panic; an ephemeral enclave dies with it and its threads fall back to
+// CFS), a hang (it stops scheduling; only the watchdog helps), or an
+// in-place upgrade (the new process opens the enclave, the old one exits,
+// and the new one attaches after the gap, rebuilding its state by
+// discovery).
 func (f *faults) HandleEvent(now sim.Time, ev sim.Event) {
 	if f.e.Dying() {
 		return
@@ -82,6 +89,11 @@ func (f *faults) HandleEvent(now sim.Time, ev sim.Event) {
 	case faultHang:
 		f.proc.Hang()
 	case faultUpgrade:
+		ctl, err := f.e.OpenCtl()
+		if err != nil {
+			panic(fmt.Sprintf("upgrade: opening the enclave: %v", err))
+		}
+		f.successor = ctl
 		f.proc.Kill(false, nil)
 		f.k.Engine().Schedule(now+f.gap, ev.H(), sim.Event{Kind: faultRestart})
 	case faultRestart:
@@ -90,6 +102,9 @@ func (f *faults) HandleEvent(now sim.Time, ev sim.Event) {
 			panic(fmt.Sprintf("upgrade: new agent process: %v", err))
 		}
 		f.proc = p
+		// The new process holds its own fd now.
+		f.successor.Close()
+		f.successor = nil
 	}
 }
 

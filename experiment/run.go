@@ -218,6 +218,12 @@ func (s kernelSnapshot) fill(k *kernel.Kernel, e *sim.Engine, window sim.Time, r
 	r.Ghost.IPIs = r.Kernel.IPIs
 	r.Ghost.WatchdogDestroys = st.WatchdogDestroys
 	r.Ghost.AgentCrashes = st.AgentCrashes
+	r.Ghost.EnclaveDestroys = st.EnclaveDestroys
+	for _, e := range k.Enclaves() {
+		if cause, _ := e.Destroyed(); cause != kernel.NotDestroyed {
+			r.Ghost.EnclaveDestroyCauses[cause.String()]++
+		}
+	}
 	r.Ghost.AffinityOverrides = st.GhostAffinityOverrides - s.stats.GhostAffinityOverrides
 	r.Ghost.LongestRunnableWaitNs = k.LongestRunnableWait().Ns()
 	capacity := float64(window) * float64(k.NumCPUs())

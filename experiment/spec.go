@@ -48,14 +48,25 @@ type RunSpec struct {
 	Seed uint64 `toml:"seed"`
 }
 
-// EnclaveSpec is the [enclave] table: the ghOSt enclave's CPUs and its
-// watchdog.
+// EnclaveSpec is the [enclave] table: the ghOSt enclave's CPUs, its
+// watchdog and its lifetime.
 type EnclaveSpec struct {
 	// CPUs is a Linux cpulist ("0-7,16"); empty means every CPU.
 	CPUs string `toml:"cpus"`
 	// RunnableTimeoutMs is the watchdog's limit; 0 turns it off.
 	RunnableTimeoutMs int64 `toml:"runnable_timeout_ms"`
+	// Ephemeral (absent: true) makes the enclave die with its agent
+	// process, as ghostfs "create ... ephemeral" does: a crash with no
+	// successor destroys it and its threads fall back to CFS, while an
+	// in-place upgrade keeps it (the new process opens it before the old
+	// one dies). false keeps a persistent enclave, which outlives its
+	// agents: after a crash its threads wait, never scheduled, unless the
+	// watchdog (runnable_timeout_ms) destroys it.
+	Ephemeral *bool `toml:"ephemeral"`
 }
+
+// ephemeral returns Ephemeral with its default, true.
+func (e *EnclaveSpec) ephemeral() bool { return e.Ephemeral == nil || *e.Ephemeral }
 
 // FaultSpec is the [fault] table: agent faults injected at given times
 // (0 = never). The ghOSt class acts on them.

@@ -112,6 +112,13 @@ type Ghost struct {
 	// task that had waited longest had been runnable without running (0:
 	// none waited). A policy that loses a task shows here.
 	LongestRunnableWaitNs int64 `json:"longest_runnable_wait_ns"`
+	// EnclaveDestroys counts the enclaves destroyed over the whole run
+	// (warm-up included, like agent_crashes and watchdog_destroys): their
+	// threads fell back to CFS. EnclaveDestroyCauses splits it by cause:
+	// "watchdog", "owner_exit" (an ephemeral enclave's agent process died
+	// with no successor) or "destroy" (an explicit destroy).
+	EnclaveDestroys      int64            `json:"enclave_destroys"`
+	EnclaveDestroyCauses map[string]int64 `json:"enclave_destroy_causes"`
 }
 
 // LoopTime summarizes an agent's scheduling-loop durations, in ns.
@@ -151,7 +158,7 @@ func New() *Result {
 		Throughput: map[string]float64{},
 		Latency:    map[string]sim.Summary{},
 		CPU:        CPU{Share: map[string]float64{}},
-		Ghost:      Ghost{Txns: map[string]int64{}},
+		Ghost:      Ghost{Txns: map[string]int64{}, EnclaveDestroyCauses: map[string]int64{}},
 		Kernel:     Kernel{Migrations: map[string]int64{}},
 		Metrics:    map[string]float64{},
 		Backlog:    map[string]sim.Backlog{},

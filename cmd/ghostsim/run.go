@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"runtime"
 	"slices"
@@ -339,6 +340,13 @@ func warnServedNothing(stderr io.Writer, label string, res *results.Result) {
 	}
 	if n := res.Ghost.AgentCrashes; n > 0 {
 		fmt.Fprintf(stderr, "ghostsim: warning%s: the ghOSt agent crashed (%d crashes); its tasks were not scheduled by the policy after that\n", label, n)
+	}
+	if n := res.Ghost.EnclaveDestroys; n > 0 {
+		var causes []string
+		for _, c := range slices.Sorted(maps.Keys(res.Ghost.EnclaveDestroyCauses)) {
+			causes = append(causes, fmt.Sprintf("%s %d", c, res.Ghost.EnclaveDestroyCauses[c]))
+		}
+		fmt.Fprintf(stderr, "ghostsim: note%s: %d ghOSt enclave(s) destroyed (%s); their threads fell back to CFS\n", label, n, strings.Join(causes, ", "))
 	}
 	gen, done := res.Metrics["requests_generated"], res.Metrics["requests_completed"]
 	if gen > 0 && done == 0 {
