@@ -119,7 +119,21 @@ type Finding struct {
 	Missing bool
 	// Regressed says the candidate is worse than allowed, or Missing.
 	Regressed bool
+	// Note explains a "saturated" or "served" finding (Compare).
+	Note string
 }
+
+// Findings that no tolerance controls (Compare): the candidate saturated
+// where the baseline was not, and a candidate that served nothing.
+const (
+	// MetricSaturated compares Result.Saturated: Baseline and Candidate
+	// are 1 for saturated, 0 for not.
+	MetricSaturated = "saturated"
+	// MetricServed is a candidate that completed no request in the
+	// window while the baseline did: Baseline and Candidate are the
+	// requests completed (the most of any latency class).
+	MetricServed = "served"
+)
 
 // String describes f on one line, such as
 // "p99 of class all at load=50000: 243711 -> 300000 (+23.1 %, tolerance 5 %)".
@@ -133,6 +147,13 @@ func (f Finding) String() string {
 	}
 	if f.Missing {
 		return what + ": missing from the candidate"
+	}
+	if f.Metric == MetricSaturated || f.Metric == MetricServed {
+		what := f.Metric
+		if f.Point != "" {
+			what += " at " + f.Point
+		}
+		return what + ": " + f.Note
 	}
 	return fmt.Sprintf("%s: %s -> %s (%s, tolerance %s)", what, fmtValue(f.Baseline), fmtValue(f.Candidate),
 		FormatChange(f.Change), strconv.FormatFloat(100*f.Tolerance, 'f', -1, 64)+" %")
@@ -169,10 +190,26 @@ func PointKey(p map[string]float64) string {
 // such run), and returns a finding for each metric with a tolerance: for
 // every latency class of the baseline with requests (count > 0), each
 // latency field in tol, and with "throughput" in tol every throughput key
-// of the baseline. Findings come in baseline order, then latency classes
+// of the baseline. Findings come in baseline order; at each point first
+// MetricServed and MetricSaturated when they apply, then latency classes
 // sorted and fields in ToleranceKeys order, then throughput keys sorted.
-// The results' Host, and whether machine, workload or policy agree, play no
-// part: comparing a policy of one's own with a reference policy is a use.
+//
+// Two findings no tolerance controls come first at a point:
+//   - MetricServed, regressed, when the candidate served nothing (no
+//     latency class with a completed request, every throughput 0) and
+//     the baseline served something: its latencies would otherwise read
+//     as fast, or be skipped;
+//   - MetricSaturated when either result is Saturated: regressed when
+//     only the candidate is, whatever its percentiles say (those of a
+//     saturated run describe a load it could not serve, and its
+//     unfinished requests count only with their age, a lower bound);
+//     not regressed when only the baseline is, or both are (then both
+//     sets of percentiles are lower bounds, compared as usual).
+//
+// The results' Host and policy play no part: comparing a policy of one's
+// own with a reference policy is a use. Machine and workload must agree
+// at each point: results of another machine or workload are not a
+// baseline, and comparing them is an error.
 //
 // It is an error when a point appears twice in either list, or when the
 // two lists do not hold the same points.
@@ -210,10 +247,50 @@ func Compare(base, cand []*Result, tol Tolerances) ([]Finding, error) {
 		return nil, fmt.Errorf("baseline and candidate hold different points (%s)", strings.Join(msg, "; "))
 	}
 
+	for _, b := range base {
+		c := ci[PointKey(b.Point)]
+		var what []string
+		if b.Machine != c.Machine {
+			what = append(what, fmt.Sprintf("machine %q, candidate %q", b.Machine, c.Machine))
+		}
+		if b.Workload != c.Workload {
+			what = append(what, fmt.Sprintf("workload %q, candidate %q", b.Workload, c.Workload))
+		}
+		if len(what) > 0 {
+			return nil, fmt.Errorf("baseline and candidate are not the same experiment at %s: baseline %s; "+
+				"compare a candidate with a baseline of its own machine and workload", pointName(b.Point), strings.Join(what, ", "))
+		}
+	}
+
 	var out []Finding
 	for _, b := range base {
 		key := PointKey(b.Point)
 		c := ci[key]
+		if bn, cn := served(b), served(c); bn > 0 && cn == 0 {
+			out = append(out, Finding{Point: key, Metric: MetricServed, Class: "requests", Baseline: float64(bn),
+				Change: -1, Regressed: true,
+				Note: fmt.Sprintf("the candidate completed no request in the window (the baseline %d): it served nothing", bn)})
+		}
+		if b.Saturated || c.Saturated {
+			f := Finding{Point: key, Metric: MetricSaturated, Class: saturatedClasses(c, b)}
+			if b.Saturated {
+				f.Baseline = 1
+			}
+			if c.Saturated {
+				f.Candidate = 1
+			}
+			switch {
+			case !b.Saturated:
+				f.Regressed, f.Change = true, math.Inf(1)
+				f.Note = "the candidate did not keep up (its backlog grew: " + backlogText(c) + "), the baseline did: a regression whatever its percentiles say"
+			case !c.Saturated:
+				f.Change = -1
+				f.Note = "the baseline did not keep up (" + backlogText(b) + "), the candidate does"
+			default:
+				f.Note = "neither kept up (baseline " + backlogText(b) + "; candidate " + backlogText(c) + "): both sets of percentiles are lower bounds"
+			}
+			out = append(out, f)
+		}
 		for _, class := range slices.Sorted(maps.Keys(b.Latency)) {
 			bs := b.Latency[class]
 			if bs.Count == 0 {
@@ -303,6 +380,56 @@ func change(base, cand float64) float64 {
 	return cand/base - 1
 }
 
+// served returns the most requests any latency class of r completed in
+// the window (count − incomplete), or 1 when r has none but some
+// throughput is positive.
+func served(r *Result) int64 {
+	var n int64
+	for _, s := range r.Latency {
+		n = max(n, s.Count-s.Incomplete)
+	}
+	if n == 0 {
+		for _, v := range r.Throughput {
+			if v > 0 {
+				return 1
+			}
+		}
+	}
+	return n
+}
+
+// saturatedClasses names the classes of the first of rs that is
+// saturated, sorted and comma-separated.
+func saturatedClasses(rs ...*Result) string {
+	for _, r := range rs {
+		var cl []string
+		for _, k := range slices.Sorted(maps.Keys(r.Backlog)) {
+			if Saturated(r.Backlog[k]) {
+				cl = append(cl, k)
+			}
+		}
+		if len(cl) > 0 {
+			return strings.Join(cl, ",")
+		}
+	}
+	return "-"
+}
+
+// backlogText describes r's saturated classes' backlogs: "class all: in
+// flight 3697 -> 10906, 7521 arrived, 312 completed".
+func backlogText(r *Result) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(r.Backlog)) {
+		if b := r.Backlog[k]; Saturated(b) {
+			parts = append(parts, fmt.Sprintf("class %s in flight %d -> %d, %d arrived, %d completed", k, b.InFlightStart, b.InFlightEnd, b.Arrived, b.Completed))
+		}
+	}
+	if len(parts) == 0 {
+		return "saturated"
+	}
+	return strings.Join(parts, "; ")
+}
+
 // latencyField returns the field of s named m ("p99").
 func latencyField(s sim.Summary, m string) float64 {
 	switch m {
@@ -326,7 +453,9 @@ func latencyField(s sim.Summary, m string) float64 {
 
 // DecodeAll parses results written by ghostsim: one JSON object (one line
 // of -json, or -out's indented result.json) or several, one per line as a
-// sweep prints them. Each must carry this version's schema.
+// sweep prints them. Each must carry this version's schema, a machine, a
+// workload and a measured window (sim_time_ns > 0): a file holding only a
+// schema field is not a result.
 func DecodeAll(data []byte) ([]*Result, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	var out []*Result
@@ -342,6 +471,19 @@ func DecodeAll(data []byte) ([]*Result, error) {
 		}
 		if r.Schema != Schema {
 			return nil, fmt.Errorf("result %d: not a ghostsim result: schema %q, want %q", n, r.Schema, Schema)
+		}
+		var missing []string
+		if r.Machine == "" {
+			missing = append(missing, "machine")
+		}
+		if r.Workload == "" {
+			missing = append(missing, "workload")
+		}
+		if r.SimTimeNs <= 0 {
+			missing = append(missing, "sim_time_ns")
+		}
+		if len(missing) > 0 {
+			return nil, fmt.Errorf("result %d: not a complete ghostsim result: no %s", n, strings.Join(missing, ", no "))
 		}
 		out = append(out, r)
 	}

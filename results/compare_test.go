@@ -17,6 +17,7 @@ import (
 // at point p (nil for none).
 func result(p map[string]float64, p50, p99, p999 int64, rps float64) *results.Result {
 	r := results.New()
+	r.Machine, r.Workload, r.SimTimeNs = "skylake112", "synthetic", 1e8
 	r.Point = p
 	r.Latency["all"] = sim.Summary{Count: 1000, Mean: float64(p50), P50: p50, P90: p99 / 2, P99: p99, P999: p999, P9999: p999, Max: p999}
 	r.Throughput["requests_per_s"] = rps
@@ -24,6 +25,30 @@ func result(p map[string]float64, p50, p99, p999 int64, rps float64) *results.Re
 }
 
 func load(v float64) map[string]float64 { return map[string]float64{"load": v} }
+
+// empty is a result of the same experiment as result's with nothing
+// measured.
+func empty() *results.Result {
+	r := results.New()
+	r.Machine, r.Workload, r.SimTimeNs = "skylake112", "synthetic", 1e8
+	return r
+}
+
+// saturated marks r saturated, with a backlog of class "all" that is.
+func saturated(r *results.Result) *results.Result {
+	r.Saturated = true
+	r.Backlog["all"] = sim.Backlog{Arrived: 10000, Completed: 5000, InFlightStart: 100, InFlightEnd: 5100}
+	return r
+}
+
+// servedNothing makes every request of r's classes incomplete.
+func servedNothing(r *results.Result) *results.Result {
+	for k, s := range r.Latency {
+		s.Incomplete = s.Count
+		r.Latency[k] = s
+	}
+	return r
+}
 
 // status is the short form of findings that a test states: "p99 all +10.0 % REGRESSED".
 func status(fs []results.Finding) []string {
@@ -98,13 +123,46 @@ func TestCompare(t *testing.T) {
 		{
 			name: "missing class",
 			base: []*results.Result{result(nil, 100, 1000, 2000, 1e5)},
-			cand: []*results.Result{results.New()},
+			cand: []*results.Result{empty()},
 			tol:  def,
-			want: []string{"p99 all +0.0 % MISSING", "p99.9 all +0.0 % MISSING", "throughput requests_per_s +0.0 % MISSING"},
+			want: []string{"served requests -100.0 % REGRESSED", "p99 all +0.0 % MISSING", "p99.9 all +0.0 % MISSING", "throughput requests_per_s +0.0 % MISSING"},
+		},
+		{
+			// Issue 14: a saturated candidate is a regression whatever
+			// its percentiles say.
+			name: "saturated candidate, unsaturated baseline",
+			base: []*results.Result{result(nil, 100, 1000, 2000, 1e5)},
+			cand: []*results.Result{saturated(result(nil, 50, 500, 900, 1e5))},
+			tol:  def,
+			want: []string{"saturated all +inf REGRESSED", "p99 all -50.0 % ok", "p99.9 all -55.0 % ok", "throughput requests_per_s +0.0 % ok"},
+		},
+		{
+			name: "saturated baseline, unsaturated candidate",
+			base: []*results.Result{saturated(result(nil, 100, 1000, 2000, 1e5))},
+			cand: []*results.Result{result(nil, 100, 1000, 2000, 1e5)},
+			tol:  results.Tolerances{"p99": 0.05},
+			want: []string{"saturated all -100.0 % ok", "p99 all +0.0 % ok"},
+		},
+		{
+			name: "both saturated: percentiles compared",
+			base: []*results.Result{saturated(result(nil, 100, 1000, 2000, 1e5))},
+			cand: []*results.Result{saturated(result(nil, 100, 2000, 2000, 1e5))},
+			tol:  results.Tolerances{"p99": 0.05},
+			want: []string{"saturated all +0.0 % ok", "p99 all +100.0 % REGRESSED"},
+		},
+		{
+			// Issue 14: a candidate whose requests all stayed
+			// unfinished has small percentiles (ages) and used to pass
+			// with throughput off.
+			name: "candidate that served nothing",
+			base: []*results.Result{result(nil, 100, 1000, 2000, 1e5)},
+			cand: []*results.Result{servedNothing(result(nil, 10, 100, 200, 0))},
+			tol:  results.Tolerances{"p99": 0.05},
+			want: []string{"served requests -100.0 % REGRESSED", "p99 all -90.0 % ok"},
 		},
 		{
 			name: "class without requests is skipped",
-			base: []*results.Result{results.New()},
+			base: []*results.Result{empty()},
 			cand: []*results.Result{result(nil, 100, 1000, 2000, 1e5)},
 			tol:  def,
 			want: nil,
@@ -209,7 +267,9 @@ func TestDecodeAll(t *testing.T) {
 	}{
 		{"one line", string(a) + "\n", 1, ""},
 		{"json lines", string(a) + "\n" + string(b) + "\n", 2, ""},
-		{"indented", "{\n  \"schema\": \"ghostsim.result/v1\",\n  \"seed\": 3\n}\n", 1, ""},
+		{"indented", "{\n  \"schema\": \"ghostsim.result/v1\",\n  \"machine\": \"m\",\n  \"workload\": \"w\",\n  \"sim_time_ns\": 5\n}\n", 1, ""},
+		// Issue 14: a file holding only a schema field is no result.
+		{"schema only", `{"schema": "ghostsim.result/v1"}`, 0, "result 1: not a complete ghostsim result: no machine, no workload, no sim_time_ns"},
 		{"empty", "", 0, "no results"},
 		{"not json", "hello", 0, "result 1: not a ghostsim result"},
 		{"other json", `{"name": "x"}`, 0, `schema ""`},
@@ -263,5 +323,55 @@ func TestReadFileSizeLimit(t *testing.T) {
 	want := "/dev/zero: larger than 67108864 bytes (64 MiB), the limit for a results file"
 	if err == nil || err.Error() != want {
 		t.Errorf("ReadFile(/dev/zero) = %v, want %q", err, want)
+	}
+}
+
+// TestCompareDifferentExperiments: results of another machine or workload
+// are refused (issue 14: they used to compare).
+func TestCompareDifferentExperiments(t *testing.T) {
+	base := result(load(1), 100, 1000, 2000, 1e5)
+	for _, tt := range []struct {
+		change func(*results.Result)
+		want   string
+	}{
+		{func(r *results.Result) { r.Machine = "rome256" }, `machine "skylake112", candidate "rome256"`},
+		{func(r *results.Result) { r.Workload = "rocksdb" }, `workload "synthetic", candidate "rocksdb"`},
+		{func(r *results.Result) { r.Policy = "mine" }, ""}, // another policy is a use
+	} {
+		cand := result(load(1), 100, 1000, 2000, 1e5)
+		tt.change(cand)
+		_, err := results.Compare([]*results.Result{base}, []*results.Result{cand}, results.DefaultTolerances())
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%+v: %v", cand, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "{load=1}") {
+			t.Errorf("error %v, want one naming %s at {load=1}", err, tt.want)
+		}
+	}
+}
+
+// TestSaturated pins the definition: growth of the in-flight count over
+// the window beyond 1 % of arrivals, beyond three standard deviations of
+// its own noise, and beyond a closed loop's clients.
+func TestSaturated(t *testing.T) {
+	for _, tt := range []struct {
+		b    sim.Backlog
+		want bool
+	}{
+		{sim.Backlog{}, false},
+		{sim.Backlog{Arrived: 7521, Completed: 312, InFlightStart: 3697, InFlightEnd: 10906}, true},           // issue 14's example, small
+		{sim.Backlog{Arrived: 32214, Completed: 31905, InFlightStart: 111, InFlightEnd: 420}, false},          // at capacity: 309 < 322
+		{sim.Backlog{Arrived: 10000, Completed: 9899, InFlightStart: 0, InFlightEnd: 101}, true},              // 101 > 100 and > 3·√101
+		{sim.Backlog{Arrived: 10000, Completed: 9900, InFlightStart: 0, InFlightEnd: 100}, false},             // exactly 1 %
+		{sim.Backlog{Arrived: 100, Completed: 80, InFlightStart: 30, InFlightEnd: 50}, false},                 // 20 < 3·√80 ≈ 26.8: noise
+		{sim.Backlog{Arrived: 1000, Completed: 900, InFlightStart: 0, InFlightEnd: 100, Clients: 100}, false}, // a closed loop
+		{sim.Backlog{Arrived: 1000, Completed: 1100, InFlightStart: 200, InFlightEnd: 100}, false},            // shrinking
+	} {
+		if got := results.Saturated(tt.b); got != tt.want {
+			t.Errorf("Saturated(%+v) = %v, want %v", tt.b, got, tt.want)
+		}
 	}
 }

@@ -14,8 +14,10 @@ import (
 // results files (results.Compare) and prints a table of every metric
 // compared. The exit code is 0 when nothing regressed, 1 when something did
 // (each regression named on stderr), 2 for bad input: a file that cannot
-// be read or holds no ghostsim results, points that do not match, or a bad
-// flag.
+// be read or holds no complete ghostsim results, points that do not match,
+// results of different machines or workloads, nothing to compare, or a bad
+// flag. A saturated candidate against an unsaturated baseline, and a
+// candidate that served nothing, are regressions (results.Compare).
 func runCompare(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ghostsim compare", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -31,7 +33,10 @@ Compares two results files written by ghostsim: one result each (-json's line, o
 -out's result.json), or sweeps as JSON lines (-json, or -out's results.jsonl) whose
 results are matched by point. For every latency class it compares the percentiles
 named in the tolerances (lower is better: a candidate above baseline × (1 + tolerance)
-regresses), and every throughput key (higher is better). Exit status: 0 no
+regresses), and every throughput key (higher is better). Whatever the tolerances,
+a candidate that is saturated (its backlog grew over the window) where the baseline
+is not regresses, and so does one that served nothing. Baseline and candidate must
+be of the same machine and workload (the policy may differ). Exit status: 0 no
 regression, 1 a regression (each named on stderr), 2 bad input.
 
 Example:
@@ -91,6 +96,9 @@ Flags:
 	if err != nil {
 		return bad("%s and %s: %v", files[0], files[1], err)
 	}
+	if len(findings) == 0 {
+		return bad("%s and %s: nothing to compare: the baseline has no latency class with requests, no throughput and no saturation for the tolerances %s", files[0], files[1], tol)
+	}
 
 	if !*quiet {
 		fmt.Fprintf(stdout, "baseline   %s: %s\n", files[0], describe(base))
@@ -102,14 +110,17 @@ Flags:
 			if point == "" {
 				point = "-"
 			}
-			cand, change := formatNumber(f.Candidate), results.FormatChange(f.Change)
+			base, cand, change := formatNumber(f.Baseline), formatNumber(f.Candidate), results.FormatChange(f.Change)
+			if f.Metric == results.MetricSaturated {
+				base, cand, change = yesNo(f.Baseline), yesNo(f.Candidate), "-"
+			}
 			switch {
 			case f.Missing:
 				cand, change, status = "-", "-", "MISSING"
 			case f.Regressed:
 				status = "REGRESSED"
 			}
-			rows = append(rows, []string{f.Metric, f.Class, point, formatNumber(f.Baseline), cand, change, status})
+			rows = append(rows, []string{f.Metric, f.Class, point, base, cand, change, status})
 		}
 		// Names left, numbers right.
 		writeAligned(stdout, rows, func(col int) bool { return col <= 2 || col == 6 })
@@ -128,13 +139,33 @@ Flags:
 	return exitOK
 }
 
-// describe says what a results file holds: how many results, and the
-// machine, workload and policy of the first.
+// describe says what a results file holds: how many results, the
+// machine, workload and policy of the first, and how many are saturated.
 func describe(rs []*results.Result) string {
 	r := rs[0]
 	what := fmt.Sprintf("machine %s, workload %s, policy %s, seed %d", r.Machine, r.Workload, r.Policy, r.Seed)
+	sat := 0
+	for _, r := range rs {
+		if r.Saturated {
+			sat++
+		}
+	}
 	if len(rs) == 1 {
+		if sat > 0 {
+			what += ", SATURATED"
+		}
 		return what
 	}
-	return fmt.Sprintf("%d points; %s", len(rs), what)
+	what = fmt.Sprintf("%d points; %s", len(rs), what)
+	if sat > 0 {
+		what += fmt.Sprintf(", %d SATURATED", sat)
+	}
+	return what
+}
+
+func yesNo(v float64) string {
+	if v != 0 {
+		return "yes"
+	}
+	return "no"
 }

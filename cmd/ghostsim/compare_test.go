@@ -34,6 +34,7 @@ func writeResults(t *testing.T, dir, name string, rs ...*results.Result) string 
 // (no point when load is 0).
 func fakeResult(load float64, p99 int64, rps float64) *results.Result {
 	r := results.New()
+	r.Machine, r.Workload, r.Policy, r.SimTimeNs = "skylake112", "synthetic", "none", 1e8
 	if load != 0 {
 		r.Point = map[string]float64{"load": load}
 	}
@@ -52,6 +53,30 @@ func TestCompareExitCodes(t *testing.T) {
 	sweepA := writeResults(t, dir, "a.jsonl", fakeResult(1, 1000, 1e5), fakeResult(2, 2000, 2e5))
 	sweepB := writeResults(t, dir, "b.jsonl", fakeResult(2, 2500, 2e5), fakeResult(1, 1000, 1e5))
 	sweepC := writeResults(t, dir, "c.jsonl", fakeResult(1, 1000, 1e5), fakeResult(3, 2000, 2e5))
+	// Issue 14: a saturated candidate with better percentiles, one that
+	// served nothing, results of another machine or workload, and a file
+	// holding only a schema field.
+	satRes := fakeResult(0, 500, 1e5)
+	satRes.Saturated = true
+	satRes.Backlog["all"] = sim.Backlog{Arrived: 7521, Completed: 312, InFlightStart: 3697, InFlightEnd: 10906}
+	sat := writeResults(t, dir, "sat.json", satRes)
+	nothingRes := fakeResult(0, 500, 0)
+	nothingRes.Latency["all"] = sim.Summary{Count: 1000, Incomplete: 1000, P50: 100, P99: 500, P999: 600}
+	nothing := writeResults(t, dir, "nothing.json", nothingRes)
+	otherMachine := fakeResult(0, 1000, 1e5)
+	otherMachine.Machine = "rome256"
+	rome := writeResults(t, dir, "rome.json", otherMachine)
+	otherWorkload := fakeResult(0, 1000, 1e5)
+	otherWorkload.Workload = "rocksdb"
+	rocks := writeResults(t, dir, "rocks.json", otherWorkload)
+	schemaOnly := filepath.Join(dir, "schema.json")
+	if err := os.WriteFile(schemaOnly, []byte(`{"schema": "ghostsim.result/v1"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	emptyRes := fakeResult(0, 0, 0)
+	delete(emptyRes.Latency, "all")
+	delete(emptyRes.Throughput, "requests_per_s")
+	empty := writeResults(t, dir, "empty.json", emptyRes)
 	notResult := filepath.Join(dir, "other.json")
 	if err := os.WriteFile(notResult, []byte(`{"name": "not a result"}`), 0o644); err != nil {
 		t.Fatal(err)
@@ -81,6 +106,19 @@ func TestCompareExitCodes(t *testing.T) {
 		{"bad tolerance", []string{"-tolerance", "p99=5", base, same}, exitUsage, nil, []string{"-tolerance", "want a percentage"}},
 		{"unknown metric", []string{"-tolerance", "p42=5%", base, same}, exitUsage, nil, []string{`unknown metric "p42"`}},
 		{"everything off", []string{"-tolerance", "p99=off,p99.9=off,throughput=off", base, same}, exitUsage, nil, []string{"nothing to compare"}},
+		{"saturated candidate", []string{base, sat}, exitFailure,
+			[]string{"saturated", "no", "yes", "SATURATED", "REGRESSED"},
+			[]string{"regressed: saturated: the candidate did not keep up", "class all in flight 3697 -> 10906", "1 of 4 metrics regressed"}},
+		{"saturated baseline", []string{"-tolerance", "p99=off,p99.9=off", sat, base}, exitOK, []string{"saturated", "yes", "no regression in 2 metrics"}, nil},
+		{"served nothing", []string{"-tolerance", "throughput=off", base, nothing}, exitFailure,
+			[]string{"served"}, []string{"regressed: served: the candidate completed no request in the window (the baseline 1000): it served nothing"}},
+		{"other machine", []string{base, rome}, exitUsage, nil,
+			[]string{"not the same experiment", `machine "skylake112", candidate "rome256"`}},
+		{"other workload", []string{base, rocks}, exitUsage, nil,
+			[]string{"not the same experiment", `workload "synthetic", candidate "rocksdb"`}},
+		{"schema only", []string{base, schemaOnly}, exitUsage, nil,
+			[]string{"candidate ", "schema.json: result 1: not a complete ghostsim result: no machine"}},
+		{"nothing in the baseline", []string{empty, base}, exitUsage, nil, []string{"nothing to compare"}},
 		{"one file", []string{base}, exitUsage, nil, []string{"want two files"}},
 		{"three files", []string{base, same, slow}, exitUsage, nil, []string{"want two files"}},
 		{"unknown flag", []string{"-bogus", base, same}, exitUsage, nil, []string{"-bogus"}},
@@ -150,6 +188,33 @@ func TestCompareBaseline(t *testing.T) {
 	if got[0].ConfigSHA256 != want.ConfigSHA256 {
 		t.Errorf("the documented command resolves another config (config_sha256 %s) than TestBaseline's row (%s); "+
 			"keep results/baselines/README.md and results/regression_test.go in agreement", got[0].ConfigSHA256, want.ConfigSHA256)
+	}
+}
+
+// TestCompareSaturatedRun is issue 14's compare example with real runs:
+// a candidate offered far more than the servers take is saturated, and
+// compare calls that a regression even with every percentile and the
+// throughput left out of the tolerances.
+func TestCompareSaturatedRun(t *testing.T) {
+	dir := t.TempDir()
+	common := []string{"-config", "skylake112", "-config", "synthetic-requests.toml", "-workload", "synthetic",
+		"-set", "run.warmup_ms=2", "-duration", "5ms", "-q", "-json"}
+	run := func(name string, sets ...string) string {
+		code, stdout, stderr := ghostsim(t, append(common, sets...)...)
+		if code != exitOK {
+			t.Fatalf("%s: exit %d\n%s", name, code, stderr)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(stdout), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	base := run("base.json")
+	cand := run("cand.json", "-set", "workload.group[0].threads=512", "-set", "workload.group[0].arrival.rate_per_s=3800000")
+	code, stdout, stderr := ghostsim(t, "compare", "-tolerance", "p99=off,p99.9=off,throughput=off,p50=100000%", base, cand)
+	if code != exitFailure || !strings.Contains(stderr, "regressed: saturated") {
+		t.Errorf("exit %d, want %d with the candidate's saturation named\n%s%s", code, exitFailure, stdout, stderr)
 	}
 }
 
