@@ -179,6 +179,7 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 type kernelSnapshot struct {
 	agentNs sim.Time
 	pollNs  sim.Time
+	gapNs   sim.Time
 	events  uint64
 	stats   kernel.Stats
 	busy    []sim.Time
@@ -186,7 +187,7 @@ type kernelSnapshot struct {
 }
 
 func snapshot(k *kernel.Kernel, e *sim.Engine) kernelSnapshot {
-	s := kernelSnapshot{events: e.Executed(), stats: *k.Stats(), agentNs: agentTime(k), pollNs: k.AgentPollTime()}
+	s := kernelSnapshot{events: e.Executed(), stats: *k.Stats(), agentNs: agentTime(k), pollNs: k.AgentPollTime(), gapNs: k.SchedGapTime()}
 	for c := 0; c < k.NumCPUs(); c++ {
 		s.busy = append(s.busy, k.BusyTime(c))
 	}
@@ -225,6 +226,13 @@ func (s kernelSnapshot) fill(k *kernel.Kernel, e *sim.Engine, window sim.Time, r
 		}
 	}
 	r.Ghost.AffinityOverrides = st.GhostAffinityOverrides - s.stats.GhostAffinityOverrides
+	r.Ghost.SchedGapNs = (k.SchedGapTime() - s.gapNs).Ns()
+	if calls := st.GhostBPFCalls - s.stats.GhostBPFCalls; calls > 0 {
+		// Only runs with a BPF program attached list these.
+		r.Metrics["bpf.pnt_calls"] = float64(calls)
+		r.Metrics["bpf.pnt_runs"] = float64(st.GhostBPFRuns - s.stats.GhostBPFRuns)
+		r.Metrics["bpf.run_errors"] = float64(st.GhostBPFRunErrors - s.stats.GhostBPFRunErrors)
+	}
 	r.Ghost.LongestRunnableWaitNs = k.LongestRunnableWait().Ns()
 	capacity := float64(window) * float64(k.NumCPUs())
 	if capacity <= 0 {

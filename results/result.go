@@ -108,6 +108,11 @@ type Ghost struct {
 	// policy that ignores it can do this (the search policy with numa =
 	// false).
 	AffinityOverrides int64 `json:"affinity_overrides"`
+	// SchedGapNs is the scheduling-gap time over the window, in CPU ns:
+	// the time enclave CPUs sat idle while a runnable enclave thread that
+	// could run there (its cpumask allows it) waited, summed over CPUs
+	// (the paper's §5 gaps; sim/kernel's ghost_gap.go has the exact rule).
+	SchedGapNs int64 `json:"sched_gap_ns"`
 	// LongestRunnableWaitNs is, when the run ended, how long the ghOSt
 	// task that had waited longest had been runnable without running (0:
 	// none waited). A policy that loses a task shows here.

@@ -100,6 +100,9 @@ func (s *scheduler) schedule(a *agent.Agent) int {
 			s.skipped = append(s.skipped, it)
 			continue
 		}
+		if !s.revoke(a, t) {
+			continue // the BPF program took it: TASK_ON_CPU follows
+		}
 		req := a.RunRequest(cpu)
 		req.Open(agent.RunRequestOptions{Target: t.Gtid, TargetBarrier: t.Seqnum, CommitFlags: agent.CommitAtTxnCommit})
 		idle.Remove(cpu)

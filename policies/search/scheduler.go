@@ -46,6 +46,11 @@ type thread struct {
 	// dist is the distance of the CPU a round picked from last, until
 	// the commit's outcome is known.
 	dist agent.Distance
+	// pubRing is the CCX ring holding the thread's entry (-1: none), with
+	// the entry's slot and barrier (bpf.go).
+	pubRing    int
+	pubSeq     uint64
+	pubBarrier uint32
 }
 
 type scheduler struct {
@@ -67,6 +72,9 @@ type scheduler struct {
 	cPlace                      [agent.NumDistances]int
 
 	discovered bool
+
+	// bpf is the fast path's state, nil without Params.BPF (bpf.go).
+	bpf *bpfPath
 
 	// Scratch for one scheduling round.
 	reqs      []*agent.RunRequest
@@ -103,8 +111,15 @@ func New(s *agent.Setup) (agent.Policy, error) {
 	}
 	sc.cNew = sc.stats.Counter("place_new")
 	sc.cFailed = sc.stats.Counter("commit_failures")
-	sc.d = agent.NewDispatcher(func(agent.Gtid) *thread { return &thread{cpu: -1, last: -1} },
+	sc.d = agent.NewDispatcher(func(agent.Gtid) *thread { return &thread{cpu: -1, last: -1, pubRing: -1} },
 		func(t *thread) *agent.Task { return &t.Task })
+	if s.Params.BPF {
+		b, err := newBPFPath(sc)
+		if err != nil {
+			return nil, err
+		}
+		sc.bpf = b
+	}
 	return sc, nil
 }
 
@@ -135,6 +150,7 @@ func (h *handler) TaskRunnable(t *thread, m agent.Message) {
 }
 
 func (h *handler) TaskBlocked(t *thread, m agent.Message) {
+	h.s.revoke(h.a, t)
 	h.s.offCPU(t)
 	t.runtime = m.Runtime
 }
@@ -142,12 +158,14 @@ func (h *handler) TaskBlocked(t *thread, m agent.Message) {
 // TaskPreempted: CFS took its CPU (or a hot handoff's ping did); it goes
 // back in the heap by its runtime.
 func (h *handler) TaskPreempted(t *thread, m agent.Message) {
+	h.s.revoke(h.a, t)
 	h.s.offCPU(t)
 	t.runtime = m.Runtime
 	h.s.enqueue(h.a, t)
 }
 
 func (h *handler) TaskYield(t *thread, m agent.Message) {
+	h.s.revoke(h.a, t)
 	h.s.offCPU(t)
 	t.runtime = m.Runtime
 	h.s.enqueue(h.a, t)
@@ -157,7 +175,12 @@ func (h *handler) TaskDead(t *thread, m agent.Message) { h.s.forget(h.a, t) }
 
 func (h *handler) TaskDeparted(t *thread, m agent.Message) { h.s.forget(h.a, t) }
 
-func (h *handler) TaskAffinityChanged(t *thread, m agent.Message) { h.s.readMask(h.a, t) }
+func (h *handler) TaskAffinityChanged(t *thread, m agent.Message) {
+	if h.s.revoke(h.a, t) && t.queued {
+		defer h.s.publish(h.a, t) // at its new barrier, in a ring its mask allows
+	}
+	h.s.readMask(h.a, t)
+}
 
 // readMask reads t's cpumask when the NUMA heuristic is on (off, the
 // policy ignores masks and does not pay for the system call). A mask
@@ -181,6 +204,7 @@ func (s *scheduler) offCPU(t *thread) {
 }
 
 func (s *scheduler) forget(a *agent.Agent, t *thread) {
+	s.revoke(a, t)
 	s.offCPU(t)
 	if t.queued {
 		a.ChargeCycles(s.p.ContainerOpCycles * int64(s.rq.Len())) // a linear scan
@@ -200,6 +224,7 @@ func (s *scheduler) enqueue(a *agent.Agent, t *thread) {
 	t.seq = s.rq.Push(t, t.key)
 	t.queued = true
 	a.ChargeCycles(s.p.ContainerOpCycles * int64(s.rq.Levels()))
+	s.publish(a, t)
 }
 
 // requeue puts t back at the place it had (a skipped thread, a failed
@@ -208,4 +233,5 @@ func (s *scheduler) requeue(a *agent.Agent, t *thread) {
 	s.rq.PushItem(agent.HeapItem[*thread]{Value: t, Key: t.key, Seq: t.seq})
 	t.queued = true
 	a.ChargeCycles(s.p.ContainerOpCycles * int64(s.rq.Levels()))
+	s.publish(a, t)
 }

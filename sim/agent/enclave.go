@@ -13,6 +13,8 @@ type Enclave struct {
 	topo *Topology
 	// made are the channels this process created (closed when it dies).
 	made []*kernel.Queue
+	// pnt is the pick-next-task program to attach at launch (bpf.go).
+	pnt PNTProgram
 }
 
 // CPUs returns the enclave's CPUs.

@@ -33,6 +33,11 @@ type Params struct {
 	NUMA   bool    `toml:"numa"`
 	CCX    bool    `toml:"ccx"`
 	HoldUs float64 `toml:"hold_us"`
+	// BPF attaches the policy's pick-next-task program (paper §3.2, the
+	// BPF fast path), for policies that have one (search, fifo-central):
+	// an idling CPU runs a thread the agent left in the shared region
+	// without waiting for the agent's next loop. Off by default.
+	BPF bool `toml:"bpf"`
 }
 
 // DefaultParams: the global agent on the enclave's first CPU, no slice,
@@ -158,6 +163,12 @@ func Launch(k *kernel.Kernel, e *kernel.Enclave, name string, params Params) (*P
 	}
 	for _, q := range enc.made {
 		p.Own(q)
+	}
+	if enc.pnt != nil {
+		if err := e.AttachPNT(p, enc.pnt); err != nil {
+			p.Kill(false, nil)
+			return nil, fmt.Errorf("policy %s: attaching its BPF program: %w", name, err)
+		}
 	}
 	return &Process{AgentProcess: p, Policy: pol}, nil
 }
