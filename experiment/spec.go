@@ -21,6 +21,7 @@ import (
 	"github.com/ghostsim/ghostsim/workloads/rocksdb"
 	"github.com/ghostsim/ghostsim/workloads/scalability"
 	"github.com/ghostsim/ghostsim/workloads/search"
+	"github.com/ghostsim/ghostsim/workloads/snap"
 	"github.com/ghostsim/ghostsim/workloads/synthetic"
 )
 
@@ -85,6 +86,8 @@ type WorkloadSpec struct {
 	RocksDB rocksdb.Spec `toml:"rocksdb"`
 	// Search is the Fig 8 workload's [workload.search] table.
 	Search search.Spec `toml:"search"`
+	// Snap is the Fig 7 workload's [workload.snap] table.
+	Snap snap.Spec `toml:"snap"`
 	// Scalability is the Fig 5 sweep's [workload.scalability] table.
 	Scalability scalability.Spec `toml:"scalability"`
 	// Group is the synthetic workload's [[workload.group]] list.
@@ -99,7 +102,7 @@ func DefaultSpec() Spec {
 		Kernel:   kernel.DefaultParams(),
 		Run:      RunSpec{DurationMs: 1000, Seed: 1},
 		Policy:   agent.DefaultParams(),
-		Workload: WorkloadSpec{Hold: hold.DefaultSpec(), Microbench: microbench.DefaultSpec(), RocksDB: rocksdb.DefaultSpec(), Search: search.DefaultSpec(), Scalability: scalability.DefaultSpec()},
+		Workload: WorkloadSpec{Hold: hold.DefaultSpec(), Microbench: microbench.DefaultSpec(), RocksDB: rocksdb.DefaultSpec(), Search: search.DefaultSpec(), Snap: snap.DefaultSpec(), Scalability: scalability.DefaultSpec()},
 	}
 }
 
