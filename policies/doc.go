@@ -10,4 +10,5 @@ import (
 	_ "github.com/ghostsim/ghostsim/policies/roundrobin"
 	_ "github.com/ghostsim/ghostsim/policies/search"
 	_ "github.com/ghostsim/ghostsim/policies/shinjuku"
+	_ "github.com/ghostsim/ghostsim/policies/snap"
 )
