@@ -16,8 +16,9 @@ import (
 	"github.com/ghostsim/ghostsim/results"
 )
 
-// Fig 8's systems: CFS, the search policy, and the policy with each
-// heuristic switched off (the ablations §4.4 reports).
+// Fig 8's systems: CFS, the search policy, the policy with each heuristic
+// switched off (the ablations §4.4 reports), and the policy with the BPF
+// fast path (a line of its own, no claim).
 var fig8Systems = []struct {
 	name, policy string
 	sets         []string
@@ -28,6 +29,9 @@ var fig8Systems = []struct {
 	{"ghOSt, no CCX", "search", []string{"policy.ccx=false", "policy.hold_us=0"}},
 	{"ghOSt, no hold-back", "search", []string{"policy.hold_us=0"}},
 	{"ghOSt, no heuristics", "search", []string{"policy.numa=false", "policy.ccx=false", "policy.hold_us=0"}},
+	// The BPF fast path (paper §3.2, §5: future work, no claim): an idling
+	// CPU runs a ready thread from its CCX's ring (docs/BPF-STUDY.md).
+	{"ghOSt + BPF fast path", "search", []string{"policy.bpf=true"}},
 }
 
 // Indexes into fig8Systems.
