@@ -17,7 +17,20 @@ import (
 var (
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 	timeType            = reflect.TypeFor[time.Time]()
+	tableListType       = reflect.TypeFor[TableList]()
 )
+
+// TableList is implemented by a slice type whose key a config may give
+// as an array of tables ([[key]]) or, for a list of one, as a single
+// table ([key], or -set key.x=...): the table merges into the first
+// element, made if the list is empty. A table given for a list of
+// several is an error: its elements are set as key[N].
+type TableList interface{ TableList() }
+
+// Defaulter is implemented by (a pointer to) a value that starts from
+// defaults rather than from its zero value when a config creates it
+// through a nil pointer.
+type Defaulter interface{ ConfigDefaults() }
 
 // decoder assigns parsed TOML data (as produced by BurntSushi/toml decoding
 // into map[string]any) to Go values, strictly, collecting located errors.
@@ -96,6 +109,8 @@ func (d *decoder) assign(key string, line int, data any, rv reflect.Value) {
 		nv := reflect.New(t.Elem())
 		if !rv.IsNil() {
 			nv.Elem().Set(rv.Elem())
+		} else if df, ok := nv.Interface().(Defaulter); ok {
+			df.ConfigDefaults()
 		}
 		d.assign(key, line, data, nv.Elem())
 		rv.Set(nv)
@@ -122,6 +137,10 @@ func (d *decoder) assign(key string, line int, data any, rv reflect.Value) {
 	case reflect.Map:
 		d.mapValue(key, line, data, rv)
 	case reflect.Slice, reflect.Array:
+		if tbl, ok := data.(map[string]any); ok && t.Implements(tableListType) {
+			d.tableIntoList(key, line, tbl, rv)
+			return
+		}
 		d.arrayValue(key, line, data, rv)
 	case reflect.Interface:
 		if t.NumMethod() != 0 {
@@ -263,6 +282,21 @@ func (d *decoder) mapValue(key string, line int, data any, rv reflect.Value) {
 		nm.SetMapIndex(mk, ev)
 	}
 	rv.Set(nm)
+}
+
+// tableIntoList merges the TOML table tbl into the first element of the
+// TableList rv (see TableList).
+func (d *decoder) tableIntoList(key string, line int, tbl map[string]any, rv reflect.Value) {
+	if rv.Len() > 1 {
+		d.errorf(key, line, "%s is a list of %d tables ([[%s]]): set one of them as %s[N]", key, rv.Len(), key, key)
+		return
+	}
+	ns := reflect.MakeSlice(rv.Type(), 1, 1)
+	if rv.Len() == 1 {
+		ns.Index(0).Set(rv.Index(0))
+	}
+	d.assign(key, line, tbl, ns.Index(0))
+	rv.Set(ns)
 }
 
 // arrayValue replaces the slice or array rv by the TOML array data, each

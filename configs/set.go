@@ -191,6 +191,9 @@ func typeAt(t reflect.Type, elems []keyElem) reflect.Type {
 		for t.Kind() == reflect.Pointer {
 			t = t.Elem()
 		}
+		if !e.isIndex && t.Kind() == reflect.Slice && t.Implements(tableListType) {
+			t = t.Elem() // key.x of a TableList sets its first element
+		}
 		switch {
 		case e.isIndex && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array):
 			t = t.Elem()

@@ -8,31 +8,32 @@ import (
 	"github.com/ghostsim/ghostsim/sim/kernel"
 )
 
-// startGhost creates the ghOSt enclave on cpus with the [enclave]
-// watchdog and lifetime (ephemeral unless ephemeral = false), launches
-// the policy's agent process, and schedules the [fault] injections. The
+// startGhost creates enclave es on cpus with its watchdog and lifetime
+// (ephemeral unless ephemeral = false), launches the policy's agent
+// process with the enclave's parameters, and schedules its faults. The
 // returned faults tracks the live agent process.
-func startGhost(spec *Spec, k *kernel.Kernel, cpus kernel.CPUSet, policy string) (*faults, error) {
+func startGhost(spec *Spec, k *kernel.Kernel, es *EnclaveSpec, cpus kernel.CPUSet, policy string) (*faults, error) {
 	e, err := k.CreateEnclave(cpus, kernel.EnclaveConfig{
-		RunnableTimeout: sim.Ms(spec.Enclave.RunnableTimeoutMs),
-		Ephemeral:       spec.Enclave.ephemeral(),
+		RunnableTimeout: sim.Ms(es.RunnableTimeoutMs),
+		Ephemeral:       es.ephemeral(),
 	})
 	if err != nil {
 		return nil, err
 	}
-	p, err := agent.Launch(k, e, policy, spec.Policy)
+	params, fault := spec.params(es), spec.fault(es)
+	p, err := agent.Launch(k, e, policy, params)
 	if err != nil {
 		return nil, err
 	}
-	f := &faults{k: k, e: e, policy: policy, params: spec.Policy, proc: p, gap: sim.Ms(spec.Fault.UpgradeGapMs)}
+	f := &faults{k: k, e: e, name: es.Name, policy: policy, params: params, proc: p, gap: sim.Ms(fault.UpgradeGapMs)}
 	id := k.Engine().Register(f)
 	for _, x := range []struct {
 		atMs int64
 		kind uint16
 	}{
-		{spec.Fault.AgentCrashAtMs, faultCrash},
-		{spec.Fault.AgentHangAtMs, faultHang},
-		{spec.Fault.AgentUpgradeAtMs, faultUpgrade},
+		{fault.AgentCrashAtMs, faultCrash},
+		{fault.AgentHangAtMs, faultHang},
+		{fault.AgentUpgradeAtMs, faultUpgrade},
 	} {
 		if x.atMs > 0 {
 			k.Engine().Schedule(sim.Ms(x.atMs), id, sim.Event{Kind: x.kind})
@@ -64,6 +65,7 @@ const (
 type faults struct {
 	k      *kernel.Kernel
 	e      *kernel.Enclave
+	name   string // the enclave's name in the config
 	policy string
 	params agent.Params
 	proc   *agent.Process

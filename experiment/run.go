@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ghostsim/ghostsim/configs"
@@ -68,12 +70,9 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 	if err != nil {
 		return nil, setupError(err)
 	}
-	enclave, err := kernel.ParseCPUList(spec.Enclave.CPUs, m.NumCPUs())
+	enclave, err := enclaveCPUs(&spec.enclaves()[0], m.NumCPUs())
 	if err != nil {
 		return nil, setupError(err)
-	}
-	if enclave.Empty() {
-		enclave = kernel.RangeSet(0, m.NumCPUs())
 	}
 	w, err := info.New(spec)
 	if err != nil {
@@ -84,13 +83,31 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 		tr = newTraceRecorder(k)
 	}
 	env := &workloads.Env{Engine: e, Machine: m, Kernel: k, EnclaveCPUs: enclave, Policy: opts.Policy}
-	var gh *faults
-	if ghostPolicy != "" {
-		gh, err = startGhost(spec, k, enclave, ghostPolicy)
+	env.Enclaves = map[string]*kernel.Enclave{}
+	var ghs []*faults // the enclaves made, in config order
+	ens := spec.enclaves()
+	for i := range ens {
+		es := &ens[i]
+		policy := ghostPolicy
+		if es.Policy != "" {
+			policy = es.Policy
+		}
+		if policy == "" {
+			continue // no agent, no enclave
+		}
+		cpus, err := enclaveCPUs(es, m.NumCPUs())
 		if err != nil {
 			return nil, setupError(err)
 		}
-		env.Ghost = gh.e
+		gh, err := startGhost(spec, k, es, cpus, policy)
+		if err != nil {
+			return nil, setupError(fmt.Errorf("enclave %q: %w", es.Name, err))
+		}
+		if env.Ghost == nil && i == 0 {
+			env.Ghost = gh.e
+		}
+		env.Enclaves[es.Name] = gh.e
+		ghs = append(ghs, gh)
 	}
 
 	defer func() {
@@ -120,8 +137,10 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 	}
 	snap := snapshot(k, e)
 	w.ResetStats(e.Now())
-	if ps := gh.policyStats(); ps != nil {
-		ps.Reset()
+	for _, gh := range ghs {
+		if ps := gh.policyStats(); ps != nil {
+			ps.Reset()
+		}
 	}
 	if err := advance(total); err != nil {
 		return nil, err
@@ -139,7 +158,7 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 	r.Workload = opts.Workload
 	r.Policy = opts.Policy
 	if r.Policy == "" {
-		r.Policy = "none"
+		r.Policy = enclavePolicies(ghs)
 	}
 	r.Seed = spec.Run.Seed
 	r.ConfigSHA256 = hex.EncodeToString(sum[:])
@@ -152,11 +171,27 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 	r.Backlog = rep.Backlog
 	r.Saturated = results.AnySaturated(rep.Backlog)
 	snap.fill(k, e, window, r)
-	if ps := gh.policyStats(); ps != nil {
-		if ps.Loop.Count() > 0 {
+	for _, gh := range ghs {
+		ps := gh.policyStats()
+		if ps == nil {
+			continue
+		}
+		if ps.Loop.Count() > 0 && r.Ghost.AgentLoopNs == nil {
 			r.Ghost.AgentLoopNs = &results.LoopTime{P50: ps.Loop.Quantile(50), P99: ps.Loop.Quantile(99), Count: ps.Loop.Count()}
 		}
-		ps.Counters(func(name string, n int64) { r.Metrics["policy."+name] = float64(n) })
+		ps.Counters(func(name string, n int64) { r.Metrics["policy."+name] += float64(n) })
+	}
+	if len(spec.Enclave) > 1 || (len(ghs) == 1 && ghs[0].name != "") {
+		for _, gh := range ghs {
+			re := results.Enclave{Name: gh.name, CPUs: gh.e.CPUs().String(), Policy: gh.policy, Ephemeral: gh.e.Ephemeral()}
+			if cause, at := gh.e.Destroyed(); cause != kernel.NotDestroyed {
+				re.DestroyCause, re.DestroyedAtNs = cause.String(), at.Ns()
+			}
+			if crashed, _ := gh.proc.Crashed(); crashed {
+				re.AgentCrashed = true
+			}
+			r.Ghost.Enclaves = append(r.Ghost.Enclaves, re)
+		}
 	}
 
 	wall := time.Since(wallStart).Seconds()
@@ -173,6 +208,21 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 		r.Host.EventsPerWallSecond = float64(e.Executed()) / wall
 	}
 	return r, nil
+}
+
+// enclavePolicies names the policies of the enclaves made, distinct and
+// in config order, joined by "+"; "none" when there is none.
+func enclavePolicies(ghs []*faults) string {
+	var names []string
+	for _, gh := range ghs {
+		if !slices.Contains(names, gh.policy) {
+			names = append(names, gh.policy)
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, "+")
 }
 
 // kernelSnapshot holds the counters at the end of warm-up.
@@ -375,15 +425,20 @@ func CheckRun(spec *Spec, workload, policy string) error {
 			if g.Program == "requests" && g.Arrival.RatePerS > 0 {
 				requests(key("arrival.rate_per_s"), g.Arrival.RatePerS)
 			}
-			if g.Class == "ghost" {
+			j := spec.enclaveNamed(g.Enclave)
+			if g.Enclave != "" && j < 0 {
+				bad(key("enclave"), "no enclave is named %q (name one with [[enclave]] name = %q)", g.Enclave, g.Enclave)
+			}
+			if g.Class == "ghost" && j >= 0 {
 				ghostGroups++
-				if policy == "" {
-					bad(key("class"), `"ghost" needs a ghOSt policy: give -policy (see ghostsim -list)`)
+				es := &spec.enclaves()[j]
+				if policy == "" && es.Policy == "" {
+					bad(key("class"), `"ghost" needs a ghOSt policy: give -policy (see ghostsim -list) or %s`, spec.enclaveKey(j, "policy"))
 				} else if spec.Machine.CPUs > 0 {
 					aff, err1 := kernel.ParseCPUList(g.CPUs, spec.Machine.CPUs)
-					enc, err2 := kernel.ParseCPUList(spec.Enclave.CPUs, spec.Machine.CPUs)
+					enc, err2 := kernel.ParseCPUList(es.CPUs, spec.Machine.CPUs)
 					if err1 == nil && err2 == nil && !aff.Empty() && !enc.Empty() && aff.And(enc).Empty() {
-						bad(key("cpus"), "%q has no CPU of the enclave (enclave.cpus %q), so its ghOSt threads could never run", g.CPUs, spec.Enclave.CPUs)
+						bad(key("cpus"), "%q has no CPU of the enclave (%s %q), so its ghOSt threads could never run", g.CPUs, spec.enclaveKey(j, "cpus"), es.CPUs)
 					}
 				}
 			}
@@ -396,16 +451,33 @@ func CheckRun(spec *Spec, workload, policy string) error {
 			requests("workload.rocksdb.load_rps", r)
 		}
 	}
-	if ghostPolicy != "" && spec.Machine.CPUs > 0 {
-		enc, err := kernel.ParseCPUList(spec.Enclave.CPUs, spec.Machine.CPUs)
-		if err == nil && enc.Empty() {
-			enc = kernel.RangeSet(0, spec.Machine.CPUs)
+	if workload != "synthetic" {
+		// The other workloads spawn into one enclave, which -policy runs.
+		if len(spec.Enclave) > 1 {
+			bad("enclave", "workload %s runs one enclave; several ([[enclave]]) are for the synthetic workload", workload)
 		}
-		if c := spec.Policy.GlobalCPU; err == nil && c >= 0 && !enc.Has(c) {
-			bad("policy.global_cpu", "CPU %d is not in the enclave (enclave.cpus %q)", c, spec.Enclave.CPUs)
+		for i := range spec.Enclave {
+			if spec.Enclave[i].Policy != "" {
+				bad(spec.enclaveKey(i, "policy"), "workload %s takes its policy from -policy", workload)
+			}
 		}
-		if c := spec.Policy.GlobalCPU; c < -1 {
-			bad("policy.global_cpu", "must be -1 (the enclave's first CPU) or a CPU, got %d", c)
+	}
+	ens := spec.enclaves()
+	for i := range ens {
+		es := &ens[i]
+		if (es.Policy == "" && ghostPolicy == "") || spec.Machine.CPUs == 0 {
+			continue
+		}
+		key, params := "policy.global_cpu", spec.params(es)
+		if es.PolicyParams != nil {
+			key = spec.enclaveKey(i, "policy_params.global_cpu")
+		}
+		enc, err := enclaveCPUs(es, spec.Machine.CPUs)
+		if c := params.GlobalCPU; err == nil && c >= 0 && !enc.Has(c) {
+			bad(key, "CPU %d is not in the enclave (%s %q)", c, spec.enclaveKey(i, "cpus"), es.CPUs)
+		}
+		if c := params.GlobalCPU; c < -1 {
+			bad(key, "must be -1 (the enclave's first CPU) or a CPU, got %d", c)
 		}
 	}
 	return errors.Join(errs...)

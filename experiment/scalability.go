@@ -31,7 +31,12 @@ func scalabilitySweep(spec *Spec, policy string) ([]Point, error) {
 	for _, x := range scalability.Counts(m.NumCPUs(), sc.Step) {
 		p := *spec
 		cpus := scalability.CPUList(order, x).String()
-		p.Enclave.CPUs = cpus
+		es := EnclaveSpec{}
+		if len(spec.Enclave) > 0 {
+			es = spec.Enclave[0] // its watchdog and lifetime
+		}
+		es.CPUs = cpus
+		p.Enclave = Enclaves{es}
 		p.Run.DurationMs, p.Run.WarmupMs = sc.PointMs, sc.WarmupMs
 		p.Workload.Group = []synthetic.GroupSpec{{
 			Name: "rr", Threads: sc.ThreadsPerCPU * x, Class: "ghost", CPUs: cpus, Program: "yield",

@@ -7,6 +7,7 @@ package experiment
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 
@@ -33,7 +34,7 @@ type Spec struct {
 	hw.Spec
 	Kernel   kernel.Params `toml:"kernel"`
 	Run      RunSpec       `toml:"run"`
-	Enclave  EnclaveSpec   `toml:"enclave"`
+	Enclave  Enclaves      `toml:"enclave"`
 	Fault    FaultSpec     `toml:"fault"`
 	Policy   agent.Params  `toml:"policy"`
 	Workload WorkloadSpec  `toml:"workload"`
@@ -49,11 +50,38 @@ type RunSpec struct {
 	Seed uint64 `toml:"seed"`
 }
 
-// EnclaveSpec is the [enclave] table: the ghOSt enclave's CPUs, its
-// watchdog and its lifetime.
+// Enclaves are the ghOSt enclaves: one [enclave] table, or several
+// [[enclave]] tables side by side (the paper's Fig 2), each with its own
+// name, CPUs, policy, policy parameters and faults. None given means one
+// enclave of every CPU.
+//
+//	[[enclave]]
+//	name = "web"
+//	cpus = "0-8"
+//	policy = "fifo-central"
+//	policy_params = {time_slice_us = 50.0}
+//	fault = {agent_crash_at_ms = 100}
+type Enclaves []EnclaveSpec
+
+// TableList lets a config give [enclave] as one table (configs.TableList).
+func (Enclaves) TableList() {}
+
+// EnclaveSpec is one enclave: its CPUs, watchdog and lifetime, and, for
+// several enclaves, its name, policy and faults.
 type EnclaveSpec struct {
-	// CPUs is a Linux cpulist ("0-7,16"); empty means every CPU.
+	// Name names the enclave for the groups that join it
+	// (workload.group[N].enclave) and in results; needed when there are
+	// several.
+	Name string `toml:"name"`
+	// CPUs is a Linux cpulist ("0-7,16"); empty means every CPU (only
+	// for a single enclave).
 	CPUs string `toml:"cpus"`
+	// Policy is the ghOSt policy of the enclave's agent process; empty
+	// means -policy.
+	Policy string `toml:"policy"`
+	// PolicyParams are the policy's parameters, the keys of [policy]
+	// starting from their defaults; absent means [policy].
+	PolicyParams *PolicyParams `toml:"policy_params"`
 	// RunnableTimeoutMs is the watchdog's limit; 0 turns it off.
 	RunnableTimeoutMs int64 `toml:"runnable_timeout_ms"`
 	// Ephemeral (absent: true) makes the enclave die with its agent
@@ -64,10 +92,81 @@ type EnclaveSpec struct {
 	// agents: after a crash its threads wait, never scheduled, unless the
 	// watchdog (runnable_timeout_ms) destroys it.
 	Ephemeral *bool `toml:"ephemeral"`
+	// Fault is the enclave's own fault timeline (the keys of [fault]);
+	// absent means [fault], which only a single enclave may use.
+	Fault *FaultSpec `toml:"fault"`
 }
 
 // ephemeral returns Ephemeral with its default, true.
 func (e *EnclaveSpec) ephemeral() bool { return e.Ephemeral == nil || *e.Ephemeral }
+
+// PolicyParams are an enclave's own policy parameters: the keys of
+// [policy], starting from agent.DefaultParams.
+type PolicyParams struct {
+	agent.Params
+}
+
+// ConfigDefaults starts an enclave's policy_params from the defaults
+// (configs.Defaulter).
+func (p *PolicyParams) ConfigDefaults() { p.Params = agent.DefaultParams() }
+
+// enclaves returns the enclaves to make: the configured ones, or one of
+// every CPU when the config gives none.
+func (s *Spec) enclaves() []EnclaveSpec {
+	if len(s.Enclave) == 0 {
+		return []EnclaveSpec{{}}
+	}
+	return s.Enclave
+}
+
+// enclaveKey is the config key of field k of enclave i: enclave.k for a
+// single unnamed [enclave], enclave[i].k otherwise.
+func (s *Spec) enclaveKey(i int, k string) string {
+	if len(s.Enclave) <= 1 && (len(s.Enclave) == 0 || s.Enclave[0].Name == "") {
+		return "enclave." + k
+	}
+	return fmt.Sprintf("enclave[%d].%s", i, k)
+}
+
+// params returns enclave es's policy parameters.
+func (s *Spec) params(es *EnclaveSpec) agent.Params {
+	if es.PolicyParams != nil {
+		return es.PolicyParams.Params
+	}
+	return s.Policy
+}
+
+// fault returns enclave es's fault timeline.
+func (s *Spec) fault(es *EnclaveSpec) FaultSpec {
+	if es.Fault != nil {
+		return *es.Fault
+	}
+	return s.Fault
+}
+
+// enclaveCPUs returns enclave es's CPUs on a machine of n CPUs (every CPU
+// when it gives none).
+func enclaveCPUs(es *EnclaveSpec, n int) (kernel.CPUSet, error) {
+	cpus, err := kernel.ParseCPUList(es.CPUs, n)
+	if err == nil && cpus.Empty() {
+		cpus = kernel.RangeSet(0, n)
+	}
+	return cpus, err
+}
+
+// enclaveNamed returns the index of the enclave a group joins: the one
+// named name, the first for "", -1 for none.
+func (s *Spec) enclaveNamed(name string) int {
+	if name == "" {
+		return 0
+	}
+	for i, e := range s.Enclave {
+		if e.Name == name {
+			return i
+		}
+	}
+	return -1
+}
 
 // FaultSpec is the [fault] table: agent faults injected at given times
 // (0 = never). The ghOSt class acts on them.
@@ -155,25 +254,26 @@ func (s *Spec) Validate() error {
 	} else if s.Run.DurationMs > 0 && s.Run.DurationMs <= MaxRunMs && s.Run.WarmupMs+s.Run.DurationMs > MaxRunMs {
 		bad("run.warmup_ms", "warm-up plus run.duration_ms must be at most %d (30 days), got %d + %d", MaxRunMs, s.Run.WarmupMs, s.Run.DurationMs)
 	}
-	if s.Machine.CPUs > 0 {
-		if _, err := kernel.ParseCPUList(s.Enclave.CPUs, s.Machine.CPUs); err != nil {
-			bad("enclave.cpus", "%v", err)
+	s.validateEnclaves(bad, &errs)
+	faultKeys := func(prefix string, f FaultSpec) {
+		for _, x := range []struct {
+			key string
+			v   int64
+		}{
+			{"agent_crash_at_ms", f.AgentCrashAtMs},
+			{"agent_hang_at_ms", f.AgentHangAtMs},
+			{"agent_upgrade_at_ms", f.AgentUpgradeAtMs},
+			{"upgrade_gap_ms", f.UpgradeGapMs},
+		} {
+			if x.v < 0 || x.v > MaxRunMs {
+				bad(prefix+x.key, "must be in 0..%d (0 = never), got %d", MaxRunMs, x.v)
+			}
 		}
 	}
-	if s.Enclave.RunnableTimeoutMs < 0 || s.Enclave.RunnableTimeoutMs > MaxRunMs {
-		bad("enclave.runnable_timeout_ms", "must be in 0..%d (0 = off), got %d", MaxRunMs, s.Enclave.RunnableTimeoutMs)
-	}
-	for _, f := range []struct {
-		key string
-		v   int64
-	}{
-		{"fault.agent_crash_at_ms", s.Fault.AgentCrashAtMs},
-		{"fault.agent_hang_at_ms", s.Fault.AgentHangAtMs},
-		{"fault.agent_upgrade_at_ms", s.Fault.AgentUpgradeAtMs},
-		{"fault.upgrade_gap_ms", s.Fault.UpgradeGapMs},
-	} {
-		if f.v < 0 || f.v > MaxRunMs {
-			bad(f.key, "must be in 0..%d (0 = never), got %d", MaxRunMs, f.v)
+	faultKeys("fault.", s.Fault)
+	for i := range s.Enclave {
+		if f := s.Enclave[i].Fault; f != nil {
+			faultKeys(s.enclaveKey(i, "fault."), *f)
 		}
 	}
 	if s.Kernel.HZ > MaxHZ {
@@ -195,6 +295,69 @@ func (s *Spec) Validate() error {
 		bad("workload.scalability.threads_per_cpu", "must be at most %d on %d CPUs (%d threads at most), got %d", MaxThreads/s.Machine.CPUs, s.Machine.CPUs, MaxThreads, n)
 	}
 	return errors.Join(errs...)
+}
+
+// validateEnclaves checks the [enclave] table or [[enclave]] list.
+func (s *Spec) validateEnclaves(bad func(key, format string, args ...any), errs *[]error) {
+	several := len(s.Enclave) > 1
+	if several && s.Fault != (FaultSpec{}) {
+		bad("fault", "with several enclaves each has its own fault table (enclave[N].fault); [fault] is for a single enclave")
+	}
+	names := map[string]int{}
+	var taken kernel.CPUSet
+	for i := range s.Enclave {
+		es := &s.Enclave[i]
+		key := func(k string) string { return s.enclaveKey(i, k) }
+		if several {
+			if es.Name == "" {
+				bad(key("name"), "every enclave of a list of several needs a name")
+			} else if j, dup := names[es.Name]; dup {
+				bad(key("name"), "%q is also the name of enclave[%d]", es.Name, j)
+			} else {
+				names[es.Name] = i
+			}
+			if es.CPUs == "" {
+				bad(key("cpus"), "each of several enclaves needs its CPUs (a CPU belongs to one enclave)")
+			}
+		}
+		if s.Machine.CPUs > 0 {
+			if cpus, err := kernel.ParseCPUList(es.CPUs, s.Machine.CPUs); err != nil {
+				bad(key("cpus"), "%v", err)
+			} else if several && !cpus.And(taken).Empty() {
+				bad(key("cpus"), "%q shares CPUs %v with an earlier enclave: a CPU belongs to at most one enclave", es.CPUs, cpus.And(taken))
+			} else {
+				taken = taken.Or(cpus)
+			}
+		}
+		if es.RunnableTimeoutMs < 0 || es.RunnableTimeoutMs > MaxRunMs {
+			bad(key("runnable_timeout_ms"), "must be in 0..%d (0 = off), got %d", MaxRunMs, es.RunnableTimeoutMs)
+		}
+		if es.Policy != "" && !knownPolicy(es.Policy) {
+			bad(key("policy"), "unknown policy %q (valid: %s)", es.Policy, policyNames())
+		}
+		if p := es.PolicyParams; p != nil {
+			// Validate names [policy]'s keys; rename them to this enclave's.
+			var ke *sim.KeyError
+			for _, err := range unjoin(p.Validate()) {
+				if errors.As(err, &ke) {
+					bad(key("policy_params"+strings.TrimPrefix(ke.Key, "policy")), "%s", ke.Msg)
+				} else {
+					*errs = append(*errs, err)
+				}
+			}
+		}
+	}
+}
+
+// unjoin returns the errors joined in err (itself if not joined).
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // ErrNoMachine is Validate's error when no machine file was loaded.

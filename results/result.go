@@ -124,6 +124,24 @@ type Ghost struct {
 	// with no successor) or "destroy" (an explicit destroy).
 	EnclaveDestroys      int64            `json:"enclave_destroys"`
 	EnclaveDestroyCauses map[string]int64 `json:"enclave_destroy_causes"`
+	// Enclaves describes each enclave of a config that names them
+	// ([[enclave]]), in config order; absent for a single unnamed one.
+	Enclaves []Enclave `json:"enclaves,omitempty"`
+}
+
+// Enclave is one named enclave of a run.
+type Enclave struct {
+	Name      string `json:"name"`
+	CPUs      string `json:"cpus"`
+	Policy    string `json:"policy"`
+	Ephemeral bool   `json:"ephemeral"`
+	// AgentCrashed says its last agent process crashed.
+	AgentCrashed bool `json:"agent_crashed,omitempty"`
+	// DestroyCause and DestroyedAtNs say why and when (since time 0) it
+	// was destroyed: "owner_exit", "watchdog" or "destroy"; absent while
+	// it lived to the end.
+	DestroyCause  string `json:"destroy_cause,omitempty"`
+	DestroyedAtNs int64  `json:"destroyed_at_ns,omitempty"`
 }
 
 // LoopTime summarizes an agent's scheduling-loop durations, in ns.

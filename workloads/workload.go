@@ -20,6 +20,10 @@ type Env struct {
 	// the -policy running; nil when no policy was given. Workloads spawn
 	// their ghOSt threads into it.
 	Ghost *kernel.Enclave
+	// Enclaves holds every enclave made, by its config name ("" for a
+	// single unnamed one), for groups that join one by name. Ghost is the
+	// first of the config's enclaves.
+	Enclaves map[string]*kernel.Enclave
 	// Policy is the -policy name, "" when none was given.
 	Policy string
 }

@@ -38,8 +38,12 @@ type GroupSpec struct {
 	MQPeriodUs  float64 `toml:"mq_period_us"`
 	// Nice applies to CFS threads, -20..19.
 	Nice int `toml:"nice"`
-	// CPUs is the threads' affinity as a Linux cpulist; empty means all.
+	// CPUs is the threads' affinity as a Linux cpulist; empty means all
+	// (of the enclave, for a ghOSt group).
 	CPUs string `toml:"cpus"`
+	// Enclave names the ghOSt enclave ([[enclave]] name) a "ghost" group
+	// joins; empty means the first (or only) one.
+	Enclave string `toml:"enclave"`
 	// NUMAHome is the socket holding the group's data; absent or -1 means
 	// the data follows the thread.
 	NUMAHome *int `toml:"numa_home"`
@@ -160,6 +164,9 @@ func Validate(groups []GroupSpec, ncpus, nsockets int) error {
 			bad("mq_runtime_us", "only a \"microquanta\" group has a bandwidth (class %q)", g.class())
 		} else if g.MQRuntimeUs != 0 && g.MQPeriodUs != 0 && g.MQRuntimeUs > g.MQPeriodUs {
 			bad("mq_runtime_us", "must be at most mq_period_us (%v), got %v", g.MQPeriodUs, g.MQRuntimeUs)
+		}
+		if g.Enclave != "" && g.class() != "ghost" {
+			bad("enclave", "only a group of class \"ghost\" joins an enclave, this one is %q", g.class())
 		}
 		if g.Nice < -20 || g.Nice > 19 {
 			bad("nice", "must be in -20..19, got %d", g.Nice)

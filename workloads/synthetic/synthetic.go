@@ -89,16 +89,23 @@ func (g *group) start(env *workloads.Env) error {
 		return err
 	}
 	class, _ := kernel.ParseClass(g.spec.class())
+	var enclave *kernel.Enclave
 	if class == kernel.ClassGhost {
-		if env.Ghost == nil {
+		enclave = env.Ghost
+		if g.spec.Enclave != "" {
+			if enclave = env.Enclaves[g.spec.Enclave]; enclave == nil {
+				return fmt.Errorf("no ghOSt enclave named %q runs (an [[enclave]] with that name and a policy)", g.spec.Enclave)
+			}
+		}
+		if enclave == nil {
 			return fmt.Errorf("class \"ghost\" needs a ghOSt policy: give -policy (see ghostsim -list)")
 		}
-		aff = aff.And(env.Ghost.CPUs())
+		aff = aff.And(enclave.CPUs())
 		if g.spec.CPUs == "" {
-			aff = env.Ghost.CPUs()
+			aff = enclave.CPUs()
 		}
 		if aff.Empty() {
-			return fmt.Errorf("cpus %q has no CPU of the enclave (%v)", g.spec.CPUs, env.Ghost.CPUs())
+			return fmt.Errorf("cpus %q has no CPU of the enclave (%v)", g.spec.CPUs, enclave.CPUs())
 		}
 	}
 	gid := k.NewGroup(g.spec.Name)
@@ -117,7 +124,7 @@ func (g *group) start(env *workloads.Env) error {
 			NUMAHome:    g.spec.numaHome(),
 			FootprintKB: g.spec.FootprintKB,
 			MemShare:    g.spec.MemShare,
-			Enclave:     env.Ghost,
+			Enclave:     enclave,
 			CPU:         -1,
 			Program:     func(th *kernel.Thread) { prog(th, wk) },
 			MQRuntime:   sim.FromNs(g.spec.MQRuntimeUs * 1000),
