@@ -33,8 +33,9 @@ import (
 // committing it itself with Ring.Revoke: if Revoke fails, the program got
 // there first, and TASK_ON_CPU (or, if its entry had gone stale, the
 // message that made it stale) follows. package kernel's ghost_bpf.go has
-// the hook's rules, errors and costs; policies/search (bpf = true) and
-// policies/fifocentral (bpf = true) use it.
+// the hook's rules, errors and costs; policies/search (bpf = true) uses
+// it, and sim/kernel's ghost_bpf_test.go has a ten-line program of one
+// word per CPU.
 
 // BPF types (package kernel's ghost_bpf.go).
 type (
