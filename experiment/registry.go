@@ -11,7 +11,6 @@ import (
 	"github.com/ghostsim/ghostsim/workloads/rocksdb"
 	"github.com/ghostsim/ghostsim/workloads/search"
 	"github.com/ghostsim/ghostsim/workloads/snap"
-	"github.com/ghostsim/ghostsim/workloads/snap"
 	"github.com/ghostsim/ghostsim/workloads/synthetic"
 )
 
@@ -112,19 +111,6 @@ func Workloads() []WorkloadInfo {
 			// search.toml gives the same [run]; see it for the reasoning.
 			Run:     &RunSpec{DurationMs: 500, WarmupMs: 300, Seed: 1},
 			Configs: []string{"rome256", "search.toml"},
-		},
-		{
-			Name:    "snap",
-			Summary: "the paper's Fig 7: Google Snap workers under MicroQuanta, or ghOSt with -policy snap, on one socket of skylake112 ([workload.snap])",
-			New: func(spec *Spec) (workloads.Workload, error) {
-				if err := spec.Workload.Snap.Validate(spec.Machine.CPUs); err != nil {
-					return nil, err
-				}
-				return snap.New(spec.Workload.Snap), nil
-			},
-			// snap.toml gives the same [run]; see it for the reasoning.
-			Run:     &RunSpec{DurationMs: 1000, WarmupMs: 100, Seed: 1},
-			Configs: []string{"skylake112", "snap.toml"},
 		},
 		{
 			Name:    "snap",
