@@ -35,6 +35,7 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 			"  table3  Table 3: ghOSt operation costs on skylake112\n"+
 			"  fig5    Fig 5: global-agent scalability on skylake112 and haswell72\n"+
 			"  fig6    Fig 6a–c: RocksDB on Shinjuku, ghOSt-Shinjuku (+Shenango) and CFS on xeon48\n"+
+			"  fig7    Fig 7: Google Snap round trips (64 B, 64 kB) under MicroQuanta and the snap policy, quiet and loaded, on skylake112\n"+
 			"  fig8    Fig 8: Google Search queries on rome256 under CFS and the search policy, with its ablations\n\nFlags:\n")
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
@@ -48,7 +49,7 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "ghostsim repro: name one figure or table (table3, fig5, fig6, fig8); see 'ghostsim repro -h'")
+		fmt.Fprintln(stderr, "ghostsim repro: name one figure or table (table3, fig5, fig6, fig7, fig8); see 'ghostsim repro -h'")
 		return exitUsage
 	}
 	var claims []claim
@@ -60,6 +61,8 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 		claims, err = reproFig5(*out, *jobs, !*quiet && isTerminal(stderr), stdout, stderr)
 	case "fig6":
 		claims, err = reproFig6(*out, *jobs, !*quiet && isTerminal(stderr), stdout, stderr)
+	case "fig7":
+		claims, err = reproFig7(*out, *jobs, !*quiet && isTerminal(stderr), stdout, stderr)
 	case "fig8":
 		claims, err = reproFig8(*out, *jobs, !*quiet && isTerminal(stderr), stdout, stderr)
 	default:
