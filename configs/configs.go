@@ -5,7 +5,7 @@
 // that the caller has pre-filled with defaults; `-set key=value` overrides
 // come last. Every *.toml file in this directory is embedded in the binary,
 // so the paper's machines load by bare name from any directory; a path that
-// exists on disk wins over an embedded name (DESIGN.md §7).
+// exists on disk wins over an embedded name (docs/DESIGN.md §7).
 //
 // Decoding is strict: an unknown key (keys match `toml` tags, or else Go
 // field names, exactly), a value of the wrong type, a float for an integer, an

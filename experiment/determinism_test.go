@@ -8,7 +8,7 @@ import (
 
 // TestDeterminism runs representative experiments twice and compares the
 // results byte for byte (host aside), and checks that another seed gives
-// another result (DESIGN.md §10).
+// another result (docs/DESIGN.md §10).
 func TestDeterminism(t *testing.T) {
 	ghost := []string{"workload.group[0].class=\"ghost\"", "enclave.cpus=0-8", "run.duration_ms=20", "run.warmup_ms=2"}
 	tests := []expCase{

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// TestImports enforces DESIGN.md §1: a policy sees exactly what a real
+// TestImports enforces docs/DESIGN.md §1: a policy sees exactly what a real
 // ghOSt agent sees, so it imports sim/agent and nothing below it (other
 // policy packages and the standard library aside). Test files may import
 // more: they build the machine, kernel and enclave a policy runs on.

@@ -1,5 +1,5 @@
 // Package results defines ghostsim's result: what one run reports, as
-// JSON (DESIGN.md §8), and Compare, which checks a candidate's results
+// JSON (docs/DESIGN.md §8), and Compare, which checks a candidate's results
 // against a baseline's within tolerances (ghostsim compare). The folder
 // also holds reference outputs: baselines/ for regression checks
 // (regression_test.go shows how to write one for a policy of your own).

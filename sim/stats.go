@@ -102,7 +102,7 @@ func (h *Histogram) Clone() *Histogram {
 }
 
 // Summary is a histogram's report, in nanoseconds, with the field names of
-// the results contract (DESIGN.md §8).
+// the results contract (docs/DESIGN.md §8).
 type Summary struct {
 	Count int64   `json:"count"`
 	Mean  float64 `json:"mean"`

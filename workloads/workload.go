@@ -40,7 +40,7 @@ type Workload interface {
 	Report(now sim.Time, r *Report)
 }
 
-// Report is what a workload contributes to a result (DESIGN.md §8). The
+// Report is what a workload contributes to a result (docs/DESIGN.md §8). The
 // experiment runner fills CPU shares and kernel counters itself.
 type Report struct {
 	// Throughput holds rates such as "requests_per_s".

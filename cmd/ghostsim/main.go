@@ -1,6 +1,6 @@
 // Command ghostsim runs one ghostsim experiment: it loads the machine and
 // experiment configs, runs the workload on the simulated machine and prints
-// a summary, or the result as JSON (DESIGN.md §8, §9).
+// a summary, or the result as JSON (docs/DESIGN.md §8, §9).
 //
 // Run `ghostsim -h` for the flags and `ghostsim -list` for the machines,
 // workloads and policies it knows. The command holds no model logic: it

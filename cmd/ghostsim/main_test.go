@@ -331,7 +331,7 @@ func TestDefaultMachine(t *testing.T) {
 var detArgs = []string{"-config", "rome256.toml", "-workload", "hold", "-duration", "200ms"}
 
 // TestDeterminism runs the same config and seed twice in-process and
-// compares the results byte for byte without host (DESIGN.md §10); two
+// compares the results byte for byte without host (docs/DESIGN.md §10); two
 // seeds must differ.
 func TestDeterminism(t *testing.T) {
 	a := deterministic(t, jsonResult(t, detArgs...))

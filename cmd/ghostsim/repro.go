@@ -22,7 +22,7 @@ import (
 
 // runRepro reproduces one of the paper's figures or tables: it runs the
 // experiments on the embedded machines, writes data and plots, and prints
-// each claim of docs/paper-targets.md with the measured numbers and PASS
+// each claim of docs/PAPER-CLAIMS.md with the measured numbers and PASS
 // or FAIL. The exit code is 0 when every claim passes, 1 otherwise.
 func runRepro(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ghostsim repro", flag.ContinueOnError)
@@ -74,7 +74,7 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	failed := 0
-	fmt.Fprintln(stdout, "\nclaims (docs/paper-targets.md):")
+	fmt.Fprintln(stdout, "\nclaims (docs/PAPER-CLAIMS.md):")
 	for _, c := range claims {
 		status := "PASS"
 		if !c.ok {

@@ -282,7 +282,7 @@ func reproFig6(dir string, jobs int, showProgress bool, stdout, stderr io.Writer
 	return fig6Claims(lines, sat), nil
 }
 
-// fig6Claims checks paper-targets.md's Fig 6 claims, saturation being
+// fig6Claims checks docs/PAPER-CLAIMS.md's Fig 6 claims, saturation being
 // where p99 reaches 1 ms, taken from sat (the lines with their knees
 // measured over longer windows); everything else compares lines.
 func fig6Claims(lines, sat []fig6Line) []claim {

@@ -15,7 +15,7 @@ var searchSweep = []string{"-workload", "search", "-policy", "search", "-set", "
 	"-sweep", "run.seed=1,2", "-json", "-q"}
 
 // TestSearchDeterminism: the Search workload under ghOSt gives the same
-// JSON lines whatever -j and GOMAXPROCS are (DESIGN.md §10), and the two
+// JSON lines whatever -j and GOMAXPROCS are (docs/DESIGN.md §10), and the two
 // seeds differ.
 func TestSearchDeterminism(t *testing.T) {
 	sweep := func(args ...string) []string {

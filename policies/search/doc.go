@@ -9,7 +9,7 @@
 // "ghOSt policy" paragraph. One global agent schedules every CPU of the
 // enclave (agent.Global; the other agents sleep in LocalYield, and the
 // role moves by hot handoff when CFS wants the global agent's CPU,
-// ghost-semantics.md §6.5). It polls one channel, the enclave default. The
+// docs/GHOST-SEMANTICS.md §6.5). It polls one channel, the enclave default. The
 // topology model the paper builds from sysfs is agent.Topology (lib/
 // topology.h plus CCXs). The runqueue is a min-heap by elapsed runtime
 // (agent.Heap), least runtime first, from the Runtime of the thread's last

@@ -9,7 +9,7 @@
 // preempted and goes to the BACK of the FIFO, as the paper describes.
 // Upstream's agent (ghost-userspace schedulers/shinjuku) does not elide
 // the kernel's TASK_PREEMPT for its own preemptions and its TaskPreempted
-// moves the task to the front (ghost-semantics.md §7.4); here the agent
+// moves the task to the front (docs/GHOST-SEMANTICS.md §7.4); here the agent
 // requeues the preempted task at the back itself and a later PREEMPT for
 // a task already queued leaves it where it is. New and woken tasks also go
 // to the back (a FIFO of requests, as in Shinjuku's dispatcher); upstream

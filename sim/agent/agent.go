@@ -29,7 +29,7 @@ func (a *Agent) Now() Time { return a.kt.Now() }
 func (a *Agent) Gtid() Gtid { return a.kt.Task().Gtid() }
 
 // Barrier returns this CPU's agent barrier, read from the agent's status
-// word. Read it before draining the channel (ghost-semantics.md §2.5).
+// word. Read it before draining the channel (docs/GHOST-SEMANTICS.md §2.5).
 func (a *Agent) Barrier() uint32 { return a.kt.Barrier() }
 
 // StatusWord reads the agent status word of cpu (barrier, CPU_AVAIL,

@@ -93,7 +93,7 @@ func (p *minimal) NextWake(agent.Time) agent.Time { return agent.Never }
 var registerOnce sync.Once
 
 // Example_registerPolicy registers a policy of one's own and runs it in an
-// experiment, as a user's module would (DESIGN.md §5). A module would call
+// experiment, as a user's module would (docs/DESIGN.md §5). A module would call
 // agent.Register from its package's init function.
 func Example_registerPolicy() {
 	registerOnce.Do(func() {

@@ -3,7 +3,7 @@ package agent
 // Global tracks which agent thread is the global agent of a centralized
 // policy (one agent schedules every CPU; the others sleep in LocalYield),
 // and moves the role when CFS wants the global agent's CPU: the "hot
-// handoff" of ghost-semantics.md §6.5.
+// handoff" of docs/GHOST-SEMANTICS.md §6.5.
 type Global struct {
 	enc *Enclave
 	cpu int

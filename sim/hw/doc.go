@@ -20,7 +20,7 @@
 //     clusters, cache-line transfer by distance with the extra for lines
 //     homed on the far socket, DRAM latency local and remote, the timer
 //     tick, and the cache-refill penalty of a migration per KB of hot data.
-//     Each entry of a machine file names its source (hardware-facts.md).
+//     Each entry of a machine file names its source (docs/HARDWARE.md).
 //     Costs in cycles scale with the nominal clock; costs in ns do not.
 //   - Execution rate (Rate, ExecRate): a thread runs at FullRate alone on
 //     its core, slower beside a computing or PAUSE-spinning sibling, and
@@ -44,7 +44,7 @@
 //     Rome's same-CCD vs other-CCD split) and variance: every pair in a
 //     class costs the same, with no jitter.
 //   - PTI (KPTI): the costs are those of the paper's kernel, which most
-//     likely ran without it (hardware-facts.md §4); there is no switch for
+//     likely ran without it (docs/HARDWARE.md §4); there is no switch for
 //     it yet.
 //   - x2APIC cluster membership is derived from the numbering (8 cores ×
 //     2 threads of a socket per cluster), not from real APIC IDs.

@@ -327,7 +327,7 @@ func (m *Machine) NumIPIClusters() int { return m.numIPIClusters }
 // or -1 if unknown. When the transfer leaves the L3 (SameSocket or
 // RemoteSocket) and the line is homed away from from's socket, the
 // directory lookup at the far home adds LineRemoteHomeExtra (MLC's homing
-// split on Skylake-SP, the socket asymmetry on Rome; hardware-facts.md §2).
+// split on Skylake-SP, the socket asymmetry on Rome; docs/HARDWARE.md §2).
 // Transfers within an L3 are served by it and pay no extra.
 func (m *Machine) LineTransfer(from, to, home int) sim.Time {
 	d := m.Distance(from, to)

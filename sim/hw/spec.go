@@ -58,7 +58,7 @@ const (
 	// NumberingLinux numbers all first threads of socket 0, then those of
 	// socket 1, ..., then all second threads in the same order: on a
 	// 2 × 28 × 2 machine node0 = 0–27,56–83 and the sibling of c is c+56.
-	// Both the Intel and the AMD machines of hardware-facts.md §8 use it.
+	// Both the Intel and the AMD machines of docs/HARDWARE.md §8 use it.
 	NumberingLinux = "linux"
 
 	// NumberingSiblingAdjacent numbers the threads of a core
@@ -68,7 +68,7 @@ const (
 
 	// NumberingSocketInterleaved deals first threads to sockets in turn
 	// (on two sockets node0 = even CPUs, node1 = odd), then the second
-	// threads in the same order ([INTERLEAVE] in hardware-facts.md §8).
+	// threads in the same order ([INTERLEAVE] in docs/HARDWARE.md §8).
 	NumberingSocketInterleaved = "socket-interleaved"
 )
 

@@ -41,7 +41,7 @@ const (
 	// MsgTaskDead is MSG_TASK_DEAD: the task exited.
 	MsgTaskDead MsgType = 67
 	// MsgTaskPreempt is MSG_TASK_PREEMPT: a runnable task lost its CPU
-	// involuntarily (ghost-semantics.md §1.4 lists every cause).
+	// involuntarily (docs/GHOST-SEMANTICS.md §1.4 lists every cause).
 	MsgTaskPreempt MsgType = 68
 	// MsgTaskYield is MSG_TASK_YIELD: the task called sched_yield.
 	MsgTaskYield MsgType = 69

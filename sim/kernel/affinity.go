@@ -22,7 +22,7 @@ import "github.com/ghostsim/ghostsim/sim"
 //     the caller's IPI.
 //
 // A ghOSt task also gets TASK_AFFINITY_CHANGED, unless its TASK_NEW is
-// still pending (set_cpus_allowed_ghost; ghost-semantics.md §1.2); if
+// still pending (set_cpus_allowed_ghost; docs/GHOST-SEMANTICS.md §1.2); if
 // running it is forced off its CPU (force_offcpu: TASK_PREEMPT, §1.4.5)
 // whether or not that CPU stays allowed; a latched task that must move is
 // un-latched with TASK_PREEMPT(was_latched) (invalidate_cached_tasks on a

@@ -127,7 +127,7 @@ func TestSetAffinitySelfSharesThePath(t *testing.T) {
 // PREEMPT (force_offcpu) — moved if its CPU is no longer allowed, kept
 // there if it is.
 //
-// Reference: ghost-semantics.md §1.2 (TASK_AFFINITY_CHANGED), §1.4 (5)
+// Reference: docs/GHOST-SEMANTICS.md §1.2 (TASK_AFFINITY_CHANGED), §1.4 (5)
 // and (6); ghost.c set_cpus_allowed_ghost, invalidate_cached_tasks.
 func TestScenarioAffinityOfGhostTasks(t *testing.T) {
 	s := newScenario(t, "skylake112", SetOf(0, 1, 2), EnclaveConfig{})
@@ -207,7 +207,7 @@ on its last CPU (cpu2). A latched on cpu1, which the new mask excludes:
 AFFINITY_CHANGED then PREEMPT(was_latched), and A is moved to cpu0. A running
 on cpu2: AFFINITY_CHANGED and PREEMPT (forced off) — kept on cpu2 when it is
 still allowed, moved to cpu0 when it is not.
-Reference: ghost-semantics.md §1.2, §1.4 (5), (6); ghost.c
+Reference: docs/GHOST-SEMANTICS.md §1.2, §1.4 (5), (6); ghost.c
 set_cpus_allowed_ghost, invalidate_cached_tasks; core.c __set_cpus_allowed_ptr.`)
 }
 
@@ -216,7 +216,7 @@ set_cpus_allowed_ghost, invalidate_cached_tasks; core.c __set_cpus_allowed_ptr.`
 // schedule produces no TASK_AFFINITY_CHANGED (the barrier does not move),
 // and the task, forced off, announces itself with TASK_NEW.
 //
-// Reference: ghost-semantics.md §1.2 (TASK_AFFINITY_CHANGED "skipped if
+// Reference: docs/GHOST-SEMANTICS.md §1.2 (TASK_AFFINITY_CHANGED "skipped if
 // TASK_NEW is still pending"); ghost.c task_deliver_msg_affinity_changed.
 func TestSetAffinityPendingTaskNew(t *testing.T) {
 	s := newScenario(t, "skylake112", SetOf(0, 1), EnclaveConfig{})

@@ -7,7 +7,7 @@ import (
 )
 
 // TestGhostSteadyStateDoesNotAllocate pins the hot-path budget of the
-// ghOSt class (STYLE.md): once queues and run queues have grown, posting
+// ghOSt class (docs/STYLE.md): once queues and run queues have grown, posting
 // and consuming messages, committing, switching and running thread
 // programs allocate nothing.
 func TestGhostSteadyStateDoesNotAllocate(t *testing.T) {

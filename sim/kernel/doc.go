@@ -22,7 +22,7 @@
 // balancing are not modeled. CFS-ROME.md measures how long this CFS
 // takes to spread a burst of threads over rome256's CCXs and sockets. The RT class is a FIFO placeholder until
 // MicroQuanta. Of ghOSt, switchto, BPF programs, timerfds, PrioTables and
-// status-word regions beyond one are left out (ghost-semantics.md says a
+// status-word regions beyond one are left out (docs/GHOST-SEMANTICS.md says a
 // simulator of the SOSP design can do without them).
 //
 // # Order of same-time work

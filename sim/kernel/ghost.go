@@ -8,7 +8,7 @@ import (
 
 // This file holds the ghOSt class's state: enclaves, status words, the
 // per-CPU and per-task ghOSt state, and how tasks enter and leave an
-// enclave. The reference is docs/ghost-semantics.md (§§1–6), which follows
+// enclave. The reference is docs/GHOST-SEMANTICS.md (§§1–6), which follows
 // google/ghost-kernel's kernel/sched/ghost.c; where it and the paper
 // (§3) differ, the paper's design wins and the spot says so.
 
@@ -83,7 +83,7 @@ type Enclave struct {
 	destroyedAt sim.Time
 }
 
-// DestroyCause says why an enclave was destroyed (ghost-semantics.md
+// DestroyCause says why an enclave was destroyed (docs/GHOST-SEMANTICS.md
 // §5.7 lists the triggers).
 type DestroyCause uint8
 
@@ -300,7 +300,7 @@ func (e *Enclave) Destroyed() (DestroyCause, sim.Time) { return e.cause, e.destr
 // Ctl is an open fd of an enclave's ctl file. The agent processes of
 // StartAgents hold one each; OpenCtl gives one to whoever else must keep
 // an ephemeral enclave alive, such as an upgrade's new agent process,
-// which opens the enclave before the old process dies (ghost-semantics.md
+// which opens the enclave before the old process dies (docs/GHOST-SEMANTICS.md
 // §5.6).
 type Ctl struct {
 	e      *Enclave
@@ -373,7 +373,7 @@ func (e *Enclave) AgentStatusWord(cpu int) StatusWord {
 // A task that was in ghOSt before (it departed) gets a new status word
 // whose barrier continues from the old one, so that a task's seqnums only
 // grow. Upstream its messages stay gated until the agent frees the old
-// status word (ghost-semantics.md §2.4); model agents never free status
+// status word (docs/GHOST-SEMANTICS.md §2.4); model agents never free status
 // words, so the old one counts as freed when the task re-enters.
 //
 // from is the CPU producing TASK_NEW, -1 for the task's own CPU.

@@ -7,7 +7,7 @@ import (
 )
 
 // fifoPerCPU is a scripted per-CPU FIFO agent for kernel tests, written as
-// ghost-semantics.md §7.2 describes the upstream one: each CPU's agent
+// docs/GHOST-SEMANTICS.md §7.2 describes the upstream one: each CPU's agent
 // reads its barrier, drains its own queue, and commits the head of its
 // FIFO locally (blocking), or yields. TASK_NEW lands on the default
 // queue (CPU first's), whose agent places tasks round-robin by

@@ -6,7 +6,7 @@ import (
 	"github.com/ghostsim/ghostsim/sim"
 )
 
-// This file is ghOSt's message queues (ghost-semantics.md §4) and message
+// This file is ghOSt's message queues (docs/GHOST-SEMANTICS.md §4) and message
 // production (§1): the ring with its slot accounting and overflow, wakeup
 // configuration, association, and who produces which message when.
 

@@ -6,13 +6,13 @@ import (
 	"github.com/ghostsim/ghostsim/sim"
 )
 
-// More scenarios of ghost-semantics.md §9 (see ghost_scenario_test.go).
+// More scenarios of docs/GHOST-SEMANTICS.md §9 (see ghost_scenario_test.go).
 
 // TestScenarioTasksStayOnLastCPU: a waking ghOSt task is queued on the CPU
 // it last ran on (the kernel never load-balances ghOSt tasks); only a
 // commit moves it.
 //
-// Reference: ghost-semantics.md §9.9, §6.2; ghost.c select_task_rq_ghost.
+// Reference: docs/GHOST-SEMANTICS.md §9.9, §6.2; ghost.c select_task_rq_ghost.
 func TestScenarioTasksStayOnLastCPU(t *testing.T) {
 	s := newScenario(t, "skylake112", SetOf(0, 1, 2), EnclaveConfig{})
 	q, _ := s.e.CreateQueue(64)
@@ -47,7 +47,7 @@ func TestScenarioTasksStayOnLastCPU(t *testing.T) {
 §9.9: A last ran on cpu1; when it wakes it is queued on cpu1's run queue and
 stays there (cpu2 is idle, nothing balances it) until the agent commits it to
 cpu2, which moves it.
-Reference: ghost-semantics.md §9.9, §6.2; ghost.c select_task_rq_ghost.`)
+Reference: docs/GHOST-SEMANTICS.md §9.9, §6.2; ghost.c select_task_rq_ghost.`)
 }
 
 // TestScenarioNoAgentNoExecution: killing the agent process forces the
@@ -55,7 +55,7 @@ Reference: ghost-semantics.md §9.9, §6.2; ghost.c select_task_rq_ghost.`)
 // agent process attaches and discovers them (status words, then
 // association with its queue using their barriers).
 //
-// Reference: ghost-semantics.md §9.10, §5.5, §5.6; paper §3.4 "Dynamic
+// Reference: docs/GHOST-SEMANTICS.md §9.10, §5.5, §5.6; paper §3.4 "Dynamic
 // upgrades and rollbacks".
 func TestScenarioNoAgentNoExecution(t *testing.T) {
 	s := newScenario(t, "skylake112", SetOf(0, 1, 2), EnclaveConfig{})
@@ -105,14 +105,14 @@ every agent; the running ghOSt tasks are forced off (their PREEMPT goes to the
 old queue, unread) and no ghOSt task runs while there is no agent. A new agent
 process at 40us discovers the tasks from their status words, associates them
 with its queue at their barrier and schedules them again; both finish.
-Reference: ghost-semantics.md §9.10, §5.5, §5.6; paper §3.4.`)
+Reference: docs/GHOST-SEMANTICS.md §9.10, §5.5, §5.6; paper §3.4.`)
 }
 
 // TestScenarioElidePreempt: a commit with ELIDE_PREEMPT displaces the
 // running ghOSt task without a TASK_PREEMPT (the agent must infer it);
 // without the flag the displaced task gets TASK_PREEMPT.
 //
-// Reference: ghost-semantics.md §9.11, §3.3, §3.8 (_pick_next_task_ghost);
+// Reference: docs/GHOST-SEMANTICS.md §9.11, §3.3, §3.8 (_pick_next_task_ghost);
 // ghost.c _pick_next_task_ghost.
 func TestScenarioElidePreempt(t *testing.T) {
 	s := newScenario(t, "skylake112", SetOf(0, 1), EnclaveConfig{})
@@ -156,7 +156,7 @@ func TestScenarioElidePreempt(t *testing.T) {
 	s.check("9.11-elide-preempt", `
 §9.11: B committed over running A: TASK_PREEMPT(A). A committed over running B
 with ELIDE_PREEMPT: B is switched out with no message at all.
-Reference: ghost-semantics.md §9.11, §3.3, §3.8; ghost.c _pick_next_task_ghost.`)
+Reference: docs/GHOST-SEMANTICS.md §9.11, §3.3, §3.8; ghost.c _pick_next_task_ghost.`)
 }
 
 // TestScenarioSyncGroup: a sync-group commit is all or nothing: when every
@@ -164,7 +164,7 @@ Reference: ghost-semantics.md §9.11, §3.3, §3.8; ghost.c _pick_next_task_ghos
 // POISONED and those already latched are pulled back without a message,
 // so no member runs.
 //
-// Reference: ghost-semantics.md §9.12, §3.9; ghost.c ghost_sync_group.
+// Reference: docs/GHOST-SEMANTICS.md §9.12, §3.9; ghost.c ghost_sync_group.
 func TestScenarioSyncGroup(t *testing.T) {
 	s := newScenario(t, "skylake112", SetOf(0, 1, 2), EnclaveConfig{})
 	q, _ := s.e.CreateQueue(64)
@@ -210,7 +210,7 @@ func TestScenarioSyncGroup(t *testing.T) {
 D with a stale barrier on cpu2}: C validates and latches first, D fails
 TARGET_STALE, and C is pulled back without any message — nothing runs. {C with a
 stale barrier, D}: C fails, D is POISONED. Then {C, D} succeeds.
-Reference: ghost-semantics.md §9.12, §3.9; ghost.c ghost_sync_group.`)
+Reference: docs/GHOST-SEMANTICS.md §9.12, §3.9; ghost.c ghost_sync_group.`)
 }
 
 // TestScenarioQueueOverflow: a message that does not fit in a full queue
@@ -218,7 +218,7 @@ Reference: ghost-semantics.md §9.12, §3.9; ghost.c ghost_sync_group.`)
 // the seqnums an agent sees for a task keep strictly increasing, with a
 // gap; the agent recovers the lost state from the status word.
 //
-// Reference: ghost-semantics.md §9.13, §1.1 "Ring buffer layout"; ghost.c
+// Reference: docs/GHOST-SEMANTICS.md §9.13, §1.1 "Ring buffer layout"; ghost.c
 // _produce.
 func TestScenarioQueueOverflow(t *testing.T) {
 	s := newScenario(t, "skylake112", SetOf(0, 1), EnclaveConfig{})
@@ -274,7 +274,7 @@ drain it, A's BLOCKED fits but its WAKEUP is dropped (overflow), yet A's barrier
 moves to 3; the agent recovers A's runnable state from its status word. When A
 exits, BLOCKED needs NOP padding to the ring's end and fills it, so DEAD is
 dropped too: the agent sees seqnums 1, 2, 4 — strictly increasing, with gaps.
-Reference: ghost-semantics.md §9.13, §1.1; ghost.c _produce.`)
+Reference: docs/GHOST-SEMANTICS.md §9.13, §1.1; ghost.c _produce.`)
 }
 
 // TestScenarioCPUTick: with deliver_ticks, MSG_CPU_TICK goes to a CPU's
@@ -282,7 +282,7 @@ Reference: ghost-semantics.md §9.13, §1.1; ghost.c _produce.`)
 // preempting the running ghOSt task, as any message for the local agent
 // does — and never while the CPU runs CFS or is idle.
 //
-// Reference: ghost-semantics.md §9.14, §6.7, §1.3; ghost.c task_tick_ghost.
+// Reference: docs/GHOST-SEMANTICS.md §9.14, §6.7, §1.3; ghost.c task_tick_ghost.
 func TestScenarioCPUTick(t *testing.T) {
 	s := newScenario(t, "skylake112", SetOf(0, 1), EnclaveConfig{DeliverTicks: true})
 	s.e.CreateQueue(64, 0)
@@ -330,7 +330,7 @@ func TestScenarioCPUTick(t *testing.T) {
 ghOSt task A runs (the agent wakes and A gets TASK_PREEMPT) and while the agent
 itself computes (no preemption: the agent is current); none while CFS task C
 runs (ticks at 3ms, 4ms) nor while cpu1 idles.
-Reference: ghost-semantics.md §9.14, §6.7, §1.3; ghost.c task_tick_ghost.`)
+Reference: docs/GHOST-SEMANTICS.md §9.14, §6.7, §1.3; ghost.c task_tick_ghost.`)
 }
 
 // TestScenarioCostPlacement: where simulated CPU time goes for N remote
@@ -341,7 +341,7 @@ Reference: ghost-semantics.md §9.14, §6.7, §1.3; ghost.c task_tick_ghost.`)
 // call and the IPI batch, and each target commits its own transaction on
 // IRQ exit.
 //
-// Reference: ghost-semantics.md §9.15, §3.6 (1, 2); paper §3.2 "Group
+// Reference: docs/GHOST-SEMANTICS.md §9.15, §3.6 (1, 2); paper §3.2 "Group
 // commits", Table 3 rows 6–7; ghost.c ghost_commit_txn,
 // ghost_commit_greedy_txn.
 func TestScenarioCostPlacement(t *testing.T) {
@@ -448,7 +448,7 @@ work and the target's run-queue line), then one IPI batch; each target switches
 after the IPI handler. D, E, F submitted greedily: the agent's call is only the
 syscall and the IPI batch; each target commits its own transaction on IRQ exit
 (paying the slot's line and the commit) and switches after that.
-Reference: ghost-semantics.md §9.15, §3.6; paper §3.2, Table 3 rows 6–7.`)
+Reference: docs/GHOST-SEMANTICS.md §9.15, §3.6; paper §3.2, Table 3 rows 6–7.`)
 }
 
 // TestScenarioGroupCommitIdleTargets: A, B, C committed in one
@@ -460,7 +460,7 @@ Reference: ghost-semantics.md §9.15, §3.6; paper §3.2, Table 3 rows 6–7.`)
 //
 // Reference: ghost.c _ghost_commit_txn ("Elide the reschedule IPI if
 // TIF_NEED_RESCHED is already set or if the target CPU is polling for
-// it"), ioctl_ghost_commit_txn; ghost-semantics.md §3.6 (1).
+// it"), ioctl_ghost_commit_txn; docs/GHOST-SEMANTICS.md §3.6 (1).
 func TestScenarioGroupCommitIdleTargets(t *testing.T) {
 	s := newScenario(t, "skylake112", SetOf(0, 1, 2, 3), EnclaveConfig{})
 	q, _ := s.e.CreateQueue(256)
@@ -514,5 +514,5 @@ A, B, C committed in one COMMIT_AT_TXN_COMMIT ioctl to idle, polling cpu1-3: eac
 commit sets its target's need-resched flag (set_nr_and_not_polling under the target's
 run-queue lock), so each target leaves idle a line transfer after its own commit while
 the agent commits the next; no IPI.
-Reference: ghost.c _ghost_commit_txn, ioctl_ghost_commit_txn; ghost-semantics.md §3.6.`)
+Reference: ghost.c _ghost_commit_txn, ioctl_ghost_commit_txn; docs/GHOST-SEMANTICS.md §3.6.`)
 }

@@ -12,7 +12,7 @@ import (
 // the enclave before the old one dies) keeps it; a persistent enclave
 // outlives its agents.
 //
-// Reference: ghost-semantics.md §5.1 (ctl "create ... ephemeral"), §5.6,
+// Reference: docs/GHOST-SEMANTICS.md §5.1 (ctl "create ... ephemeral"), §5.6,
 // §5.7; paper §3.1 ("if one or several of the agents crash, the system
 // will fall back to the default scheduler") and §3.4.
 
@@ -69,7 +69,7 @@ ctl file, so the enclave is marked dying and its destruction queued. C and A
 lose their CPUs to the agents' exit (PREEMPT: no agent, no ghOSt task runs);
 then the workqueue moves all three runnable tasks to CFS (DEPARTED into a
 queue nobody reads), where they finish, spread over cpu1-3 by CFS.
-Reference: ghost-semantics.md §5.1, §5.7; paper §3.1, §3.4.`)
+Reference: docs/GHOST-SEMANTICS.md §5.1, §5.7; paper §3.1, §3.4.`)
 
 	t.Run("persistent", func(t *testing.T) {
 		s, p, tasks := ephemeralScenario(t, false)
@@ -133,5 +133,5 @@ the old process is killed; its fd is not the last, so the enclave lives.
 Nothing runs A, B or C while no agent is attached. At 520us the new process
 attaches, discovers the three tasks from their status words and schedules
 them to completion as ghOSt tasks.
-Reference: ghost-semantics.md §5.6, §5.1; paper §3.4 "Dynamic Upgrades".`)
+Reference: docs/GHOST-SEMANTICS.md §5.6, §5.1; paper §3.4 "Dynamic Upgrades".`)
 }

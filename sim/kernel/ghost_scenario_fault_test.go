@@ -14,7 +14,7 @@ import (
 // runnable_timeout, the watchdog (checked at ticks) destroys the enclave
 // and every task goes back to CFS and finishes there.
 //
-// Reference: ghost-semantics.md §5.8, §5.7; paper §3.4 "ghOSt watchdog";
+// Reference: docs/GHOST-SEMANTICS.md §5.8, §5.7; paper §3.4 "ghOSt watchdog";
 // ghost.c check_runnable_timeout.
 func TestScenarioWatchdog(t *testing.T) {
 	s := newScenario(t, "skylake112", SetOf(0, 1, 2), EnclaveConfig{RunnableTimeout: sim.Ms(2)})
@@ -48,7 +48,7 @@ A since 803us on cpu2. At the 3ms ticks (cpu1 first) C has waited over the 2ms
 runnable_timeout: the watchdog destroys the enclave, its agents are killed and
 every task moves to CFS (DEPARTED into a queue nobody reads), where A, B and C
 all finish.
-Reference: ghost-semantics.md §5.8, §5.7; paper §3.4; ghost.c check_runnable_timeout.`)
+Reference: docs/GHOST-SEMANTICS.md §5.8, §5.7; paper §3.4; ghost.c check_runnable_timeout.`)
 }
 
 // TestScenarioCrashMidCommit: the agent process dies while its global
@@ -59,7 +59,7 @@ Reference: ghost-semantics.md §5.8, §5.7; paper §3.4; ghost.c check_runnable_
 // under a new agent process (upgrade) or under CFS after the enclave is
 // destroyed.
 //
-// Reference: ghost-semantics.md §5.5 (agent exit), §5.6, §5.7, §3.6;
+// Reference: docs/GHOST-SEMANTICS.md §5.5 (agent exit), §5.6, §5.7, §3.6;
 // paper §3.4 "Fault Isolation and Dynamic Upgrades".
 func TestScenarioCrashMidCommit(t *testing.T) {
 	for _, then := range []string{"upgrade", "destroy"} {
@@ -136,7 +136,7 @@ committed and no IPI sent. A's latch is dropped with PREEMPT(was_latched); the
 other two transactions end NO_AGENT; nothing runs while there is no agent.
 Then (`+then+`) every task runs to completion: a new agent process discovers
 them and schedules them, or the enclave is destroyed and they run under CFS.
-Reference: ghost-semantics.md §5.5, §5.6, §5.7, §3.6; paper §3.4.`)
+Reference: docs/GHOST-SEMANTICS.md §5.5, §5.6, §5.7, §3.6; paper §3.4.`)
 		})
 	}
 }
@@ -148,7 +148,7 @@ Reference: ghost-semantics.md §5.5, §5.6, §5.7, §3.6; paper §3.4.`)
 //
 // Reference: paper §3 "Partitioning the machine", §3.4 ("Destroying the
 // enclave kills all the agents in that enclave, keeping other enclaves in
-// the system intact"); ghost-semantics.md §5.2, §5.7.
+// the system intact"); docs/GHOST-SEMANTICS.md §5.2, §5.7.
 func TestScenarioEnclaveIsolation(t *testing.T) {
 	s := newScenario(t, "skylake112", SetOf(0, 1), EnclaveConfig{})
 	e1 := s.e
@@ -204,5 +204,5 @@ a global agent on their first CPU scheduling two tasks on the other. Destroying
 enclave 0 at 30us kills its agents and moves A and B to CFS (DEPARTED), where
 they finish; enclave 1's agent keeps scheduling X and Y on cpu3, and they
 finish as ghOSt tasks.
-Reference: paper §3, §3.4; ghost-semantics.md §5.2, §5.7.`)
+Reference: paper §3, §3.4; docs/GHOST-SEMANTICS.md §5.2, §5.7.`)
 }

@@ -22,7 +22,7 @@ import (
 //
 //	go test ./sim/kernel -run Scenario -rewrite
 //
-// and read every changed line against docs/ghost-semantics.md before
+// and read every changed line against docs/GHOST-SEMANTICS.md before
 // keeping it. Each line is
 //
 //	<time> cpu<N> <event>
@@ -429,7 +429,7 @@ func (a *sagent) seq(g Gtid) uint32 {
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
-// globalFIFO is a centralized FIFO agent loop (ghost-semantics.md §7.3,
+// globalFIFO is a centralized FIFO agent loop (docs/GHOST-SEMANTICS.md §7.3,
 // reduced): it polls q, queues tasks on TASK_NEW, WAKEUP and PREEMPT, and
 // commits the head of the queue to each CPU of cpus it believes free,
 // one COMMIT_AT_TXN_COMMIT transaction at a time. known are runnable

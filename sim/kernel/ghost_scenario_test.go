@@ -7,14 +7,14 @@ import (
 	"github.com/ghostsim/ghostsim/sim"
 )
 
-// The scenarios of ghost-semantics.md §9, one per point. Each runs a few
+// The scenarios of docs/GHOST-SEMANTICS.md §9, one per point. Each runs a few
 // ghOSt tasks under a small agent written for it and compares the trace
 // with testdata/ghost/<name>.txt (see ghost_scenario_harness_test.go).
 
 // fifo1 is a one-CPU FIFO agent loop for the agent of cpu, reading q:
 // NEW(runnable), WAKEUP, PREEMPT and YIELD queue a task, and the head of
 // the queue is committed locally with the barrier read before draining.
-// It is the per-CPU model of ghost-semantics.md §7.2 reduced to one CPU.
+// It is the per-CPU model of docs/GHOST-SEMANTICS.md §7.2 reduced to one CPU.
 //
 // known are runnable tasks the agent already knows about (their barrier
 // is read from their status words).
@@ -59,7 +59,7 @@ func fifo1(a *sagent, q *Queue, flags RunFlags, known ...Gtid) {
 // queue wakes the agent, which preempts the ghOSt task running on its
 // CPU: the task gets TASK_PREEMPT.
 //
-// Reference: ghost-semantics.md §9.1, §1.4 cause 1; ghost.c
+// Reference: docs/GHOST-SEMANTICS.md §9.1, §1.4 cause 1; ghost.c
 // pick_next_ghost_agent.
 func TestScenarioAgentPreemptsOwnTask(t *testing.T) {
 	s := newScenario(t, "skylake112", SetOf(0, 1), EnclaveConfig{})
@@ -82,7 +82,7 @@ func TestScenarioAgentPreemptsOwnTask(t *testing.T) {
 	s.check("9.1-agent-preempts-own-task", `
 §9.1: a message for a per-CPU agent's queue (TASK_NEW of B) wakes the agent on
 cpu1, which preempts the running ghOSt task A: TASK_PREEMPT(A).
-Reference: ghost-semantics.md §9.1, §1.4 (1); ghost.c pick_next_ghost_agent.`)
+Reference: docs/GHOST-SEMANTICS.md §9.1, §1.4 (1); ghost.c pick_next_ghost_agent.`)
 }
 
 // TestScenarioLocalCommitBlocks: a local commit returns only when the
@@ -90,7 +90,7 @@ Reference: ghost-semantics.md §9.1, §1.4 (1); ghost.c pick_next_ghost_agent.`)
 // local commit fail with AGENT_STALE, and a local yield with ESTALE, when a
 // message arrived meanwhile, so the agent re-loops instead of sleeping.
 //
-// Reference: ghost-semantics.md §9.2, §2.5, §3.6 (1), §3.10; paper §3.2
+// Reference: docs/GHOST-SEMANTICS.md §9.2, §2.5, §3.6 (1), §3.10; paper §3.2
 // "Sequence numbers and transactions"; ghost.c ghost_run, _ghost_commit_txn.
 func TestScenarioLocalCommitBlocks(t *testing.T) {
 	s := newScenario(t, "skylake112", SetOf(0, 1), EnclaveConfig{})
@@ -140,7 +140,7 @@ func TestScenarioLocalCommitBlocks(t *testing.T) {
 with the agent barrier read before draining, a message arriving while the agent
 decides makes LocalYield fail with ESTALE and a local commit fail with
 AGENT_STALE (the agent does not sleep) — the agent re-loops.
-Reference: ghost-semantics.md §9.2, §2.5, §3.10; paper §3.2; ghost.c ghost_run.`)
+Reference: docs/GHOST-SEMANTICS.md §9.2, §2.5, §3.10; paper §3.2; ghost.c ghost_run.`)
 }
 
 // TestScenarioBarriersMoveWithoutMessages: every message production bumps
@@ -149,7 +149,7 @@ Reference: ghost-semantics.md §9.2, §2.5, §3.10; paper §3.2; ghost.c ghost_r
 // while a remote commit ignores the agent barrier; a departed (gated) task
 // cannot be committed.
 //
-// Reference: ghost-semantics.md §9.3, §2.3, §2.4, §2.5 ("Remote commits
+// Reference: docs/GHOST-SEMANTICS.md §9.3, §2.3, §2.4, §2.5 ("Remote commits
 // ignore the agent barrier"); ghost.c __task_deliver_common,
 // _ghost_commit_txn.
 func TestScenarioBarriersMoveWithoutMessages(t *testing.T) {
@@ -207,7 +207,7 @@ garbage agent barrier (remote commits ignore it). A commit with the barrier of
 the last message consumed fails TARGET_STALE once WAKEUP moved it. With its
 queue closed, A's BLOCKED and WAKEUP are dropped yet its barrier moves. After
 A departs (DEPARTED; messages gated), a commit of A fails TARGET_STALE.
-Reference: ghost-semantics.md §9.3, §2.3, §2.4, §2.5; ghost.c _ghost_commit_txn.`)
+Reference: docs/GHOST-SEMANTICS.md §9.3, §2.3, §2.4, §2.5; ghost.c _ghost_commit_txn.`)
 }
 
 // swFlags renders the ONCPU and RUNNABLE bits of a status word.
@@ -220,7 +220,7 @@ func swFlags(sw StatusWord) string {
 // out), and ONCPU is cleared after the message, so once an agent sees
 // on_cpu() false the barrier it reads is final.
 //
-// Reference: ghost-semantics.md §9.4, §1.2 (YIELD, BLOCKED), §2.2
+// Reference: docs/GHOST-SEMANTICS.md §9.4, §1.2 (YIELD, BLOCKED), §2.2
 // (TASK_ONCPU); ghost.c _yield_task_ghost, ghost_produce_prev_msgs.
 func TestScenarioOffCPUMessagesDeferred(t *testing.T) {
 	s := newScenario(t, "skylake112", SetOf(0, 1), EnclaveConfig{})
@@ -266,14 +266,14 @@ func TestScenarioOffCPUMessagesDeferred(t *testing.T) {
 cleared right after, so the agent reading A's status word after the message
 sees oncpu=false and a final barrier. The kernel emits nothing at the start of
 the sched_yield / futex syscalls.
-Reference: ghost-semantics.md §9.4, §1.2, §2.2; ghost.c _yield_task_ghost.`)
+Reference: docs/GHOST-SEMANTICS.md §9.4, §1.2, §2.2; ghost.c _yield_task_ghost.`)
 }
 
 // TestScenarioLatchedTaskDisplaced: a commit only latches the task; until
 // the target CPU picks it, a newer commit to that CPU, the local agent
 // running, or a CFS task displaces it, each with PREEMPT(was_latched).
 //
-// Reference: ghost-semantics.md §9.5, §1.4 (6), §3.7 "On success"
+// Reference: docs/GHOST-SEMANTICS.md §9.5, §1.4 (6), §3.7 "On success"
 // (ghost_set_pnt_state), §3.8; ghost.c pick_next_ghost_agent,
 // ghost_latched_task_preempted.
 func TestScenarioLatchedTaskDisplaced(t *testing.T) {
@@ -328,7 +328,7 @@ DEFER_LATCHED_PREEMPTION_BY_AGENT, is displaced by a newer commit of B
 was_latched); A, latched without the defer flag, is displaced as soon as cpu1
 schedules its agent (PREEMPT(A) was_latched); B, latched again with the defer
 flag, is displaced when CFS task C becomes runnable (PREEMPT(B) was_latched).
-Reference: ghost-semantics.md §9.5, §1.4 (6), §3.7, §3.8; ghost.c
+Reference: docs/GHOST-SEMANTICS.md §9.5, §1.4 (6), §3.7, §3.8; ghost.c
 pick_next_ghost_agent.`)
 }
 
@@ -338,7 +338,7 @@ pick_next_ghost_agent.`)
 // reschedule. Once the task is off its CPU (after the PREEMPT of an
 // unschedule), the commit moves it.
 //
-// Reference: ghost-semantics.md §9.6, §3.7 (7), §3.4 (ALLOW_TASK_ONCPU);
+// Reference: docs/GHOST-SEMANTICS.md §9.6, §3.7 (7), §3.4 (ALLOW_TASK_ONCPU);
 // ghost.c validate_next_task, validate_next_offcpu.
 func TestScenarioRunningTaskNotMoved(t *testing.T) {
 	s := newScenario(t, "skylake112", SetOf(0, 1, 2), EnclaveConfig{})
@@ -376,7 +376,7 @@ func TestScenarioRunningTaskNotMoved(t *testing.T) {
 without ALLOW_TASK_ONCPU; ALLOW_TASK_ONCPU on cpu1 itself succeeds with no
 reschedule (no switch). A NULL-gtid commit unschedules cpu1 (PREEMPT(A)); once
 A is off its CPU the commit moves it to cpu2.
-Reference: ghost-semantics.md §9.6, §3.7 (7), §3.4; ghost.c validate_next_offcpu.`)
+Reference: docs/GHOST-SEMANTICS.md §9.6, §3.7 (7), §3.4; ghost.c validate_next_offcpu.`)
 }
 
 // TestScenarioCFSPreemptsGhost: a CFS task waking on a CPU running a ghOSt
@@ -384,7 +384,7 @@ Reference: ghost-semantics.md §9.6, §3.7 (7), §3.4; ghost.c validate_next_off
 // to that CPU fail CPU_UNAVAIL and the agent status word's CPU_AVAIL is
 // clear; when CFS leaves, the commit succeeds.
 //
-// Reference: ghost-semantics.md §9.7, §6.3, §3.7 (12); ghost.c
+// Reference: docs/GHOST-SEMANTICS.md §9.7, §6.3, §3.7 (12); ghost.c
 // ghost_can_schedule.
 func TestScenarioCFSPreemptsGhost(t *testing.T) {
 	s := newScenario(t, "skylake112", SetOf(0, 1), EnclaveConfig{})
@@ -420,7 +420,7 @@ func TestScenarioCFSPreemptsGhost(t *testing.T) {
 §9.7: CFS task C wakes on cpu1 while ghOSt task A runs there: A is preempted at
 once with TASK_PREEMPT and C runs. Until C is done, committing A to cpu1 fails
 CPU_UNAVAIL (cpu1's agent status word has CPU_AVAIL clear); then it succeeds.
-Reference: ghost-semantics.md §9.7, §6.3, §3.7 (12); ghost.c ghost_can_schedule.`)
+Reference: docs/GHOST-SEMANTICS.md §9.7, §6.3, §3.7 (12); ghost.c ghost_can_schedule.`)
 }
 
 // TestScenarioGlobalAgentHandoff: the global agent busy-polls a queue
@@ -429,7 +429,7 @@ Reference: ghost-semantics.md §9.7, §6.3, §3.7 (12); ghost.c ghost_can_schedu
 // off: it pings the new CPU's agent, which preempts the ghOSt task running
 // there (TASK_PREEMPT), then yields its CPU to CFS.
 //
-// Reference: ghost-semantics.md §9.8, §6.5, §4 "Routing, centralized
+// Reference: docs/GHOST-SEMANTICS.md §9.8, §6.5, §4 "Routing, centralized
 // model"; paper §3.3 "Avoiding preemption of the global agent".
 func TestScenarioGlobalAgentHandoff(t *testing.T) {
 	s := newScenario(t, "skylake112", SetOf(0, 1, 2), EnclaveConfig{})
@@ -513,5 +513,5 @@ A to cpu1 and B to cpu2, never a task to cpu0 (C waits). CFS task X wakes on
 cpu0: the agent is rescheduled with BOOST_PRIO, pings cpu1's agent (which
 preempts A: TASK_PREEMPT) and yields cpu0 to X. cpu1's agent is now global and
 schedules the rest (cpu0 once X is done).
-Reference: ghost-semantics.md §9.8, §6.5; paper §3.3.`)
+Reference: docs/GHOST-SEMANTICS.md §9.8, §6.5; paper §3.3.`)
 }

@@ -7,7 +7,7 @@ import (
 )
 
 // Scenarios of transaction and association failures
-// (ghost-semantics.md §3.2, §3.7, §4 "Associate").
+// (docs/GHOST-SEMANTICS.md §3.2, §3.7, §4 "Associate").
 
 // TestScenarioTxnFinalStates drives one transaction into each final state
 // the model can produce, in the order of _ghost_commit_txn's checks.
@@ -15,7 +15,7 @@ import (
 // hotplug, one ABI, Open fills the slot's CPU), nor NOT_PERMITTED (Open
 // refuses another enclave's slots).
 //
-// Reference: ghost-semantics.md §3.2, §3.7; ghost.c _ghost_commit_txn.
+// Reference: docs/GHOST-SEMANTICS.md §3.2, §3.7; ghost.c _ghost_commit_txn.
 func TestScenarioTxnFinalStates(t *testing.T) {
 	s := newScenario(t, "skylake112", SetOf(0, 1, 2, 3), EnclaveConfig{})
 	q, _ := s.e.CreateQueue(256, 0) // wakes cpu0's agent: moves its barrier
@@ -94,7 +94,7 @@ runnable C: NO_AGENT (cpu3's agent thread exited), CPU_UNAVAIL (CFS runs on the
 target), AGENT_STALE (a local commit whose agent barrier moved); AGENT_STALE
 also for DO_NOT_PREEMPT with a ghOSt task current; POISONED (the caller's own
 txn after a failed one in the same ioctl).
-Reference: ghost-semantics.md §3.2, §3.7; ghost.c _ghost_commit_txn.`)
+Reference: docs/GHOST-SEMANTICS.md §3.2, §3.7; ghost.c _ghost_commit_txn.`)
 }
 
 func boolStr(b bool) string {
@@ -110,7 +110,7 @@ func boolStr(b bool) string {
 // stream); after draining it, the association succeeds and later messages
 // go to the new queue.
 //
-// Reference: ghost-semantics.md §4 "Associate", §2.5 (ASSOC_QUEUE); paper
+// Reference: docs/GHOST-SEMANTICS.md §4 "Associate", §2.5 (ASSOC_QUEUE); paper
 // §3.1 "Moving threads between queues/CPUs"; ghost.c ghost_associate_queue.
 func TestScenarioAssociateStale(t *testing.T) {
 	s := newScenario(t, "skylake112", SetOf(0, 1), EnclaveConfig{})
@@ -151,7 +151,7 @@ func TestScenarioAssociateStale(t *testing.T) {
 A's WAKEUP (seq 3) is unread in q0 when the agent associates A with q1 using the
 seq of the last message it consumed (2): ESTALE. After draining q0 it succeeds
 (and reports ALREADY when repeated); A's later messages go to q1.
-Reference: ghost-semantics.md §4, §2.5; paper §3.1; ghost.c ghost_associate_queue.`)
+Reference: docs/GHOST-SEMANTICS.md §4, §2.5; paper §3.1; ghost.c ghost_associate_queue.`)
 }
 
 // TestScenarioSyncGroupPoisoned: one bad member poisons a sync group: no
@@ -160,7 +160,7 @@ Reference: ghost-semantics.md §4, §2.5; paper §3.1; ghost.c ghost_associate_q
 // rendezvous is poisoned), and a task that was running on a member's CPU
 // before the group is unaffected by the failed group.
 //
-// Reference: ghost-semantics.md §9.12, §3.9, §1.4 (7); ghost.c
+// Reference: docs/GHOST-SEMANTICS.md §9.12, §3.9, §1.4 (7); ghost.c
 // ghost_sync_group, wait_for_rendezvous.
 func TestScenarioSyncGroupPoisoned(t *testing.T) {
 	s := newScenario(t, "skylake112", SetOf(0, 1, 2, 3), EnclaveConfig{})
@@ -214,7 +214,7 @@ validate and latch, D fails TARGET_STALE, so the group fails. Meanwhile F
 blocked on cpu2, so G got on cpu2 before the failure was published: G is yanked
 off with no message. C, still latched, is pulled back with no message. E, which
 was running on cpu1 before the group, keeps running. No member ran.
-Reference: ghost-semantics.md §9.12, §3.9, §1.4 (7); ghost.c ghost_sync_group.`)
+Reference: docs/GHOST-SEMANTICS.md §9.12, §3.9, §1.4 (7); ghost.c ghost_sync_group.`)
 }
 
 // TestScenarioDepartedTaskReenters: a task that left ghOSt (DEPARTED,
@@ -222,7 +222,7 @@ Reference: ghost-semantics.md §9.12, §3.9, §1.4 (7); ghost.c ghost_sync_group
 // TASK_NEW, with its barrier continuing from where it was, so seqnums per
 // task keep increasing; the agent schedules it again.
 //
-// Reference: ghost-semantics.md §2.4, §1.2 (TASK_NEW (e), DEPARTED), §5.3.
+// Reference: docs/GHOST-SEMANTICS.md §2.4, §1.2 (TASK_NEW (e), DEPARTED), §5.3.
 func TestScenarioDepartedTaskReenters(t *testing.T) {
 	s := newScenario(t, "skylake112", SetOf(0, 1), EnclaveConfig{})
 	q, _ := s.e.CreateQueue(64)
@@ -253,7 +253,7 @@ func TestScenarioDepartedTaskReenters(t *testing.T) {
 A leaves ghOSt (DEPARTED, seq 2) and runs under CFS; blocked, it enters the
 enclave again: TASK_NEW (blocked) with seq 3, then its wakeup TASK_WAKEUP seq 4
 — the barrier continues across incarnations — and the agent runs it again.
-Reference: ghost-semantics.md §2.4, §1.2, §5.3.`)
+Reference: docs/GHOST-SEMANTICS.md §2.4, §1.2, §5.3.`)
 }
 
 // TestScenarioRunningTaskEnters: a task that enters ghOSt while running
@@ -262,7 +262,7 @@ Reference: ghost-semantics.md §2.4, §1.2, §5.3.`)
 // running on a CPU outside the enclave is moved to an enclave CPU's run
 // queue when it is switched out.
 //
-// Reference: ghost-semantics.md §1.2 (TASK_NEW (b)), §1.4 (a PREEMPT only
+// Reference: docs/GHOST-SEMANTICS.md §1.2 (TASK_NEW (b)), §1.4 (a PREEMPT only
 // if NEW, YIELD or BLOCKED were not produced for the switch), §5.3.
 func TestScenarioRunningTaskEnters(t *testing.T) {
 	s := newScenario(t, "skylake112", SetOf(0, 1), EnclaveConfig{})
@@ -296,5 +296,5 @@ enclave while running. Their CPUs reschedule at once; TASK_NEW (runnable) is
 produced as each is switched out — with no TASK_PREEMPT for that switch — and
 each waits, on an enclave CPU's run queue, for the agent, which runs both on
 cpu1.
-Reference: ghost-semantics.md §1.2, §1.4, §5.3.`)
+Reference: docs/GHOST-SEMANTICS.md §1.2, §1.4, §5.3.`)
 }

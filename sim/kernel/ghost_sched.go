@@ -14,7 +14,7 @@ import (
 // commits a pre-staged or greedy transaction (balance_ghost), produces the
 // deferred messages of prev (TASK_NEW, BLOCKED, YIELD), and PREEMPT for a
 // runnable ghOSt prev that will not keep the CPU or a latched task that a
-// higher class displaces (ghost-semantics.md §1.4, §3.8).
+// higher class displaces (docs/GHOST-SEMANTICS.md §1.4, §3.8).
 func (k *Kernel) ghostPrologue(c *cpuState, prev *Task) {
 	if c.g.enclave != nil && c.g.agent != nil {
 		k.commitLocalTarget(c, atSchedule)
@@ -58,7 +58,7 @@ func (k *Kernel) ghostPrevMessages(c *cpuState, prev *Task) {
 	case TaskRunnable:
 		if g.newPending {
 			// The deferred TASK_NEW is this switch's message: no YIELD or
-			// PREEMPT with it (ghost-semantics.md §1.4).
+			// PREEMPT with it (docs/GHOST-SEMANTICS.md §1.4).
 			g.newPending = false
 			k.produceTaskMsg(prev, Message{Type: MsgTaskNew, Runnable: true, Nice: prev.nice, Runtime: prev.runtime}, c.id)
 			g.forceOff = true

@@ -4,7 +4,7 @@ import (
 	"github.com/ghostsim/ghostsim/sim"
 )
 
-// This file is ghOSt's transactions (ghost-semantics.md §3): the per-CPU
+// This file is ghOSt's transactions (docs/GHOST-SEMANTICS.md §3): the per-CPU
 // slot, validation in the order of _ghost_commit_txn, latching, and the
 // places a transaction gets committed.
 
@@ -82,7 +82,7 @@ func commitFlagsValid(f CommitFlags) bool {
 // success, whether target needs a reschedule.
 //
 // The checks run in the order of _ghost_commit_txn (ghost.c); the first
-// failure decides the state (ghost-semantics.md §3.7).
+// failure decides the state (docs/GHOST-SEMANTICS.md §3.7).
 func (k *Kernel) commitTxn(runCPU, target int, caller *Task, poison bool) (TxnState, bool) {
 	c := &k.cpus[target]
 	tx := &c.g.txn

@@ -67,7 +67,7 @@ func (k *Kernel) startTick(c *cpuState, now sim.Time) {
 // stops its tick (NO_HZ_IDLE). A CPU idling while ghOSt tasks are queued
 // on it (no agent picked them) keeps ticking: that is what lets the
 // ghOSt watchdog, which runs from the tick of every enclave CPU, see
-// them. (Modeling choice: ghost-semantics.md §5.8 says the check runs on
+// them. (Modeling choice: docs/GHOST-SEMANTICS.md §5.8 says the check runs on
 // every tick of every enclave CPU; the paper relies on it to contain a
 // stuck agent.)
 func (k *Kernel) tick(c *cpuState) {

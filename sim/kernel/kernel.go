@@ -209,7 +209,7 @@ func (k *Kernel) Spawn(spec TaskSpec) (*Task, error) {
 
 // spawn creates a task for Spawn (parent nil) or for parent's clone on
 // CPU from. A child of a ghOSt task is a ghOSt task of its parent's
-// enclave whatever spec says (ghost-semantics.md §5.3), and a child
+// enclave whatever spec says (docs/GHOST-SEMANTICS.md §5.3), and a child
 // without an affinity of its own inherits its parent's.
 func (k *Kernel) spawn(spec TaskSpec, parent *Task, from int) (*Task, error) {
 	if parent != nil {

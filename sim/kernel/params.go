@@ -54,7 +54,7 @@ type Params struct {
 	MicroQuantaPeriodNs  int64 `toml:"microquanta_period_ns"`
 }
 
-// DefaultParams returns Linux 4.15's values (docs/hardware-facts.md §7).
+// DefaultParams returns Linux 4.15's values (docs/HARDWARE.md §7).
 func DefaultParams() Params {
 	return Params{
 		HZ:                        1000,    // [GH] §5: Google hosts tick every ms

@@ -58,7 +58,7 @@ func TestThreadSpawnCFS(t *testing.T) {
 // and its agent hears TASK_NEW(runnable), produced on the parent's CPU,
 // instead of TASK_WAKEUP.
 //
-// Reference: ghost-semantics.md §5.3 ("Children of ghost tasks are ghost
+// Reference: docs/GHOST-SEMANTICS.md §5.3 ("Children of ghost tasks are ghost
 // tasks"), §1.2 (TASK_NEW case (c)); ghost.c task_woken_ghost (new_task).
 func TestScenarioSpawnGhostChild(t *testing.T) {
 	s := newScenario(t, "skylake112", SetOf(0, 1), EnclaveConfig{})
@@ -94,7 +94,7 @@ func TestScenarioSpawnGhostChild(t *testing.T) {
 A ghOSt task P creates a thread C (asked for CFS): C is a ghOSt task of the
 same enclave, queued on P's CPU, and its first message is TASK_NEW(runnable),
 produced on P's CPU by wake_up_new_task, not TASK_WAKEUP.
-Reference: ghost-semantics.md §5.3, §1.2 (TASK_NEW (c)); ghost.c
+Reference: docs/GHOST-SEMANTICS.md §5.3, §1.2 (TASK_NEW (c)); ghost.c
 task_woken_ghost.`)
 }
 

@@ -33,7 +33,7 @@ func (s TaskState) String() string {
 
 // Class is a scheduling class. Lower values have higher priority: the
 // class walk of schedule() goes in this order, as in ghOSt's kernel
-// (ghost-semantics.md §6.1).
+// (docs/GHOST-SEMANTICS.md §6.1).
 type Class uint8
 
 // Scheduling classes, highest priority first.

@@ -189,7 +189,7 @@ type spawnReq struct {
 // new task's run-queue lock line and any IPI to start it. The child
 // differs from a Kernel.Spawn of spec in three ways:
 //   - a child of a ghOSt task is a ghOSt task of the same enclave,
-//     whatever spec.Class and spec.Enclave say (ghost-semantics.md §5.3);
+//     whatever spec.Class and spec.Enclave say (docs/GHOST-SEMANTICS.md §5.3);
 //     its agent hears TASK_NEW(runnable), produced on the parent's CPU by
 //     the child's first wakeup, instead of TASK_WAKEUP (§1.2);
 //   - with spec.Affinity empty it inherits the parent's affinity (with it

@@ -6,7 +6,7 @@
 // each request over as it comes. A request is a GET of get_us plus
 // short_us of processing (probability 1 − p_long) or long_us
 // (probability p_long): 6 + 4 µs or 6 µs + 10 ms in the paper. As in
-// ghost-userspace's RocksDB harness (workload-facts.md §1.2, "Service
+// ghost-userspace's RocksDB harness (docs/WORKLOADS.md §1.2, "Service
 // semantics"), the GET is real work (th.Run: slowed by a busy SMT sibling,
 // paused while descheduled) and the server then spins until the request
 // has used its total in CPU time (th.Spin), so a request costs

@@ -68,7 +68,7 @@ func TestErlangCOracle(t *testing.T) {
 // TestGlobalAgentHandoff: a CFS thread pinned to the global agent's CPU
 // (CPU 0) wakes every 2 ms. The agent class outranks CFS, so the thread
 // runs only because fifo-central hands the global role to another CPU
-// (ping, then yield: ghost-semantics.md §6.5), and the ghOSt request
+// (ping, then yield: docs/GHOST-SEMANTICS.md §6.5), and the ghOSt request
 // server goes on being scheduled by the new global agent: no request is
 // left behind.
 func TestGlobalAgentHandoff(t *testing.T) {
