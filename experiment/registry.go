@@ -12,6 +12,7 @@ import (
 	"github.com/ghostsim/ghostsim/workloads/search"
 	"github.com/ghostsim/ghostsim/workloads/snap"
 	"github.com/ghostsim/ghostsim/workloads/synthetic"
+	"github.com/ghostsim/ghostsim/workloads/vm"
 )
 
 // WorkloadInfo describes a workload the command can run.
@@ -135,6 +136,19 @@ func Workloads() []WorkloadInfo {
 				return synthetic.New(spec.Workload.Group), nil
 			},
 			SweepAliases: map[string]string{"load": "workload.group[0].arrival.rate_per_s"},
+		},
+		{
+			Name:    "vm",
+			Summary: "the paper's Table 4: 32 bwaves vCPUs of VMs on 25 cores of skylake112; CFS, core_sched or -policy securevm ([workload.vm])",
+			New: func(spec *Spec) (workloads.Workload, error) {
+				if err := spec.Workload.VM.Validate(spec.Machine.CPUs); err != nil {
+					return nil, err
+				}
+				return vm.New(spec.Workload.VM), nil
+			},
+			// vm.toml gives the same [run]; see it for the reasoning.
+			Run:     &RunSpec{DurationMs: 20000, WarmupMs: 0, Seed: 1},
+			Configs: []string{"skylake112", "vm.toml"},
 		},
 	}
 }

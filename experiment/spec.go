@@ -24,6 +24,7 @@ import (
 	"github.com/ghostsim/ghostsim/workloads/search"
 	"github.com/ghostsim/ghostsim/workloads/snap"
 	"github.com/ghostsim/ghostsim/workloads/synthetic"
+	"github.com/ghostsim/ghostsim/workloads/vm"
 )
 
 // Spec is a whole experiment's configuration, as merged from the config
@@ -191,6 +192,8 @@ type WorkloadSpec struct {
 	Scalability scalability.Spec `toml:"scalability"`
 	// Group is the synthetic workload's [[workload.group]] list.
 	Group []synthetic.GroupSpec `toml:"group"`
+	// VM is the Table 4 workload's [workload.vm] table.
+	VM vm.Spec `toml:"vm"`
 }
 
 // DefaultSpec returns the defaults every config starts from: Linux 4.15's
@@ -201,7 +204,7 @@ func DefaultSpec() Spec {
 		Kernel:   kernel.DefaultParams(),
 		Run:      RunSpec{DurationMs: 1000, Seed: 1},
 		Policy:   agent.DefaultParams(),
-		Workload: WorkloadSpec{Hold: hold.DefaultSpec(), Microbench: microbench.DefaultSpec(), RocksDB: rocksdb.DefaultSpec(), Search: search.DefaultSpec(), Snap: snap.DefaultSpec(), Scalability: scalability.DefaultSpec()},
+		Workload: WorkloadSpec{Hold: hold.DefaultSpec(), Microbench: microbench.DefaultSpec(), RocksDB: rocksdb.DefaultSpec(), Search: search.DefaultSpec(), Snap: snap.DefaultSpec(), Scalability: scalability.DefaultSpec(), VM: vm.DefaultSpec()},
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	_ "github.com/ghostsim/ghostsim/policies/fifopercpu"
 	_ "github.com/ghostsim/ghostsim/policies/roundrobin"
 	_ "github.com/ghostsim/ghostsim/policies/search"
+	_ "github.com/ghostsim/ghostsim/policies/securevm"
 	_ "github.com/ghostsim/ghostsim/policies/shinjuku"
 	_ "github.com/ghostsim/ghostsim/policies/snap"
 )

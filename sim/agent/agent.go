@@ -201,3 +201,8 @@ func (r *RunRequest) State() TxnState {
 
 // Last returns the slot as the last State call read it.
 func (r *RunRequest) Last() Txn { return r.last }
+
+// TaskVM returns the VM a vCPU task belongs to (0: not a vCPU), read as
+// the thread's process from /proc: a system call. ok is false once the
+// task is gone.
+func (a *Agent) TaskVM(g Gtid) (int, bool) { return a.kt.TaskVM(g) }

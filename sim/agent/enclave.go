@@ -119,3 +119,7 @@ func (t *Topology) NUMA(n int) CPUSet { return t.numa[n] }
 
 // NumNUMA returns the number of NUMA nodes.
 func (t *Topology) NumNUMA() int { return len(t.numa) }
+
+// SetDeliverTicks asks the kernel for MSG_CPU_TICK on every tick of a CPU
+// running a ghOSt task or an agent (Enclave::SetDeliverTicks).
+func (e *Enclave) SetDeliverTicks(on bool) { e.e.SetDeliverTicks(on) }
