@@ -433,7 +433,11 @@ func CheckRun(spec *Spec, workload, policy string) error {
 				ghostGroups++
 				es := &spec.enclaves()[j]
 				if policy == "" && es.Policy == "" {
-					bad(key("class"), `"ghost" needs a ghOSt policy: give -policy (see ghostsim -list) or %s`, spec.enclaveKey(j, "policy"))
+					msg := `"ghost" needs a ghOSt policy: give -policy (see ghostsim -list)`
+					if k := spec.enclaveKey(j, "policy"); k != "enclave.policy" {
+						msg += " or " + k
+					}
+					bad(key("class"), "%s", msg)
 				} else if spec.Machine.CPUs > 0 {
 					aff, err1 := kernel.ParseCPUList(g.CPUs, spec.Machine.CPUs)
 					enc, err2 := kernel.ParseCPUList(es.CPUs, spec.Machine.CPUs)
