@@ -36,7 +36,8 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 			"  fig5    Fig 5: global-agent scalability on skylake112 and haswell72\n"+
 			"  fig6    Fig 6a–c: RocksDB on Shinjuku, ghOSt-Shinjuku (+Shenango) and CFS on xeon48\n"+
 			"  fig7    Fig 7: Google Snap round trips (64 B, 64 kB) under MicroQuanta and the snap policy, quiet and loaded, on skylake112\n"+
-			"  fig8    Fig 8: Google Search queries on rome256 under CFS and the search policy, with its ablations\n\nFlags:\n")
+			"  fig8    Fig 8: Google Search queries on rome256 under CFS and the search policy, with its ablations\n"+
+			"  table4  Table 4: secure VM core scheduling on skylake112: CFS, in-kernel core scheduling, the securevm policy\n\nFlags:\n")
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
 	}
@@ -49,7 +50,7 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "ghostsim repro: name one figure or table (table3, fig5, fig6, fig7, fig8); see 'ghostsim repro -h'")
+		fmt.Fprintln(stderr, "ghostsim repro: name one figure or table (table3, fig5, fig6, fig7, fig8, table4); see 'ghostsim repro -h'")
 		return exitUsage
 	}
 	var claims []claim
@@ -65,8 +66,10 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 		claims, err = reproFig7(*out, *jobs, !*quiet && isTerminal(stderr), stdout, stderr)
 	case "fig8":
 		claims, err = reproFig8(*out, *jobs, !*quiet && isTerminal(stderr), stdout, stderr)
+	case "table4":
+		claims, err = reproTable4(*out, *jobs, !*quiet && isTerminal(stderr), stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "ghostsim repro: unknown figure %q (valid: table3, fig5, fig6, fig8)\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "ghostsim repro: unknown figure %q (valid: table3, fig5, fig6, fig7, fig8, table4)\n", fs.Arg(0))
 		return exitUsage
 	}
 	if err != nil {
