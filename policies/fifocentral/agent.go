@@ -4,38 +4,15 @@ import (
 	"github.com/ghostsim/ghostsim/sim/agent"
 )
 
-// Run is every agent thread's loop: the global agent drains the channel
-// and schedules; the others yield until pinged into the global role.
-func (s *scheduler) Run(a *agent.Agent) {
-	h := &handler{s: s, a: a} // a pointer: passing it as a TaskHandler does not allocate
-	for !a.Finished() {
-		barrier := a.Barrier()
-		if !s.global.Is(a) {
-			a.LocalYield(barrier, 0)
-			continue
-		}
-		if !s.discovered {
-			// Tasks already in the enclave (an in-place upgrade): adopt them.
-			s.discovered = true
-			s.d.DiscoverTasks(a, s.ch, h)
-		}
-		if a.BoostedPriority() && s.global.Handoff(a) {
-			continue
-		}
-		for {
-			m, ok := s.ch.Consume(a)
-			if !ok {
-				break
-			}
-			s.d.Dispatch(m, h)
-		}
-		s.schedule(a)
-		// Busy-poll the channel. Without a slice, only a message can make
-		// a new decision possible, so the spin ends on one; with a slice,
-		// also when the earliest running task's slice expires.
-		s.ch.Poll(a, s.nextExpiry())
-	}
-}
+// Run is every agent thread's loop (agent.CentralLoop): the global agent
+// drains the channel and schedules; the others yield until pinged into
+// the global role.
+func (s *scheduler) Run(a *agent.Agent) { s.loop.Run(a, &handler{s: s, a: a}, s) }
+
+// NextWake: without a slice only a message can make a new decision
+// possible, so the global agent polls until one arrives; with a slice,
+// also until the earliest running task's slice expires.
+func (s *scheduler) NextWake(agent.Time) agent.Time { return s.nextExpiry() }
 
 // nextExpiry is when the earliest running task's slice runs out, or Never.
 func (s *scheduler) nextExpiry() agent.Time {
@@ -51,12 +28,12 @@ func (s *scheduler) nextExpiry() agent.Time {
 	return at
 }
 
-// schedule is GlobalSchedule: give each available CPU the head of the
+// Schedule is GlobalSchedule: give each available CPU the head of the
 // runqueue, then commit every assignment in one group commit, inline on
 // the global agent's CPU.
-func (s *scheduler) schedule(a *agent.Agent) {
+func (s *scheduler) Schedule(a *agent.Agent) int {
 	if s.rq.Len() == 0 {
-		return
+		return 0
 	}
 	now := a.Now()
 	s.reqs, s.assigned, s.yielding = s.reqs[:0], s.assigned[:0], s.yielding[:0]
@@ -109,6 +86,7 @@ func (s *scheduler) schedule(a *agent.Agent) {
 		t.prioBoost = true
 		s.enqueue(a, t)
 	}
+	return len(s.reqs)
 }
 
 // pop takes the first task that can run now: one still getting off its

@@ -41,7 +41,7 @@ type scheduler struct {
 	slice   agent.Time
 	opts    Options
 
-	discovered bool
+	loop agent.CentralLoop[task]
 
 	// Scratch for one scheduling round.
 	reqs     []*agent.RunRequest
@@ -69,6 +69,7 @@ func NewWith(s *agent.Setup, opts Options) (agent.Policy, error) {
 		opts:  opts,
 	}
 	sc.d = agent.NewDispatcher(func(agent.Gtid) *task { return &task{cpu: -1} }, func(t *task) *agent.Task { return &t.Task })
+	sc.loop = agent.CentralLoop[task]{Global: sc.global, Channel: ch, Dispatcher: sc.d}
 	return sc, nil
 }
 

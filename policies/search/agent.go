@@ -4,49 +4,18 @@ import (
 	"github.com/ghostsim/ghostsim/sim/agent"
 )
 
-// Run is every agent thread's loop: the global agent drains the channel
-// and schedules; the others yield until pinged into the global role (hot
-// handoff, when CFS wants the global agent's CPU).
-func (s *scheduler) Run(a *agent.Agent) {
-	h := &handler{s: s, a: a} // a pointer: passing it as a TaskHandler does not allocate
-	for !a.Finished() {
-		barrier := a.Barrier()
-		if !s.global.Is(a) {
-			a.LocalYield(barrier, 0)
-			continue
-		}
-		if !s.discovered {
-			// Threads already in the enclave (an in-place upgrade): adopt them.
-			s.discovered = true
-			s.d.DiscoverTasks(a, s.ch, h)
-		}
-		if a.BoostedPriority() && s.global.Handoff(a) {
-			continue
-		}
-		start := a.Now()
-		msgs := 0
-		for {
-			m, ok := s.ch.Consume(a)
-			if !ok {
-				break
-			}
-			a.ChargeCycles(s.p.ContainerOpCycles) // the gtid → thread lookup
-			s.d.Dispatch(m, h)
-			msgs++
-		}
-		if committed := s.schedule(a); msgs > 0 || committed > 0 {
-			a.Flush()
-			s.stats.Loop.Record(a.Now() - start)
-		}
-		s.ch.Poll(a, s.nextWake(a.Now()))
-	}
-}
+// Run is every agent thread's loop (agent.CentralLoop): the global agent
+// drains the channel (a gtid → thread lookup per message) and schedules;
+// the others yield until pinged into the global role (hot handoff, when
+// CFS wants the global agent's CPU). Every round that did work is timed
+// into Stats.Loop.
+func (s *scheduler) Run(a *agent.Agent) { s.loop.Run(a, &handler{s: s, a: a}, s) }
 
-// nextWake is when the agent must look again without a message: soon if
+// NextWake is when the agent must look again without a message: soon if
 // a thread sat out for a transient reason, at the earliest hold-back
 // expiry, or Never (only a message can free a CPU or make a thread
 // runnable).
-func (s *scheduler) nextWake(now agent.Time) agent.Time {
+func (s *scheduler) NextWake(now agent.Time) agent.Time {
 	at := s.holdUntil
 	if s.retry && now+retry < at {
 		at = now + retry
@@ -54,12 +23,12 @@ func (s *scheduler) nextWake(now agent.Time) agent.Time {
 	return at
 }
 
-// schedule is one scheduling round: walk the heap least runtime first,
+// Schedule is one scheduling round: walk the heap least runtime first,
 // give each thread the idle CPU its heuristics pick (or skip it this
 // round), then commit every assignment in one group commit, inline on the
 // global agent's CPU (COMMIT_AT_TXN_COMMIT, as fifo-central's
 // GlobalSchedule). It returns the number of transactions committed.
-func (s *scheduler) schedule(a *agent.Agent) int {
+func (s *scheduler) Schedule(a *agent.Agent) int {
 	s.retry, s.holdUntil = false, agent.Never
 	if s.rq.Len() == 0 {
 		return 0

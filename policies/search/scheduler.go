@@ -71,7 +71,7 @@ type scheduler struct {
 	cHold, cNUMA, cNew, cFailed int
 	cPlace                      [agent.NumDistances]int
 
-	discovered bool
+	loop agent.CentralLoop[thread]
 
 	// bpf is the fast path's state, nil without Params.BPF (bpf.go).
 	bpf *bpfPath
@@ -113,6 +113,8 @@ func New(s *agent.Setup) (agent.Policy, error) {
 	sc.cFailed = sc.stats.Counter("commit_failures")
 	sc.d = agent.NewDispatcher(func(agent.Gtid) *thread { return &thread{cpu: -1, last: -1, pubRing: -1} },
 		func(t *thread) *agent.Task { return &t.Task })
+	sc.loop = agent.CentralLoop[thread]{Global: sc.global, Channel: ch, Dispatcher: sc.d,
+		MsgCycles: s.Params.ContainerOpCycles, Stats: sc.stats}
 	if s.Params.BPF {
 		b, err := newBPFPath(sc)
 		if err != nil {
