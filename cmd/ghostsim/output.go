@@ -51,6 +51,9 @@ func printSummary(w io.Writer, spec *experiment.Spec, res *results.Result) {
 	row("config sha256", "%s", res.ConfigSHA256)
 	row("simulated time", "%v measured after %v warm-up", sim.Time(res.SimTimeNs)*sim.Nanosecond, sim.Ms(spec.Run.WarmupMs))
 	row("events", "%d", res.Events)
+	if len(res.Backlog) > 0 {
+		row("saturated", "%s", saturationText(res))
+	}
 	if h := res.Host; h != nil {
 		row("wall time", "%.3f s", h.WallSeconds)
 		row("speed", "%.3f sim-s per wall-s, %.3g events per wall-s", h.SimSecondsPerWallSecond, h.EventsPerWallSecond)
@@ -99,14 +102,22 @@ func printSummary(w io.Writer, spec *experiment.Spec, res *results.Result) {
 	}
 	if len(res.Latency) > 0 {
 		fmt.Fprintln(w, "\nlatency (µs)")
-		rows := [][]string{{"class", "count", "mean", "p50", "p90", "p99", "p99.9", "p99.99", "max"}}
+		rows := [][]string{{"class", "count", "incomplete", "mean", "p50", "p90", "p99", "p99.9", "p99.99", "max"}}
 		us := func(ns int64) string { return fmt.Sprintf("%.3f", float64(ns)/1e3) }
+		incomplete := false
 		for _, k := range slices.Sorted(maps.Keys(res.Latency)) {
 			s := res.Latency[k]
-			rows = append(rows, []string{k, strconv.FormatInt(s.Count, 10), fmt.Sprintf("%.3f", s.Mean/1e3),
+			incomplete = incomplete || s.Incomplete > 0
+			rows = append(rows, []string{k, strconv.FormatInt(s.Count, 10), strconv.FormatInt(s.Incomplete, 10), fmt.Sprintf("%.3f", s.Mean/1e3),
 				us(s.P50), us(s.P90), us(s.P99), us(s.P999), us(s.P9999), us(s.Max)})
 		}
 		writeTable(w, rows)
+		if incomplete {
+			fmt.Fprintln(w, "  incomplete: requests of the window unfinished at its end, counted with their age then (a lower bound)")
+		}
+		if res.Saturated {
+			fmt.Fprintln(w, "  SATURATED: the system did not keep up (its backlog grew); these latencies are lower bounds that grow with the run's length")
+		}
 	}
 	if len(res.Metrics) > 0 {
 		fmt.Fprintln(w, "\nmetrics")
@@ -116,6 +127,38 @@ func printSummary(w io.Writer, spec *experiment.Spec, res *results.Result) {
 		}
 		writeTable(w, rows)
 	}
+}
+
+// saturationText says whether res is saturated and shows the backlog it
+// is judged from: class "all"'s when it is saturated, else each saturated
+// class's; when none is, class "all"'s (the first class's without one).
+func saturationText(res *results.Result) string {
+	show := func(k string) string {
+		b := res.Backlog[k]
+		return fmt.Sprintf("class %s in flight %d -> %d, %d arrived, %d completed", k, b.InFlightStart, b.InFlightEnd, b.Arrived, b.Completed)
+	}
+	var sat []string
+	if results.Saturated(res.Backlog["all"]) {
+		sat = append(sat, show("all"))
+	} else {
+		for _, k := range slices.Sorted(maps.Keys(res.Backlog)) {
+			if results.Saturated(res.Backlog[k]) {
+				sat = append(sat, show(k))
+			}
+		}
+	}
+	if res.Saturated {
+		return "YES, the backlog grew over the window (" + strings.Join(sat, "; ") + "): latencies are lower bounds"
+	}
+	k := "all"
+	if _, ok := res.Backlog[k]; !ok {
+		k = slices.Sorted(maps.Keys(res.Backlog))[0]
+	}
+	what := "no (" + show(k)
+	if c := res.Backlog[k].Clients; c > 0 {
+		what += fmt.Sprintf(", a closed loop of %d clients", c)
+	}
+	return what + ")"
 }
 
 // writeTable writes rows indented by two spaces, the first column
@@ -189,7 +232,8 @@ func writeOut(dir string, res *results.Result) error {
 	return nil
 }
 
-// flatCSV returns every numeric field of res as a two-column CSV,
+// flatCSV returns every numeric and boolean field of res (such as
+// saturated) as a two-column CSV,
 // "key,value" after a header row, keyed by the dotted JSON path
 // ("latency_ns.all.p99", "host.wall_seconds") and sorted by key. Values are
 // written exactly as in the JSON.
@@ -222,6 +266,8 @@ func flatCSV(res *results.Result) ([]byte, error) {
 			}
 		case json.Number:
 			rows = append(rows, [2]string{prefix, v.String()})
+		case bool:
+			rows = append(rows, [2]string{prefix, strconv.FormatBool(v)})
 		}
 	}
 	walk("", tree)

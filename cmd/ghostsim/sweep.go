@@ -216,6 +216,7 @@ type sweepColumns struct {
 	point      []string // the -sweep axes in order, then other point keys sorted
 	throughput []string // throughput keys, sorted
 	classes    []string // latency classes, sorted
+	backlog    []string // classes with a backlog, sorted (none: no saturated column)
 	shares     []string // CPU share groups, sorted
 	metrics    []string // metric names that are not also point keys, sorted
 }
@@ -225,7 +226,7 @@ func newSweepColumns(rs []*results.Result, pointOrder []string) sweepColumns {
 	for _, k := range pointOrder {
 		first[k] = true
 	}
-	ps, tp, cl, sh, ms := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
+	ps, tp, cl, bl, sh, ms := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, r := range rs {
 		for k := range r.Point {
 			if !first[k] {
@@ -237,6 +238,9 @@ func newSweepColumns(rs []*results.Result, pointOrder []string) sweepColumns {
 		}
 		for k := range r.Latency {
 			cl[k] = true
+		}
+		for k := range r.Backlog {
+			bl[k] = true
 		}
 		for k := range r.CPU.Share {
 			sh[k] = true
@@ -251,27 +255,35 @@ func newSweepColumns(rs []*results.Result, pointOrder []string) sweepColumns {
 		point:      append(append([]string(nil), pointOrder...), slices.Sorted(maps.Keys(ps))...),
 		throughput: slices.Sorted(maps.Keys(tp)),
 		classes:    slices.Sorted(maps.Keys(cl)),
+		backlog:    slices.Sorted(maps.Keys(bl)),
 		shares:     slices.Sorted(maps.Keys(sh)),
 		metrics:    slices.Sorted(maps.Keys(ms)),
 	}
 }
 
 // latencyFields are a latency class's fields in contract order.
-var latencyFields = []string{"count", "mean", "p50", "p90", "p99", "p99.9", "p99.99", "max"}
+var latencyFields = []string{"count", "mean", "p50", "p90", "p99", "p99.9", "p99.99", "max", "incomplete"}
+
+// backlogFields are a backlog's fields in contract order.
+var backlogFields = []string{"arrived", "completed", "in_flight_start", "in_flight_end", "clients"}
 
 // table is the human view of a sweep, a header and one row per point: the
 // point values, requests/s, the p50, p99 and p99.9 latency of class "all"
-// in µs, and each group's CPU share in percent. A sweep without request
-// latencies (such as scalability) shows its metrics instead, since they
-// are its figures.
+// in µs, how many of its requests were incomplete and whether the point
+// is saturated (its percentiles then marked ≥: lower bounds), and each
+// group's CPU share in percent. A sweep without request latencies (such as
+// scalability) shows its metrics instead, since they are its figures.
 func (c sweepColumns) table(rs []*results.Result) [][]string {
 	header := append([]string(nil), c.point...)
-	hasTP, hasAll := has(c.throughput, "requests_per_s"), has(c.classes, "all")
+	hasTP, hasAll, hasSat := has(c.throughput, "requests_per_s"), has(c.classes, "all"), len(c.backlog) > 0
 	if hasTP {
 		header = append(header, "requests/s")
 	}
 	if hasAll {
-		header = append(header, "p50 µs", "p99 µs", "p99.9 µs")
+		header = append(header, "p50 µs", "p99 µs", "p99.9 µs", "incomplete")
+	}
+	if hasSat {
+		header = append(header, "saturated")
 	}
 	for _, g := range c.shares {
 		header = append(header, "share "+g)
@@ -290,12 +302,31 @@ func (c sweepColumns) table(rs []*results.Result) [][]string {
 		}
 		if hasAll {
 			s, ok := r.Latency["all"]
+			bound := ""
+			if r.Saturated {
+				bound = "≥"
+			}
 			for _, ns := range []int64{s.P50, s.P99, s.P999} {
 				if ok {
-					row = append(row, fmt.Sprintf("%.3f", float64(ns)/1e3))
+					row = append(row, bound+fmt.Sprintf("%.3f", float64(ns)/1e3))
 				} else {
 					row = append(row, "-")
 				}
+			}
+			if ok {
+				row = append(row, strconv.FormatInt(s.Incomplete, 10))
+			} else {
+				row = append(row, "-")
+			}
+		}
+		if hasSat {
+			switch {
+			case r.Saturated:
+				row = append(row, "YES")
+			case len(r.Backlog) > 0:
+				row = append(row, "no")
+			default:
+				row = append(row, "-")
 			}
 		}
 		for _, g := range c.shares {
@@ -318,18 +349,27 @@ func (c sweepColumns) table(rs []*results.Result) [][]string {
 
 // csv returns the sweep as CSV: a header of column names, then one row per
 // point. Point columns are named as on the command line (load); the others
-// by their dotted path in the result (throughput.requests_per_s,
-// latency_ns.all.p99, cpu.share.server, metrics.requests_completed), like
-// result.csv's keys. A value a result lacks is an empty cell; numbers are
-// written in full, as in the JSON.
+// by their dotted path in the result (throughput.requests_per_s, saturated,
+// latency_ns.all.p99, latency_ns.all.incomplete, backlog.all.in_flight_end,
+// cpu.share.server, metrics.requests_completed), like result.csv's keys. A
+// value a result lacks is an empty cell; numbers are written in full and
+// saturated as true or false, as in the JSON.
 func (c sweepColumns) csv(rs []*results.Result) ([]byte, error) {
 	header := append([]string(nil), c.point...)
 	for _, k := range c.throughput {
 		header = append(header, "throughput."+k)
 	}
+	if len(c.backlog) > 0 {
+		header = append(header, "saturated")
+	}
 	for _, cl := range c.classes {
 		for _, f := range latencyFields {
 			header = append(header, "latency_ns."+cl+"."+f)
+		}
+	}
+	for _, cl := range c.backlog {
+		for _, f := range backlogFields {
+			header = append(header, "backlog."+cl+"."+f)
 		}
 	}
 	header = append(header, "cpu.utilization")
@@ -350,11 +390,24 @@ func (c sweepColumns) csv(rs []*results.Result) ([]byte, error) {
 		for _, k := range c.throughput {
 			row = append(row, cell(r.Throughput, k, plainNumber))
 		}
+		if len(c.backlog) > 0 {
+			row = append(row, strconv.FormatBool(r.Saturated))
+		}
 		for _, cl := range c.classes {
 			s, ok := r.Latency[cl]
-			for _, v := range []float64{float64(s.Count), s.Mean, float64(s.P50), float64(s.P90), float64(s.P99), float64(s.P999), float64(s.P9999), float64(s.Max)} {
+			for _, v := range []float64{float64(s.Count), s.Mean, float64(s.P50), float64(s.P90), float64(s.P99), float64(s.P999), float64(s.P9999), float64(s.Max), float64(s.Incomplete)} {
 				if ok {
 					row = append(row, plainNumber(v))
+				} else {
+					row = append(row, "")
+				}
+			}
+		}
+		for _, cl := range c.backlog {
+			b, ok := r.Backlog[cl]
+			for _, v := range []int64{b.Arrived, b.Completed, b.InFlightStart, b.InFlightEnd, b.Clients} {
+				if ok {
+					row = append(row, strconv.FormatInt(v, 10))
 				} else {
 					row = append(row, "")
 				}

@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"image/color"
 	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/ghostsim/ghostsim/results"
 )
@@ -18,7 +20,9 @@ const sweepPlot = "sweep"
 // the first point column, the p99 latency of class "all" (log scale), or,
 // for a sweep without request latencies (such as scalability), its first
 // metric; one line per combination of the other point columns, in the
-// order the points come. It draws nothing for fewer than two points.
+// order the points come. A saturated point's p99 is a lower bound: it is
+// ringed in black, with a legend entry saying so. It draws nothing for fewer
+// than two points.
 func plotSweep(dir string, rs []*results.Result, c sweepColumns) (bool, error) {
 	if len(rs) < 2 || len(c.point) == 0 {
 		return false, nil
@@ -45,6 +49,7 @@ func plotSweep(dir string, rs []*results.Result, c sweepColumns) (bool, error) {
 	}
 	var keys []string
 	series := map[string]plotter.XYs{}
+	var saturated plotter.XYs
 	for _, r := range rs {
 		var parts []string
 		for _, k := range c.point[1:] {
@@ -59,6 +64,9 @@ func plotSweep(dir string, rs []*results.Result, c sweepColumns) (bool, error) {
 			keys = append(keys, key)
 		}
 		series[key] = append(series[key], plotter.XY{X: r.Point[x], Y: v})
+		if r.Saturated && logY {
+			saturated = append(saturated, plotter.XY{X: r.Point[x], Y: v})
+		}
 	}
 	if len(keys) == 0 {
 		return false, nil
@@ -83,6 +91,15 @@ func plotSweep(dir string, rs []*results.Result, c sweepColumns) (bool, error) {
 		if key != "" {
 			p.Legend.Add(key, ln, pts)
 		}
+	}
+	if len(saturated) > 0 {
+		sc, err := plotter.NewScatter(saturated)
+		if err != nil {
+			return false, err
+		}
+		sc.GlyphStyle = draw.GlyphStyle{Color: color.Black, Radius: vg.Points(7), Shape: draw.RingGlyph{}}
+		p.Add(sc)
+		p.Legend.Add("saturated: p99 is a lower bound", sc)
 	}
 	p.Legend.Top, p.Legend.Left = true, true
 	if err := savePlot(p, 7*vg.Inch, 4.5*vg.Inch, dir, sweepPlot); err != nil {

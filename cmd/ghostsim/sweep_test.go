@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -197,5 +198,83 @@ func TestSweepErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			checkUsageError(t, append(append([]string{}, base...), tt.args...), tt.want)
 		})
+	}
+}
+
+// TestSaturationShown: issue 14's overload shows in every output. Four
+// threads of 50 µs requests serve 80k/s: at 40k/s the point keeps up, at
+// 400k/s it does not. The table marks the saturated point and its
+// percentiles as lower bounds, the CSVs carry saturated, incomplete and
+// the backlog, the figure rings the point, and the summary says so.
+func TestSaturationShown(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "sweep")
+	args := []string{"-config", "skylake112", "-config", "synthetic-requests.toml", "-workload", "synthetic",
+		"-duration", "10ms", "-set", "run.warmup_ms=5", "-set", "workload.group[0].threads=4", "-q"}
+	code, stdout, stderr := ghostsim(t, append(args, "-sweep", "load=40000,400000", "-out", dir)...)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("table:\n%s", stdout)
+	}
+	for _, w := range []string{"incomplete", "saturated"} {
+		if !strings.Contains(lines[0], w) {
+			t.Errorf("table header lacks %q:\n%s", w, lines[0])
+		}
+	}
+	if !slices.Contains(strings.Fields(lines[1]), "no") {
+		t.Errorf("row at 40k/s %q: want saturated no", lines[1])
+	}
+	if !strings.Contains(lines[2], "YES") || !strings.Contains(lines[2], "≥") || strings.Contains(lines[1], "≥") {
+		t.Errorf("rows %q, %q: want the 400k/s one saturated with ≥ percentiles, the 40k/s one not", lines[1], lines[2])
+	}
+
+	f, err := os.Open(filepath.Join(dir, "sweep.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("sweep.csv: %d rows, %v", len(rows), err)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	for _, h := range []string{"saturated", "latency_ns.all.incomplete", "backlog.all.arrived", "backlog.all.in_flight_start", "backlog.all.in_flight_end"} {
+		if _, ok := col[h]; !ok {
+			t.Errorf("sweep.csv lacks column %s: %q", h, rows[0])
+		}
+	}
+	if a, b := rows[1][col["saturated"]], rows[2][col["saturated"]]; a != "false" || b != "true" {
+		t.Errorf("sweep.csv saturated %s, %s; want false, true", a, b)
+	}
+	if n := rows[2][col["latency_ns.all.incomplete"]]; n == "0" || n == "" {
+		t.Errorf("sweep.csv: %q incomplete at 400k/s", n)
+	}
+	if svg, err := os.ReadFile(filepath.Join(dir, "sweep.svg")); err != nil || !strings.Contains(string(svg), "saturated: p99 is a lower bound") {
+		t.Errorf("sweep.svg lacks the saturated legend entry (err %v)", err)
+	}
+
+	one := filepath.Join(t.TempDir(), "one")
+	code, stdout, stderr = ghostsim(t, append(args, "-set", "workload.group[0].arrival.rate_per_s=400000", "-out", one)...)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	for _, w := range []string{"YES, the backlog grew over the window (class all in flight", "incomplete", "SATURATED: the system did not keep up"} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("summary lacks %q:\n%s", w, stdout)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(one, "result.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"\nsaturated,true\n", "\nlatency_ns.all.incomplete,", "\nbacklog.all.in_flight_end,"} {
+		if !strings.Contains(string(data), w) {
+			t.Errorf("result.csv lacks %q", w)
+		}
 	}
 }
