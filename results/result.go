@@ -3,6 +3,14 @@
 // against a baseline's within tolerances (ghostsim compare). The folder
 // also holds reference outputs: baselines/ for regression checks
 // (regression_test.go shows how to write one for a policy of your own).
+//
+// Latencies stay honest under overload: every request that arrived in the
+// measured window counts in its class, those unfinished at the window's
+// end with their age then (sim.Summary.Incomplete; the figures are then
+// lower bounds), and a result is Saturated when some class's backlog grew
+// over the window (func Saturated has the exact rule; a closed loop never
+// is). Compare counts a saturated candidate against an unsaturated
+// baseline as a regression, whatever its percentiles.
 package results
 
 import (

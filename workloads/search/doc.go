@@ -36,6 +36,12 @@
 // its arrival to then, per class "A", "B", "C" and "all". Throughput is
 // queries completed per second of the window ("requests_per_s" and
 // "A_per_s", "B_per_s", "C_per_s"), counting queries sent in the window.
+// Queries sent in the window and unfinished at its end count in the
+// latencies with their age then (incomplete, workloads.Requests). The
+// clients are a closed loop, so no more queries than clients are ever in
+// flight: the backlog cannot grow and the result is never saturated
+// (results.Saturated); overload shows as lower throughput and longer
+// latencies.
 //
 // # Work, memory and caches
 //
