@@ -71,6 +71,7 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 			}
 			s.current[cpu] = t
 			s.since[cpu] = now
+			t.last = cpu
 			t.prioBoost, t.preempted = false, false
 			continue
 		}
@@ -86,6 +87,7 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 		t.prioBoost = true
 		s.enqueue(a, t)
 	}
+	s.publishWaiting(a)
 	return len(s.reqs)
 }
 
@@ -100,6 +102,9 @@ func (s *scheduler) pop(a *agent.Agent) *task {
 		}
 		a.ChargeCycles(s.p.ContainerOpCycles)
 		t.queued = false
+		if !s.revoke(a, t) {
+			continue // the fast path ran it: its TASK_ON_CPU follows
+		}
 		sw, ok := a.TaskStatusWord(t.Gtid)
 		if !ok {
 			continue

@@ -24,9 +24,15 @@ type Options struct {
 type task struct {
 	agent.Task
 	cpu       int // where it runs, -1 when not on a CPU
+	last      int // where it last ran, -1 before it ever did
 	queued    bool
 	prioBoost bool
 	preempted bool
+	// The fast path (bpf.go): the CPU whose ring holds its entry (-1:
+	// none), the entry's slot and barrier.
+	pubCPU     int
+	pubSeq     uint64
+	pubBarrier uint32
 }
 
 type scheduler struct {
@@ -42,6 +48,7 @@ type scheduler struct {
 	opts    Options
 
 	loop agent.CentralLoop[task]
+	bpf  *bpfPath // nil without Params.BPF
 
 	// Scratch for one scheduling round.
 	reqs     []*agent.RunRequest
@@ -68,7 +75,14 @@ func NewWith(s *agent.Setup, opts Options) (agent.Policy, error) {
 		slice: s.Params.TimeSlice(),
 		opts:  opts,
 	}
-	sc.d = agent.NewDispatcher(func(agent.Gtid) *task { return &task{cpu: -1} }, func(t *task) *agent.Task { return &t.Task })
+	sc.d = agent.NewDispatcher(func(agent.Gtid) *task { return &task{cpu: -1, last: -1, pubCPU: -1} }, func(t *task) *agent.Task { return &t.Task })
+	if s.Params.BPF {
+		b, err := newBPFPath(sc)
+		if err != nil {
+			return nil, err
+		}
+		sc.bpf = b
+	}
 	sc.loop = agent.CentralLoop[task]{Global: sc.global, Channel: ch, Dispatcher: sc.d}
 	return sc, nil
 }

@@ -33,9 +33,11 @@ import (
 // committing it itself with Ring.Revoke: if Revoke fails, the program got
 // there first, and TASK_ON_CPU (or, if its entry had gone stale, the
 // message that made it stale) follows. package kernel's ghost_bpf.go has
-// the hook's rules, errors and costs; policies/search (bpf = true) uses
-// it, and sim/kernel's ghost_bpf_test.go has a ten-line program of one
-// word per CPU.
+// the hook's rules, errors and costs. Two policies use it with
+// [policy] bpf = true: policies/fifocentral (bpf.go, the smallest: one
+// ring per CPU for the tasks a round could not place) and policies/search
+// (one ring per CCX); sim/kernel's ghost_bpf_test.go has a ten-line
+// program of one word per CPU.
 
 // BPF types (package kernel's ghost_bpf.go).
 type (

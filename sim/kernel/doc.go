@@ -20,9 +20,12 @@
 // averages; group scheduling (cgroups), bandwidth control, real-time
 // throttling, frequency scaling, C-state exit latencies and automatic NUMA
 // balancing are not modeled. CFS-ROME.md measures how long this CFS
-// takes to spread a burst of threads over rome256's CCXs and sockets. The RT class is a FIFO placeholder until
-// MicroQuanta. Of ghOSt, switchto, BPF programs, timerfds, PrioTables and
-// status-word regions beyond one are left out (docs/GHOST-SEMANTICS.md says a
+// takes to spread a burst of threads over rome256's CCXs and sockets. The
+// RT class is a FIFO placeholder; MicroQuanta is its own class (mq_*.go).
+// Of ghOSt's BPF attach points only pick-next-task is modelled
+// (ghost_bpf.go: the fast path of the paper's §3.2); MSG_SEND and
+// SKIP_TICK programs, switchto, timerfds, PrioTables and status-word
+// regions beyond one are left out (docs/GHOST-SEMANTICS.md says a
 // simulator of the SOSP design can do without them).
 //
 // # Order of same-time work

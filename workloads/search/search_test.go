@@ -126,3 +126,21 @@ func TestSearchPolicyHonoursAffinity(t *testing.T) {
 		t.Errorf("numa = false, ccx = false: no placement outside a cpumask; the check cannot fail")
 	}
 }
+
+// TestSearchPolicyFastPath: with bpf = true and the invariant checker on,
+// the pick-next-task program runs threads, nothing is lost, and the NUMA
+// masks still hold (the agent publishes a thread only in a ring its mask
+// allows).
+func TestSearchPolicyFastPath(t *testing.T) {
+	r := run(t, "search", true, "run.warmup_ms=5", "run.duration_ms=15", "policy.bpf=true")
+	m := r.Metrics
+	if gen, done, fly := m["requests_generated"], m["requests_completed"], m["requests_in_flight"]; gen != done+fly || done == 0 {
+		t.Errorf("generated %v, completed %v, in flight %v", gen, done, fly)
+	}
+	if m["policy.bpf_runs"] == 0 || m["policy.bpf_published"] == 0 {
+		t.Errorf("the program ran %v of %v published threads, want some", m["policy.bpf_runs"], m["policy.bpf_published"])
+	}
+	if r.Ghost.AgentCrashes != 0 || r.Ghost.AffinityOverrides != 0 {
+		t.Errorf("agent crashes %d, affinity overrides %d, want 0 and 0", r.Ghost.AgentCrashes, r.Ghost.AffinityOverrides)
+	}
+}
