@@ -45,6 +45,7 @@ func (h handler) TaskBlocked(t *task, m agent.Message)   { h.p.off(t) }
 func (h handler) TaskPreempted(t *task, m agent.Message) { h.p.off(t); h.p.rq.PushFront(t) }
 func (h handler) TaskYield(t *task, m agent.Message)     { h.p.off(t); h.p.rq.PushBack(t) }
 func (h handler) TaskDead(t *task, m agent.Message)      { h.p.off(t); h.p.rq.Remove(t) }
+func (h handler) TaskDeparted(t *task, m agent.Message)  { h.p.off(t); h.p.rq.Remove(t) }
 
 func (p *minimal) off(t *task) {
 	if t.cpu >= 0 && p.running[t.cpu] == t {
