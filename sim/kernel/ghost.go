@@ -433,6 +433,7 @@ func (c *cpuState) ghostDequeue(t *Task) {
 	}
 	if c.g.latched == t {
 		c.g.latched = nil
+		c.g.elidePreempt = false
 	}
 }
 

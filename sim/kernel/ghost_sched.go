@@ -77,7 +77,11 @@ func (k *Kernel) ghostPrevMessages(c *cpuState, prev *Task) {
 		case g.ignorePrevPreemption:
 			g.ignorePrevPreemption = false
 			g.forceOff = true
-		case c.g.elidePreempt:
+		case c.g.elidePreempt && len(c.agentQ) == 0 && len(c.rtQ) == 0 && !c.mqBusy() && c.cfs.nr == 0:
+			// ELIDE_PREEMPT applies only when the ghOSt class picks
+			// (_pick_next_task_ghost); the agent or a higher class
+			// taking the CPU still preempts prev
+			// (pick_next_ghost_agent's check_prev_preemption).
 			c.g.elidePreempt = false
 		default:
 			c.g.cpuSeqnum++
@@ -108,6 +112,9 @@ func (k *Kernel) pickGhost(c *cpuState, prev *Task) *Task {
 			prev.g.forceOff = false
 		}
 	}()
+	// _pick_next_task_ghost spends ELIDE_PREEMPT whether or not the
+	// latch displaced a task: it never outlives the latch's pick.
+	c.g.elidePreempt = false
 	if c.g.agent == nil || c.g.enclave == nil {
 		return nil
 	}

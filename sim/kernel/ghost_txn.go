@@ -219,6 +219,7 @@ func (k *Kernel) validateAndLatch(c *cpuState, tx *Txn, runCPU int, caller *Task
 	for i := range k.cpus {
 		if o := &k.cpus[i]; o != c && o.g.latched == next {
 			o.g.latched = nil
+			o.g.elidePreempt = false
 		}
 	}
 	k.setLatch(c, next, tx.RunFlags, runCPU)
@@ -250,7 +251,10 @@ func (k *Kernel) setLatch(c *cpuState, next *Task, f RunFlags, runCPU int) {
 
 // preemptLatched sends PREEMPT(was_latched) for a latched task displaced
 // before it ran.
+// The latch is over, so its ELIDE_PREEMPT goes with it
+// (ghost_latched_task_preempted).
 func (k *Kernel) preemptLatched(c *cpuState, t *Task, cpu int) {
+	c.g.elidePreempt = false
 	c.g.cpuSeqnum++
 	t.g.sw.Runtime = t.runtime
 	k.produceTaskMsg(t, Message{Type: MsgTaskPreempt, CPU: c.id, WasLatched: true, Runtime: t.runtime, CPUSeqnum: c.g.cpuSeqnum}, cpu)
