@@ -63,6 +63,22 @@ var baselines = []struct {
 		workload: "search",
 		policy:   "search",
 	},
+	{
+		// ghostsim -config skylake112 -config snap.toml -workload snap -duration 100ms -json
+		file:     "snap-microquanta.json",
+		configs:  []string{"skylake112", "snap.toml"},
+		sets:     []string{"run.duration_ms=100"},
+		workload: "snap",
+	},
+	{
+		// ghostsim -config skylake112 -config snap.toml -workload snap -policy snap \
+		//   -set workload.snap.mode='"loaded"' -duration 100ms -json
+		file:     "snap-snap-loaded.json",
+		configs:  []string{"skylake112", "snap.toml"},
+		sets:     []string{`workload.snap.mode="loaded"`, "run.duration_ms=100"},
+		workload: "snap",
+		policy:   "snap",
+	},
 }
 
 func TestBaseline(t *testing.T) {
