@@ -15,7 +15,7 @@ import (
 type Message struct {
 	Type   MsgType
 	Seqnum uint32 // the task barrier (task messages) or agent barrier (CPU messages) after the bump
-	Gtid   Gtid
+	Gtid   Gtid   // the task; for CPU_NOT_IDLE the task the CPU switched to (next_gtid)
 	CPU    int
 
 	Runnable   bool     // TASK_NEW

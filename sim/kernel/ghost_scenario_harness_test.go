@@ -184,6 +184,9 @@ func (s *scenario) gtid(g Gtid) string {
 // fields the scenarios are about.
 func (s *scenario) msg(m Message) string {
 	if !m.Type.IsTaskMsg() {
+		if m.Type == MsgCPUNotIdle {
+			return fmt.Sprintf("%v cpu=%d seq=%d next=%s", m.Type, m.CPU, m.Seqnum, s.gtid(m.Gtid))
+		}
 		return fmt.Sprintf("%v cpu=%d seq=%d", m.Type, m.CPU, m.Seqnum)
 	}
 	out := fmt.Sprintf("%v %s seq=%d", m.Type, s.gtid(m.Gtid), m.Seqnum)

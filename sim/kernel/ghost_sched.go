@@ -192,7 +192,21 @@ func (k *Kernel) ghostSwitched(c *cpuState, prev, next *Task, now sim.Time) {
 		}
 	}
 	k.setAvailability(c, next)
+	k.notIdle(c, next)
 	k.gapIdle(c, next == nil)
+}
+
+// notIdle is prepare_task_switch's NEED_CPU_NOT_IDLE edge: after a commit
+// of the IDLE gtid with that run flag, the first switch of c to a task
+// that is neither ghOSt (agents included) nor idle sends the agent one
+// MSG_CPU_NOT_IDLE naming that task, and spends the flag.
+func (k *Kernel) notIdle(c *cpuState, next *Task) {
+	if c.g.agent == nil || c.g.runFlags&RunNeedCPUNotIdle == 0 ||
+		next == nil || next.class == ClassGhost || next.class == ClassAgent {
+		return
+	}
+	c.g.runFlags &^= RunNeedCPUNotIdle
+	k.produceCPUMsg(c.id, Message{Type: MsgCPUNotIdle, Gtid: next.gtid()})
 }
 
 // updateAvailability tracks whether c is free of higher-class work, the
