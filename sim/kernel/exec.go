@@ -224,7 +224,12 @@ func (k *Kernel) applyEffect(c *cpuState, t *Task) bool {
 			k.cfsReweight(c, t, n)
 		case ClassGhost:
 			t.setNice(n)
-			k.produceTaskMsg(t, Message{Type: MsgTaskPriorityChanged, Nice: n}, c.id)
+			// task_deliver_msg_priority_changed: nothing while TASK_NEW is
+			// held (the agent does not know the task yet; TASK_NEW
+			// carries the new nice).
+			if !t.g.newPending {
+				k.produceTaskMsg(t, Message{Type: MsgTaskPriorityChanged, Nice: n}, c.id)
+			}
 			k.forceOffCPU(c)
 			return false
 		default:

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/ghostsim/ghostsim/sim"
@@ -110,4 +111,81 @@ IDLE committed with NEED_CPU_NOT_IDLE: CFS task D takes cpu1 and the agent gets
 one MSG_CPU_NOT_IDLE naming D; the flag is spent, so E sends nothing.
 Reference: docs/GHOST-SEMANTICS.md §1.3, §3.3; ghost.c prepare_task_switch,
 cpu_deliver_msg_not_idle.`)
+}
+
+// TestScenarioPriorityChanged: a nice change of a ghOSt task sends
+// TASK_PRIORITY_CHANGED and forces the running task off (PREEMPT); while
+// the task's TASK_NEW is still held (it entered ghOSt running and has not
+// been switched out yet) nothing is sent: the held TASK_NEW carries the new
+// nice.
+//
+// Reference: docs/GHOST-SEMANTICS.md §1.2, §1.4 (5); ghost.c
+// task_deliver_msg_priority_changed, _set_next_task_ghost.
+func TestScenarioPriorityChanged(t *testing.T) {
+	// A probe run finds when A's setpriority completes; the scenario then
+	// has A enter the enclave at that very instant, before the
+	// setpriority's effect (same-time events run in the order they were
+	// scheduled) and before the reschedule that entering asks for.
+	var niceAt sim.Time
+	priorityScenario(t, -1, &niceAt)
+	s, B := priorityScenario(t, niceAt, nil)
+	s.wantDead(ClassGhost, B)
+	if n := s.countPosts(MsgTaskPriorityChanged); n != 1 {
+		t.Errorf("%d TASK_PRIORITY_CHANGED, want 1 (B's)", n)
+	}
+	s.check("priority-changed", `
+A runs in CFS on cpu1 and enters the enclave while running, at the instant its
+setpriority(nice 5) completes: TASK_NEW is held, so the nice change sends
+nothing, and the TASK_NEW produced when A is forced off carries nice=5. B, a
+known ghOSt task, changes its nice while running: TASK_PRIORITY_CHANGED(-3),
+then it is forced off (PREEMPT).
+Reference: docs/GHOST-SEMANTICS.md §1.2, §1.4; ghost.c
+task_deliver_msg_priority_changed, _set_next_task_ghost.`)
+}
+
+// priorityScenario builds and runs TestScenarioPriorityChanged's
+// scenario; A enters the enclave at enter (never if negative), and
+// niceAt, if not nil, receives when A's SetNice returned.
+func priorityScenario(t *testing.T, enter sim.Time, niceAt *sim.Time) (*scenario, *Task) {
+	s := newScenario(t, "skylake112", SetOf(0, 1), EnclaveConfig{})
+	q, _ := s.e.CreateQueue(64)
+	q.SetDefault()
+	s.postInfo = func(m Message) string {
+		if m.Type == MsgTaskNew || m.Type == MsgTaskPriorityChanged {
+			return fmt.Sprintf(" nice=%d", m.Nice)
+		}
+		return ""
+	}
+	var A, B *Task
+	s.agents("ag", func(a *sagent) {
+		if a.CPU() != 0 {
+			a.idle()
+			return
+		}
+		globalFIFO(a, q, SetOf(1), nil)
+	})
+	A = s.cfs("A", 1, func(th *Thread) {
+		th.Run(sim.Us(10))
+		th.SetNice(5)
+		if niceAt != nil {
+			*niceAt = th.Now()
+		}
+		th.Run(sim.Us(5))
+	})
+	if enter >= 0 {
+		s.at(enter, "A (running, CFS) enters the enclave", func() {
+			if err := s.k.EnterEnclave(A, s.e); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	s.at(sim.Us(40), "spawn ghOSt task B", func() {
+		B = s.ghost("B", 1, func(th *Thread) {
+			th.Run(sim.Us(5))
+			th.SetNice(-3)
+			th.Run(sim.Us(5))
+		})
+	})
+	s.run(sim.Us(120))
+	return s, B
 }
