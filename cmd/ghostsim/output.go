@@ -232,8 +232,8 @@ func writeOut(dir string, res *results.Result) error {
 	return nil
 }
 
-// flatCSV returns every numeric and boolean field of res (such as
-// saturated) as a two-column CSV,
+// flatCSV returns every numeric and boolean field of res (saturated, as 1
+// or 0) as a two-column CSV,
 // "key,value" after a header row, keyed by the dotted JSON path
 // ("latency_ns.all.p99", "host.wall_seconds") and sorted by key. Values are
 // written exactly as in the JSON.
@@ -266,8 +266,8 @@ func flatCSV(res *results.Result) ([]byte, error) {
 			}
 		case json.Number:
 			rows = append(rows, [2]string{prefix, v.String()})
-		case bool:
-			rows = append(rows, [2]string{prefix, strconv.FormatBool(v)})
+		case bool: // saturated: 1 or 0, so that every value is a number
+			rows = append(rows, [2]string{prefix, boolNumber(v)})
 		}
 	}
 	walk("", tree)
@@ -284,6 +284,14 @@ func flatCSV(res *results.Result) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// boolNumber writes a boolean as a CSV number: 1 for true, 0 for false.
+func boolNumber(v bool) string {
+	if v {
+		return "1"
+	}
+	return "0"
 }
 
 func joinPath(dir, file string) string { return filepath.Join(dir, file) }

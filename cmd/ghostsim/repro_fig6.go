@@ -200,7 +200,7 @@ func reproFig6(dir string, jobs int, showProgress bool, stdout, stderr io.Writer
 	}
 	lines := make([]fig6Line, len(fig6Systems))
 	var csv strings.Builder
-	csv.WriteString("system,policy,load_rps,throughput_rps,p50_us,p99_us,p99_9_us,short_p99_us,batch_cpus,requests\n")
+	csv.WriteString("system,policy,load_rps,throughput_rps,p50_us,p99_us,p99_9_us,short_p99_us,batch_cpus,requests,incomplete,saturated\n")
 	for i, r := range rs {
 		s := i / len(loads)
 		l := &lines[s]
@@ -212,9 +212,9 @@ func reproFig6(dir string, jobs int, showProgress bool, stdout, stderr io.Writer
 		l.tput = append(l.tput, r.Throughput["requests_per_s"])
 		l.p99 = append(l.p99, float64(all.P99)/1000)
 		l.batch = append(l.batch, batch)
-		fmt.Fprintf(&csv, "%q,%s,%g,%.0f,%.3f,%.3f,%.3f,%.3f,%.3f,%d\n", l.label, fig6Systems[s].policy, r.Point["load"],
+		fmt.Fprintf(&csv, "%q,%s,%g,%.0f,%.3f,%.3f,%.3f,%.3f,%.3f,%d,%d,%s\n", l.label, fig6Systems[s].policy, r.Point["load"],
 			r.Throughput["requests_per_s"], float64(all.P50)/1000, float64(all.P99)/1000, float64(all.P999)/1000,
-			float64(r.Latency["short"].P99)/1000, batch, all.Count)
+			float64(r.Latency["short"].P99)/1000, batch, all.Count, all.Incomplete, boolNumber(r.Saturated))
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err

@@ -352,8 +352,8 @@ func (c sweepColumns) table(rs []*results.Result) [][]string {
 // by their dotted path in the result (throughput.requests_per_s, saturated,
 // latency_ns.all.p99, latency_ns.all.incomplete, backlog.all.in_flight_end,
 // cpu.share.server, metrics.requests_completed), like result.csv's keys. A
-// value a result lacks is an empty cell; numbers are written in full and
-// saturated as true or false, as in the JSON.
+// value a result lacks is an empty cell; numbers are written in full, as
+// in the JSON, and saturated as 1 or 0.
 func (c sweepColumns) csv(rs []*results.Result) ([]byte, error) {
 	header := append([]string(nil), c.point...)
 	for _, k := range c.throughput {
@@ -391,7 +391,7 @@ func (c sweepColumns) csv(rs []*results.Result) ([]byte, error) {
 			row = append(row, cell(r.Throughput, k, plainNumber))
 		}
 		if len(c.backlog) > 0 {
-			row = append(row, strconv.FormatBool(r.Saturated))
+			row = append(row, boolNumber(r.Saturated))
 		}
 		for _, cl := range c.classes {
 			s, ok := r.Latency[cl]

@@ -248,8 +248,8 @@ func TestSaturationShown(t *testing.T) {
 			t.Errorf("sweep.csv lacks column %s: %q", h, rows[0])
 		}
 	}
-	if a, b := rows[1][col["saturated"]], rows[2][col["saturated"]]; a != "false" || b != "true" {
-		t.Errorf("sweep.csv saturated %s, %s; want false, true", a, b)
+	if a, b := rows[1][col["saturated"]], rows[2][col["saturated"]]; a != "0" || b != "1" {
+		t.Errorf("sweep.csv saturated %s, %s; want 0, 1", a, b)
 	}
 	if n := rows[2][col["latency_ns.all.incomplete"]]; n == "0" || n == "" {
 		t.Errorf("sweep.csv: %q incomplete at 400k/s", n)
@@ -272,7 +272,7 @@ func TestSaturationShown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"\nsaturated,true\n", "\nlatency_ns.all.incomplete,", "\nbacklog.all.in_flight_end,"} {
+	for _, w := range []string{"\nsaturated,1\n", "\nlatency_ns.all.incomplete,", "\nbacklog.all.in_flight_end,"} {
 		if !strings.Contains(string(data), w) {
 			t.Errorf("result.csv lacks %q", w)
 		}
