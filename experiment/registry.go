@@ -48,9 +48,20 @@ type WorkloadInfo struct {
 
 // GhostPolicy resolves the -policy value for workload w: the ghOSt policy
 // to launch ("" for none), or an error naming the valid values.
+//
+// A workload that compares systems also takes any registered ghOSt policy
+// as a system of its own: the workload's ghOSt setup scheduled by that
+// policy (a user's policy on the paper's Fig 6, say).
 func (w WorkloadInfo) GhostPolicy(policy string) (string, error) {
 	if w.Systems != nil {
-		return w.Systems(policy)
+		g, err := w.Systems(policy)
+		if err != nil && policy != "" && knownPolicy(policy) {
+			return policy, nil
+		}
+		if err != nil && policy != "" {
+			err = fmt.Errorf("%w, or a registered ghOSt policy (%s)", err, policyNames())
+		}
+		return g, err
 	}
 	if policy != "" && !knownPolicy(policy) {
 		return "", fmt.Errorf("unknown policy %q (valid: %s)", policy, policyNames())

@@ -88,6 +88,11 @@ func New(spec Spec, sliceUs float64, globalCPU int) *Workload {
 // Start builds the chosen system (env.Policy) and its load generator.
 func (w *Workload) Start(env *workloads.Env) error {
 	sys, err := findSystem(env.Policy)
+	if err != nil && env.Ghost != nil {
+		// Any other ghOSt policy the experiment launched runs the thread
+		// pool as ghost-shinjuku's does (a user's policy on Fig 6).
+		sys, err = system{name: env.Policy, ghost: env.Policy, kind: kindGhost}, nil
+	}
 	if err != nil {
 		return err
 	}

@@ -246,3 +246,14 @@ func TestOverloadCountsEveryRequest(t *testing.T) {
 		})
 	}
 }
+
+// TestAnyGhostPolicyIsASystem: a registered ghOSt policy that is not one
+// of the workload's systems runs the 200-worker pool as ghost-shinjuku's
+// does (a user's policy on Fig 6), with the invariant checker on.
+func TestAnyGhostPolicyIsASystem(t *testing.T) {
+	r := run(t, "fifo-central", true, load(50000), "run.warmup_ms=5", "run.duration_ms=20")
+	gen, done, fly := r.Metrics["requests_generated"], r.Metrics["requests_completed"], r.Metrics["requests_in_flight"]
+	if gen == 0 || gen != done+fly || r.Policy != "fifo-central" || r.Ghost.Messages == 0 {
+		t.Errorf("policy %s: generated %v, completed %v, in flight %v, ghOSt messages %d", r.Policy, gen, done, fly, r.Ghost.Messages)
+	}
+}

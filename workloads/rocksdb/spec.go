@@ -42,6 +42,9 @@
 //     requests as under ghOSt; no preemption beyond CFS's own.
 //   - cfs-shinjuku-batch: cfs-shinjuku with the workers at nice −20 and the
 //     batch app as CFS threads at nice 19 (Fig 6c's reference line).
+//   - any other registered ghOSt policy (fifo-central, a user's own): the
+//     200 workers as ghOSt threads scheduled by that policy, set up as for
+//     ghost-shinjuku (the same enclave and global CPU).
 //
 // batch = true adds the batch app to any system: CFS at nice 19 except
 // under ghOSt. Under shinjuku-dataplane it gets nothing, as in Fig 6c.
