@@ -123,11 +123,14 @@ func SetOf(cpus ...int) CPUSet { return kernel.SetOf(cpus...) }
 
 // RoutineFailure reports whether a failed transaction's state is one a
 // policy handles as routine (LocalEnclave::CompleteRunRequest): the task
-// goes back to its runqueue. Any other failure is an agent bug.
+// goes back to its runqueue. Any other failure is an agent bug, and so is
+// TARGET_NOT_RUNNABLE: a task that blocked after the agent's last message
+// about it has a newer barrier, so its commit fails TARGET_STALE first; only
+// an agent that committed a task it knew blocked meets NOT_RUNNABLE.
 func RoutineFailure(s TxnState) bool {
 	switch s {
 	case TxnTargetNotFound, TxnTargetStale, TxnAgentStale, TxnNoAgent, TxnCPUUnavail,
-		TxnPoisoned, TxnAborted, TxnTargetOnCPU, TxnTargetNotRunnable:
+		TxnPoisoned, TxnAborted, TxnTargetOnCPU:
 		return true
 	}
 	return false

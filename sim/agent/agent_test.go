@@ -114,4 +114,9 @@ func TestRoutineFailure(t *testing.T) {
 	if !RoutineFailure(TxnTargetStale) || !RoutineFailure(TxnCPUUnavail) || RoutineFailure(TxnState(-9)) {
 		t.Error("RoutineFailure: stale and CPU_UNAVAIL are routine, INVALID_FLAGS is not")
 	}
+	// LocalEnclave::CompleteRunRequest does not list NOT_RUNNABLE: an
+	// agent bug must not hide.
+	if RoutineFailure(TxnTargetNotRunnable) {
+		t.Error("RoutineFailure: TARGET_NOT_RUNNABLE is an agent bug, not routine")
+	}
 }
