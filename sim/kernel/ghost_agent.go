@@ -61,6 +61,11 @@ func (e *Enclave) StartAgents(name string, body func(a *AgentThread)) (*AgentPro
 	if e.dying {
 		return nil, fmt.Errorf("kernel: enclave %d is being destroyed (EXDEV)", e.id)
 	}
+	if e.defaultQ == nil {
+		// become agent with no queue of its own takes the default;
+		// ghost_prep_agent refuses an agent with neither.
+		return nil, fmt.Errorf("kernel: enclave %d has no default queue for its agents (ENXIO): set one before starting agents", e.id)
+	}
 	for c := e.cpus.First(); c >= 0; c = e.cpus.Next(c + 1) {
 		if k.cpus[c].g.agent != nil {
 			return nil, fmt.Errorf("kernel: cpu%d still has an agent (EBUSY)", c)

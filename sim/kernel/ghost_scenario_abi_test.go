@@ -189,3 +189,35 @@ func priorityScenario(t *testing.T, enter sim.Time, niceAt *sim.Time) (*scenario
 	s.run(sim.Us(120))
 	return s, B
 }
+
+// TestStartAgentsNeedsDefaultQueue: agents started on an enclave with no
+// default queue are refused with ENXIO, as ghOSt's become agent refuses
+// an agent with no queue of its own when the enclave has no default; with
+// one they start.
+//
+// Reference: docs/GHOST-SEMANTICS.md §5.4; ghost.c ctl_become_agent,
+// ghost_prep_agent.
+func TestStartAgentsNeedsDefaultQueue(t *testing.T) {
+	k := newTestKernel(t, "skylake112")
+	e, err := k.CreateEnclave(SetOf(0, 1), EnclaveConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle := func(a *AgentThread) {
+		for !a.Finished() {
+			_ = a.LocalYield(a.Barrier(), 0)
+		}
+	}
+	if p, err := e.StartAgents("ag", idle); err == nil || p != nil || !contains(err.Error(), "ENXIO") {
+		t.Fatalf("StartAgents with no default queue: %v, %v; want ENXIO", p, err)
+	}
+	if e.Agent(0) != nil || e.ctlOpen != 0 {
+		t.Fatalf("a refused StartAgents left an agent (%v) or a ctl fd open (%d)", e.Agent(0), e.ctlOpen)
+	}
+	q, _ := e.CreateQueue(64)
+	q.SetDefault()
+	if _, err := e.StartAgents("ag", idle); err != nil {
+		t.Fatalf("StartAgents with a default queue: %v", err)
+	}
+	k.Engine().Run(sim.Us(10))
+}

@@ -156,6 +156,10 @@ func TestScenarioBarriersMoveWithoutMessages(t *testing.T) {
 	s := newScenario(t, "skylake112", SetOf(0, 1), EnclaveConfig{})
 	q0, _ := s.e.CreateQueue(64, 0)
 	q1, _ := s.e.CreateQueue(64, 1)
+	// Agents need a default queue to start (ENXIO without one); closing it
+	// once they run leaves the enclave with none, so A arrives queueless.
+	qa, _ := s.e.CreateQueue(64)
+	qa.SetDefault()
 	var A *Task
 	s.agents("ag", func(a *sagent) {
 		if a.CPU() == 1 {
@@ -189,6 +193,7 @@ func TestScenarioBarriersMoveWithoutMessages(t *testing.T) {
 		a.commit(1, Txn{Gtid: A.Gtid(), TaskBarrier: m.Seqnum, CommitFlags: CommitAtTxnCommit})
 		a.idle()
 	})
+	qa.Close()
 	A = s.ghost("A", 1, func(th *Thread) {
 		th.Run(sim.Us(2))
 		th.Sleep(sim.Us(3)) // BLOCKED; the agent stalls on its WAKEUP
