@@ -237,6 +237,10 @@ func (k *Kernel) applyEffect(c *cpuState, t *Task) bool {
 		}
 		return true
 	case opSetClass:
+		if x := cur.target; x != nil && x != t {
+			t.pendingKernelWork += int64(k.setClassOf(c, x, Class(cur.n)))
+			return c.curr == t && t.state == TaskRunning
+		}
 		k.changeClass(c, t, Class(cur.n))
 		return true
 	case opExit:
@@ -296,6 +300,23 @@ func (k *Kernel) taskExited(t *Task) {
 		k.produceTaskMsg(t, Message{Type: MsgTaskDead}, -1)
 	}
 	g.enclave.tasks = removeTask(g.enclave.tasks, t)
+}
+
+// setClassOf is sched_setscheduler(pid, SCHED_NORMAL) by c's running task
+// on another task t (Thread.SetClassOf): a ghOSt t leaves its enclave for
+// CFS in whatever state it is, as the enclave reaper moves it
+// (moveToCFS: one DEPARTED). It returns the caller's extra kernel work,
+// the target run queue's lock line.
+func (k *Kernel) setClassOf(c *cpuState, t *Task, nc Class) sim.Time {
+	if nc != ClassCFS || t.state == TaskDead || t.class != ClassGhost || t.g == nil || t.g.isAgent {
+		return 0
+	}
+	var cost sim.Time
+	if cpu := t.cpu; cpu >= 0 && cpu != c.id {
+		cost = k.m.LineTransfer(c.id, cpu, -1)
+	}
+	k.moveToCFS(t)
+	return cost
 }
 
 // changeClass moves c's running task t to class nc and lets the class

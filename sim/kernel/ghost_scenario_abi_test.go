@@ -221,3 +221,90 @@ func TestStartAgentsNeedsDefaultQueue(t *testing.T) {
 	}
 	k.Engine().Run(sim.Us(10))
 }
+
+// TestScenarioSetClassOf: sched_setscheduler(SCHED_NORMAL) on ghOSt tasks
+// from a CFS task outside the enclave (Thread.SetClassOf) moves each one
+// to CFS whatever its state — blocked, queued, latched (kept by
+// DEFER_LATCHED_PREEMPTION_BY_AGENT while its CPU's agent runs) or
+// running — with exactly one TASK_DEPARTED each (was_current for the
+// running one); a second call is a no-op, and all four finish in CFS.
+//
+// Reference: docs/GHOST-SEMANTICS.md §1.2 (DEPARTED), §5.3; ghost.c
+// _switched_from_ghost, release_from_ghost, task_deliver_msg_departed.
+func TestScenarioSetClassOf(t *testing.T) {
+	s := newScenario(t, "skylake112", SetOf(0, 1, 2), EnclaveConfig{})
+	q, _ := s.e.CreateQueue(64)
+	q.SetDefault()
+	var B, Q, L, R *Task
+	s.agents("ag", func(a *sagent) {
+		switch a.CPU() {
+		case 1:
+			a.idle()
+			return
+		case 2:
+			a.note("cpu2's agent computes for 200us")
+			a.Run(sim.Us(200))
+			a.idle()
+			return
+		}
+		seq := map[Gtid]uint32{}
+		for len(seq) < 4 {
+			a.Poll(q, sim.Never)
+			for _, m := range a.drain(q) {
+				seq[m.Gtid] = m.Seqnum
+			}
+		}
+		a.commit(1, Txn{Gtid: R.Gtid(), TaskBarrier: seq[R.Gtid()], CommitFlags: CommitAtTxnCommit})
+		a.note("latch L on cpu2 behind its running agent")
+		a.commit(2, Txn{Gtid: L.Gtid(), TaskBarrier: seq[L.Gtid()], RunFlags: RunDeferLatchedAgt, CommitFlags: CommitAtTxnCommit})
+		for n := 0; n < 4; {
+			a.Poll(q, sim.Never)
+			for _, m := range a.drain(q) {
+				if m.Type == MsgTaskDeparted {
+					n++
+				}
+			}
+		}
+		a.idle()
+	})
+	B = s.cfs("B", 3, func(th *Thread) {
+		th.Block()
+		th.Run(sim.Us(2))
+	})
+	s.at(sim.Us(1), "B (blocked, CFS) enters the enclave", func() {
+		if err := s.k.EnterEnclave(B, s.e); err != nil {
+			t.Fatal(err)
+		}
+	})
+	Q = s.ghost("Q", 1, func(th *Thread) { th.Run(sim.Us(5)) })
+	L = s.ghost("L", 1, func(th *Thread) { th.Run(sim.Us(5)) })
+	R = s.ghost("R", 1, func(th *Thread) { th.Run(sim.Us(100)) })
+	s.cfs("M", 3, func(th *Thread) {
+		th.Sleep(sim.Us(30))
+		for _, x := range []*Task{R, L, Q, B, R} {
+			th.SetClassOf(x, ClassCFS)
+		}
+	})
+	s.at(sim.Us(60), "wake B", func() { s.k.Wake(B) })
+	s.run(sim.Us(400))
+	s.wantDead(ClassCFS, B, Q, L, R)
+	for _, x := range []*Task{B, Q, L, R} {
+		n := 0
+		for _, l := range s.lines {
+			if contains(l, " post ") && contains(l, "MSG_TASK_DEPARTED "+s.gtid(x.Gtid())) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%v: %d TASK_DEPARTED, want 1", x, n)
+		}
+	}
+	s.check("set-class-of", `
+M, a CFS task on cpu3 outside the enclave, moves four ghOSt tasks to CFS with
+sched_setscheduler: R running on cpu1, L latched on cpu2 (its agent runs;
+DEFER_LATCHED_PREEMPTION_BY_AGENT keeps the latch), Q queued on cpu1, B blocked.
+Each gets exactly one TASK_DEPARTED (R's was_current); a second call on R does
+nothing; all four then run and finish in CFS.
+Reference: docs/GHOST-SEMANTICS.md §1.2, §5.3; ghost.c _switched_from_ghost,
+release_from_ghost.`)
+}

@@ -176,6 +176,24 @@ func (th *Thread) SetClass(c Class) {
 	th.yield(op{kind: opSetClass, work: th.k.syscallWork(), n: int(c)})
 }
 
+// SetClassOf is sched_setscheduler(pid, policy) on another task: today it
+// takes a ghOSt task out of its enclave into CFS (SCHED_NORMAL), whatever
+// the target's state (blocked, queued, latched or running, on any CPU).
+// Its agent hears exactly one TASK_DEPARTED (was_current if it was
+// running; NEW(runnable=0) first if its TASK_NEW was still held), its
+// status word gets CANFREE and MSG_GATED, a latch on it is dropped
+// silently, and it goes on as a CFS task where it was. The caller pays
+// the system call and the target run queue's lock line. A target on
+// itself is SetClass; a dead target, an agent, a target not in ghOSt or a
+// class other than CFS change nothing (ESRCH, EPERM, EINVAL).
+func (th *Thread) SetClassOf(target *Task, c Class) {
+	if target == th.t {
+		th.SetClass(c)
+		return
+	}
+	th.yield(op{kind: opSetClass, work: th.k.syscallWork(), n: int(c), target: target})
+}
+
 // spawnReq carries a Thread.Spawn request and its result.
 type spawnReq struct {
 	spec TaskSpec
