@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"iter"
+	"runtime"
 	"runtime/debug"
 )
 
@@ -35,7 +36,14 @@ type PanicError struct {
 	Coroutine string
 	Value     any
 	Stack     string
+	// PCs are the program counters of the panicking stack, innermost
+	// first (runtime.Callers from the recovering defer): for
+	// runtime.CallersFrames, to find the frame to blame.
+	PCs []uintptr
 }
+
+// maxPanicFrames bounds PanicError.PCs.
+const maxPanicFrames = 128
 
 func (p *PanicError) Error() string {
 	return fmt.Sprintf("coroutine %s panicked: %v", p.Coroutine, p.Value)
@@ -53,7 +61,9 @@ func NewCoroutine[R any](e *Engine, name string, body func(yield func(R))) *Coro
 				if _, ok := p.(stopSignal); ok {
 					return
 				}
-				panicked = &PanicError{Coroutine: name, Value: p, Stack: string(debug.Stack())}
+				pcs := make([]uintptr, maxPanicFrames)
+				pcs = pcs[:runtime.Callers(1, pcs)]
+				panicked = &PanicError{Coroutine: name, Value: p, Stack: string(debug.Stack()), PCs: pcs}
 			}
 		}()
 		body(func(r R) {

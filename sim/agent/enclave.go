@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"fmt"
+
 	"github.com/ghostsim/ghostsim/sim/hw"
 	"github.com/ghostsim/ghostsim/sim/kernel"
 )
@@ -42,10 +44,12 @@ type Channel struct {
 
 // Consume pops the next message for agent a (Peek + Consume); ok is false
 // when the channel is empty. It panics if the channel overflowed: as in
-// ghost-userspace, a lost message is fatal to the agent.
+// ghost-userspace (Channel::Peek CHECK-fails on a non-zero overflow), a
+// lost message is fatal to the agent, which can no longer know its
+// tasks' states.
 func (c *Channel) Consume(a *Agent) (Message, bool) {
-	if c.q.Overflow() != 0 {
-		panic("agent: channel overflow: messages were lost")
+	if n := c.q.Overflow(); n != 0 {
+		panic(fmt.Sprintf("agent: channel overflow: %d messages lost, the ring of %d slots was full", n, c.q.Elems()))
 	}
 	return a.kt.Consume(c.q)
 }

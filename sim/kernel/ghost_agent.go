@@ -26,6 +26,8 @@ type AgentProcess struct {
 	hung    bool
 	crashed bool
 	err     error
+	// crashedAt is when it crashed.
+	crashedAt sim.Time
 }
 
 // Name returns the process's name.
@@ -37,6 +39,9 @@ func (p *AgentProcess) Alive() bool { return !p.dead }
 // Crashed reports whether the process died of a crash (a panic in policy
 // code or an injected crash), and the panic if any.
 func (p *AgentProcess) Crashed() (bool, error) { return p.crashed, p.err }
+
+// CrashedAt returns when the process crashed (0 if it did not).
+func (p *AgentProcess) CrashedAt() sim.Time { return p.crashedAt }
 
 // Agents returns the agent threads, by order of the enclave's CPUs.
 func (p *AgentProcess) Agents() []*Task { return p.agents }
@@ -166,6 +171,7 @@ func (p *AgentProcess) Kill(crash bool, why error) {
 	if crash {
 		p.crashed = true
 		p.err = why
+		p.crashedAt = k.eng.Now()
 		k.stats.AgentCrashes++
 	}
 	for _, t := range p.agents {

@@ -86,6 +86,12 @@ func (q *Queue) Len() int { return len(q.ring) - q.start }
 // full.
 func (q *Queue) Overflow() int64 { return q.overflow }
 
+// Elems returns the ring's size in 8-byte slots.
+func (q *Queue) Elems() int { return q.elems }
+
+// Slots returns how many 8-byte ring slots a message of type t takes.
+func (t MsgType) Slots() int { return t.msgSlots() }
+
 // Wakeup returns the queue's wakeup CPUs.
 func (q *Queue) Wakeup() []int { return q.wakeup }
 
