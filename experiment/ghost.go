@@ -3,6 +3,7 @@ package experiment
 import (
 	"fmt"
 
+	"github.com/ghostsim/ghostsim/results"
 	"github.com/ghostsim/ghostsim/sim"
 	"github.com/ghostsim/ghostsim/sim/agent"
 	"github.com/ghostsim/ghostsim/sim/kernel"
@@ -25,7 +26,7 @@ func startGhost(spec *Spec, k *kernel.Kernel, es *EnclaveSpec, cpus kernel.CPUSe
 	if err != nil {
 		return nil, err
 	}
-	f := &faults{k: k, e: e, name: es.Name, policy: policy, params: params, proc: p, gap: sim.Ms(fault.UpgradeGapMs)}
+	f := &faults{k: k, e: e, name: es.Name, policy: policy, params: params, proc: p, procs: []*agent.Process{p}, gap: sim.Ms(fault.UpgradeGapMs)}
 	id := k.Engine().Register(f)
 	for _, x := range []struct {
 		atMs int64
@@ -69,7 +70,13 @@ type faults struct {
 	policy string
 	params agent.Params
 	proc   *agent.Process
-	gap    sim.Time
+	// queueKey is the config key of the policy's channel size, for
+	// launchOverflow's error.
+	queueKey string
+	// procs are every agent process launched on the enclave, in order
+	// (an upgrade adds one), for the crash reports.
+	procs []*agent.Process
+	gap   sim.Time
 	// successor is the upgrade's new process's fd of the enclave's ctl
 	// file, open from the upgrade until the new process runs.
 	successor *kernel.Ctl
@@ -87,7 +94,7 @@ func (f *faults) HandleEvent(now sim.Time, ev sim.Event) {
 	}
 	switch ev.Kind {
 	case faultCrash:
-		f.proc.Kill(true, fmt.Errorf("injected crash at %v", now))
+		f.proc.Kill(true, fmt.Errorf("crash injected at %v by the config (agent_crash_at_ms)", now))
 	case faultHang:
 		f.proc.Hang()
 	case faultUpgrade:
@@ -104,10 +111,58 @@ func (f *faults) HandleEvent(now sim.Time, ev sim.Event) {
 			panic(fmt.Sprintf("upgrade: new agent process: %v", err))
 		}
 		f.proc = p
+		f.procs = append(f.procs, p)
 		// The new process holds its own fd now.
 		f.successor.Close()
 		f.successor = nil
 	}
+}
+
+// launchOverflow refuses a run whose enclave's default queue overflowed
+// while the workload launched its threads, before any simulated time
+// passed: every thread entering the enclave posts a TASK_NEW (7 slots) to
+// it before an agent can run, so with more threads than the ring holds
+// messages are lost for certain, which is fatal to the agent (as in
+// ghost-userspace: Channel::Peek CHECK-fails on an overflow) and the run
+// would measure nothing of the policy. An overflow later in a run is the
+// agent's crash, reported as such.
+func (f *faults) launchOverflow() error {
+	q := f.e.DefaultQueue()
+	if q == nil || q.Overflow() == 0 {
+		return nil
+	}
+	slots := kernel.MsgTaskNew.Slots()
+	msg := fmt.Sprintf("%d ghOSt threads enter the enclave at launch, before its agents run; their TASK_NEW messages "+
+		"(%d slots each) overflow the policy's channel of %d slots, which holds %d, and a lost message is fatal "+
+		"to the agent (as in ghost-userspace)", len(f.e.Tasks()), slots, q.Elems(), q.Elems()/slots)
+	if q.Elems() < kernel.MaxQueueElems {
+		msg += fmt.Sprintf(": raise it (a power of two up to %d, which holds %d) or run fewer ghOSt threads", kernel.MaxQueueElems, kernel.MaxQueueElems/slots)
+	} else {
+		msg += fmt.Sprintf(": %d is the kernel's largest channel (GHOST_MAX_QUEUE_ELEMS); run at most %d ghOSt threads in the enclave", q.Elems(), q.Elems()/slots)
+	}
+	return sim.KeyErrorf(f.queueKey, "%s", msg)
+}
+
+// crashReports describes the crashes of the enclave's agent processes,
+// in the order they happened.
+func (f *faults) crashReports() []results.AgentCrash {
+	var out []results.AgentCrash
+	for i, p := range f.procs {
+		c, ok := p.Crash()
+		if !ok {
+			continue
+		}
+		rc := results.AgentCrash{Enclave: f.name, Policy: f.policy, AtNs: c.At.Ns(), Injected: c.Injected, Panic: c.Message, Frame: c.Frame}
+		if i < len(f.procs)-1 {
+			rc.Outcome = results.OutcomeSuccessor
+		} else if cause, at := f.e.Destroyed(); cause != kernel.NotDestroyed {
+			rc.Outcome, rc.EnclaveDestroyCause, rc.EnclaveDestroyedAtNs = results.OutcomeCFS, cause.String(), at.Ns()
+		} else {
+			rc.Outcome = results.OutcomeStranded
+		}
+		out = append(out, rc)
+	}
+	return out
 }
 
 // agentTime is the CPU time of every agent thread so far.

@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -103,6 +104,10 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 		if err != nil {
 			return nil, setupError(fmt.Errorf("enclave %q: %w", es.Name, err))
 		}
+		gh.queueKey = "policy.queue_elems"
+		if es.PolicyParams != nil {
+			gh.queueKey = spec.enclaveKey(i, "policy_params.queue_elems")
+		}
 		if env.Ghost == nil && i == 0 {
 			env.Ghost = gh.e
 		}
@@ -117,6 +122,11 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 	}()
 	if err := w.Start(env); err != nil {
 		return nil, setupError(err)
+	}
+	for _, gh := range ghs {
+		if err := gh.launchOverflow(); err != nil {
+			return nil, err
+		}
 	}
 	warm := sim.Ms(spec.Run.WarmupMs)
 	total := warm + sim.Ms(spec.Run.DurationMs)
@@ -181,6 +191,10 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 		}
 		ps.Counters(func(name string, n int64) { r.Metrics["policy."+name] += float64(n) })
 	}
+	for _, gh := range ghs {
+		r.Ghost.AgentCrashReports = append(r.Ghost.AgentCrashReports, gh.crashReports()...)
+	}
+	slices.SortStableFunc(r.Ghost.AgentCrashReports, func(a, b results.AgentCrash) int { return cmp.Compare(a.AtNs, b.AtNs) })
 	if len(spec.Enclave) > 1 || (len(ghs) == 1 && ghs[0].name != "") {
 		for _, gh := range ghs {
 			re := results.Enclave{Name: gh.name, CPUs: gh.e.CPUs().String(), Policy: gh.policy, Ephemeral: gh.e.Ephemeral()}
@@ -269,6 +283,8 @@ func (s kernelSnapshot) fill(k *kernel.Kernel, e *sim.Engine, window sim.Time, r
 	r.Ghost.IPIs = r.Kernel.IPIs
 	r.Ghost.WatchdogDestroys = st.WatchdogDestroys
 	r.Ghost.AgentCrashes = st.AgentCrashes
+	r.Ghost.QueueOverflows = st.GhostQueueOverflows
+	r.Ghost.MessagesDropped = st.GhostMsgsDropped
 	r.Ghost.EnclaveDestroys = st.EnclaveDestroys
 	for _, e := range k.Enclaves() {
 		if cause, _ := e.Destroyed(); cause != kernel.NotDestroyed {

@@ -176,8 +176,10 @@ const LostTaskWait = 5 * time.Millisecond
 
 // RequireNoLostTasks fails the test if the policy lost work: a request
 // unaccounted for (generated ≠ completed + in flight), an agent crash the
-// scenario did not inject, nothing served at all, or a ghOSt task left
-// runnable without running for LostTaskWait or more when the run ended.
+// scenario did not inject (a panic of the policy's is named with its
+// message and frame, even in a scenario that injects a crash), nothing
+// served at all, or a ghOSt task left runnable without running for
+// LostTaskWait or more when the run ended.
 func (r *Result) RequireNoLostTasks() {
 	r.t.Helper()
 	m := r.Metrics
@@ -189,7 +191,14 @@ func (r *Result) RequireNoLostTasks() {
 			r.t.Errorf("ghosttest: %s: %v requests generated and none completed", r.Scenario.Name, gen)
 		}
 	}
-	if n := r.Ghost.AgentCrashes; n > 0 && !r.Scenario.InjectsCrash {
+	panics := 0
+	for _, c := range r.Ghost.AgentCrashReports {
+		if !c.Injected {
+			panics++
+			r.t.Errorf("ghosttest: %s: the agent crashed at %v: panic: %s (in the policy: %s)", r.Scenario.Name, time.Duration(c.AtNs), c.Panic, c.Frame)
+		}
+	}
+	if n := r.Ghost.AgentCrashes; n > 0 && !r.Scenario.InjectsCrash && panics == 0 {
 		r.t.Errorf("ghosttest: %s: the agent crashed %d times", r.Scenario.Name, n)
 	}
 	if w := time.Duration(r.Ghost.LongestRunnableWaitNs); w >= LostTaskWait {

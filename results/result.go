@@ -135,6 +135,75 @@ type Ghost struct {
 	// Enclaves describes each enclave of a config that names them
 	// ([[enclave]]), in config order; absent for a single unnamed one.
 	Enclaves []Enclave `json:"enclaves,omitempty"`
+	// QueueOverflows counts the messages the kernel dropped because their
+	// queue's ring was full, over the whole run (warm-up included, like
+	// agent_crashes). Any overflow is fatal to an agent of the agent
+	// library, as in ghost-userspace (Channel::Peek CHECK-fails): it
+	// shows as an agent crash too.
+	QueueOverflows int64 `json:"queue_overflows"`
+	// MessagesDropped counts the messages produced with no queue to post
+	// to, over the whole run: a departed task's (gated), a task without a
+	// queue (during an upgrade's gap, before the new agent associates
+	// it), or one whose queue was closed (its agent process died). Not an
+	// error by itself: every upgrade drops some.
+	MessagesDropped int64 `json:"messages_dropped"`
+	// AgentCrashReports describes each agent crash of the run, in the
+	// order they happened (agent_crashes counts them).
+	AgentCrashReports []AgentCrash `json:"agent_crash_reports,omitempty"`
+}
+
+// AgentCrash is one agent process's crash: when, why, and what became of
+// its enclave's threads.
+type AgentCrash struct {
+	// Enclave is the enclave's name ([[enclave]] name), absent for a
+	// single unnamed one; Policy the crashed process's policy.
+	Enclave string `json:"enclave,omitempty"`
+	Policy  string `json:"policy"`
+	// AtNs is the simulated time of the crash, since time 0 (warm-up
+	// included).
+	AtNs int64 `json:"at_ns"`
+	// Injected says the config caused it ([fault] agent_crash_at_ms, or
+	// an enclave's own fault). A crash that was not injected is the
+	// policy's failure: ghostsim exits 1 for it.
+	Injected bool `json:"injected"`
+	// Panic is the policy's panic message (for an injected crash, the
+	// reason given); Frame is the panicking stack's first frame in policy
+	// code, "FUNC at FILE:LINE" (a package under policies/ or a user's,
+	// never the agent library or the kernel; FILE is the package's import
+	// path, relative to ghostsim's module for its own), absent for an
+	// injected crash.
+	Panic string `json:"panic,omitempty"`
+	Frame string `json:"frame,omitempty"`
+	// Outcome is what became of the enclave's threads: "cfs" (the
+	// enclave was destroyed and they fell back to CFS: an ephemeral
+	// enclave dies with its agent process when no successor holds it, a
+	// persistent one when its watchdog fires), "successor" (a new agent
+	// process took the enclave over) or "stranded" (a persistent enclave
+	// without a watchdog: they stayed runnable and were never scheduled
+	// again). EnclaveDestroyCause and EnclaveDestroyedAtNs (since time 0)
+	// say how and when for "cfs".
+	Outcome              string `json:"outcome"`
+	EnclaveDestroyCause  string `json:"enclave_destroy_cause,omitempty"`
+	EnclaveDestroyedAtNs int64  `json:"enclave_destroyed_at_ns,omitempty"`
+}
+
+// Crash outcomes (AgentCrash.Outcome).
+const (
+	OutcomeCFS       = "cfs"
+	OutcomeSuccessor = "successor"
+	OutcomeStranded  = "stranded"
+)
+
+// PolicyFailed reports whether an agent crashed without the config
+// injecting the crash: a panic in the policy or the agent library (such
+// as a channel overflow).
+func (g *Ghost) PolicyFailed() bool {
+	for _, c := range g.AgentCrashReports {
+		if !c.Injected {
+			return true
+		}
+	}
+	return false
 }
 
 // Enclave is one named enclave of a run.
