@@ -174,9 +174,6 @@ func (k *Kernel) ghostEffect(c *cpuState, t *Task, o op) bool {
 		tx.State = TxnReady
 		tx.CPU = o.n
 		tx.CommitTime = 0
-		if tx.SyncGroupOwner == 0 {
-			tx.SyncGroupOwner = -1
-		}
 		slot.txn = tx
 		slot.txnLine.write(g.agentCPU)
 		g.ret = opResult{}
@@ -372,6 +369,14 @@ func (k *Kernel) ioctlStep(c *cpuState, t *Task, io *ioctlState) bool {
 	if io.sync {
 		k.publishRendezvous(io)
 		t.g.ret = opResult{ok: !io.failed}
+		if !io.failed {
+			// ghost_sync_group releases the slots' ownership after a
+			// successful group; after a failure the agent keeps it to
+			// inspect the states.
+			for _, cpu := range io.order {
+				k.cpus[cpu].g.txn.SyncGroupOwner = -1
+			}
+		}
 	}
 	io.active = false
 	if io.localOK && !io.submit && !(io.sync && io.failed) {

@@ -308,3 +308,50 @@ nothing; all four then run and finish in CFS.
 Reference: docs/GHOST-SEMANTICS.md §1.2, §5.3; ghost.c _switched_from_ghost,
 release_from_ghost.`)
 }
+
+// TestSyncGroupReleasesOwnership: a successful sync group releases the
+// ownership of its transactions (sync_group_owner back to -1); a failed
+// one leaves it with the owner, who inspects the states.
+//
+// Reference: docs/GHOST-SEMANTICS.md §3.9; ghost.c ghost_sync_group.
+func TestSyncGroupReleasesOwnership(t *testing.T) {
+	s := newScenario(t, "skylake112", SetOf(0, 1, 2), EnclaveConfig{})
+	q, _ := s.e.CreateQueue(64)
+	q.SetDefault()
+	var A, B *Task
+	var okOwners, failOwners [2]int
+	var ok1, ok2 bool
+	s.agents("ag", func(a *sagent) {
+		if a.CPU() != 0 {
+			a.idle()
+			return
+		}
+		seq := map[Gtid]uint32{}
+		for len(seq) < 2 {
+			a.Poll(q, sim.Never)
+			for _, m := range a.drain(q) {
+				seq[m.Gtid] = m.Seqnum
+			}
+		}
+		a.open(1, Txn{Gtid: A.Gtid(), TaskBarrier: seq[A.Gtid()], CommitFlags: CommitAtTxnCommit, SyncGroupOwner: 0})
+		a.open(2, Txn{Gtid: B.Gtid(), TaskBarrier: seq[B.Gtid()], CommitFlags: CommitAtTxnCommit, SyncGroupOwner: 0})
+		ok1 = a.SyncCommit(SetOf(1, 2))
+		okOwners = [2]int{a.TxnState(1).SyncGroupOwner, a.TxnState(2).SyncGroupOwner}
+		a.Run(sim.Us(30)) // A and B finish
+		a.drain(q)
+		a.open(1, Txn{Gtid: A.Gtid(), TaskBarrier: 1, CommitFlags: CommitAtTxnCommit, SyncGroupOwner: 0})
+		a.open(2, Txn{Gtid: GtidIdle, CommitFlags: CommitAtTxnCommit, SyncGroupOwner: 0})
+		ok2 = a.SyncCommit(SetOf(1, 2))
+		failOwners = [2]int{a.TxnState(1).SyncGroupOwner, a.TxnState(2).SyncGroupOwner}
+		a.idle()
+	})
+	A = s.ghost("A", 1, func(th *Thread) { th.Run(sim.Us(5)) })
+	B = s.ghost("B", 2, func(th *Thread) { th.Run(sim.Us(5)) })
+	s.run(sim.Us(100))
+	if !ok1 || okOwners != [2]int{-1, -1} {
+		t.Errorf("successful group: ok=%v, owners %v after it, want -1 -1 (released)", ok1, okOwners)
+	}
+	if ok2 || failOwners != [2]int{0, 0} {
+		t.Errorf("failed group: ok=%v, owners %v after it, want 0 0 (kept by cpu0)", ok2, failOwners)
+	}
+}

@@ -20,7 +20,10 @@ type Txn struct {
 	CommitFlags    CommitFlags
 	CommitTime     sim.Time
 	CPUSeqnum      uint64
-	SyncGroupOwner int // -1: unowned
+	// SyncGroupOwner is the slot's sync-group owner, taken as written
+	// (a CPU, 0 included; -1: unowned, as ghost.h): Open writes it, and a
+	// successful sync group releases it to -1.
+	SyncGroupOwner int
 }
 
 // commitPoint says where a transaction is being committed.
