@@ -11,15 +11,15 @@ import (
 // Txn is one CPU's transaction slot (struct ghost_txn) in the enclave's
 // shared cpu_data. Agents fill it with AgentThread.Open and read it back.
 type Txn struct {
-	State          TxnState
-	CPU            int
-	AgentBarrier   uint32
-	TaskBarrier    uint32
-	Gtid           Gtid
-	RunFlags       RunFlags
-	CommitFlags    CommitFlags
-	CommitTime     sim.Time
-	CPUSeqnum      uint64
+	State        TxnState
+	CPU          int
+	AgentBarrier uint32
+	TaskBarrier  uint32
+	Gtid         Gtid
+	RunFlags     RunFlags
+	CommitFlags  CommitFlags
+	CommitTime   sim.Time
+	CPUSeqnum    uint64
 	// SyncGroupOwner is the slot's sync-group owner, taken as written
 	// (a CPU, 0 included; -1: unowned, as ghost.h): Open writes it, and a
 	// successful sync group releases it to -1.
