@@ -79,7 +79,6 @@ func newStall(s *agent.Setup) (agent.Policy, error) {
 func (p *stall) Run(a *agent.Agent) { p.loop.Run(a, &stallHandler{p: p}, p) }
 
 type stallHandler struct {
-	agent.NopTaskHandler[stallTask]
 	p *stall
 }
 

@@ -50,7 +50,6 @@ func New(s *agent.Setup) (agent.Policy, error) {
 func (p *policy) Run(a *agent.Agent) { p.loop.Run(a, &handler{p: p}, p) }
 
 type handler struct {
-	agent.NopTaskHandler[task]
 	p *policy
 }
 

@@ -88,7 +88,6 @@ func NewWith(s *agent.Setup, opts Options) (agent.Policy, error) {
 }
 
 type handler struct {
-	agent.NopTaskHandler[task]
 	s *scheduler
 	a *agent.Agent
 }

@@ -59,7 +59,6 @@ func New(s *agent.Setup) (agent.Policy, error) {
 
 // handler binds message callbacks to the agent that drains them.
 type handler struct {
-	agent.NopTaskHandler[task]
 	s *scheduler
 	a *agent.Agent
 }

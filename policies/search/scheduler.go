@@ -129,7 +129,6 @@ func New(s *agent.Setup) (agent.Policy, error) {
 func (s *scheduler) Stats() *agent.Stats { return s.stats }
 
 type handler struct {
-	agent.NopTaskHandler[thread]
 	s *scheduler
 	a *agent.Agent
 }

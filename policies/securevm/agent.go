@@ -6,7 +6,6 @@ import (
 
 // handler binds message callbacks to the agent that drains them.
 type handler struct {
-	agent.NopTaskHandler[vcpu]
 	s *scheduler
 	a *agent.Agent
 }

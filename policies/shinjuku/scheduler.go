@@ -124,7 +124,6 @@ func (s *scheduler) classOf(nice int) int {
 }
 
 type handler struct {
-	agent.NopTaskHandler[task]
 	s *scheduler
 	a *agent.Agent
 }

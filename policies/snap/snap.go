@@ -104,7 +104,6 @@ func (s *scheduler) NextWake(now agent.Time) agent.Time {
 }
 
 type handler struct {
-	agent.NopTaskHandler[task]
 	s *scheduler
 	a *agent.Agent
 }

@@ -39,14 +39,15 @@ type testTask struct {
 }
 
 type recorder struct {
-	NopTaskHandler[testTask]
 }
 
 func (recorder) TaskNew(t *testTask, m Message)       { t.events = append(t.events, "new") }
 func (recorder) TaskRunnable(t *testTask, m Message)  { t.events = append(t.events, "runnable") }
 func (recorder) TaskBlocked(t *testTask, m Message)   { t.events = append(t.events, "blocked") }
 func (recorder) TaskPreempted(t *testTask, m Message) { t.events = append(t.events, "preempted") }
+func (recorder) TaskYield(t *testTask, m Message)     { t.events = append(t.events, "yield") }
 func (recorder) TaskDead(t *testTask, m Message)      { t.events = append(t.events, "dead") }
+func (recorder) TaskDeparted(t *testTask, m Message)  { t.events = append(t.events, "departed") }
 
 func TestDispatcherTracksTasks(t *testing.T) {
 	d := NewDispatcher(func(Gtid) *testTask { return &testTask{} }, func(t *testTask) *Task { return &t.Task })
@@ -118,5 +119,34 @@ func TestRoutineFailure(t *testing.T) {
 	// agent bug must not hide.
 	if RoutineFailure(TxnTargetNotRunnable) {
 		t.Error("RoutineFailure: TARGET_NOT_RUNNABLE is an agent bug, not routine")
+	}
+}
+
+// affinityRecorder also takes the optional TASK_AFFINITY_CHANGED.
+type affinityRecorder struct{ recorder }
+
+func (affinityRecorder) TaskAffinityChanged(t *testTask, m Message) {
+	t.events = append(t.events, "affinity")
+}
+
+// TestOptionalHandlers: an optional message reaches a handler that
+// implements its interface; one that does not only advances the task's
+// sequence number.
+func TestOptionalHandlers(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		h    TaskHandler[testTask]
+		want []string
+	}{
+		{"without", recorder{}, []string{"new"}},
+		{"with", affinityRecorder{}, []string{"new", "affinity"}},
+	} {
+		d := NewDispatcher(func(Gtid) *testTask { return &testTask{} }, func(t *testTask) *Task { return &t.Task })
+		d.Dispatch(Message{Type: MsgTaskNew, Gtid: 5, Seqnum: 1}, tt.h)
+		d.Dispatch(Message{Type: MsgTaskAffinityChanged, Gtid: 5, Seqnum: 2}, tt.h)
+		task := d.Task(5)
+		if diff := cmp.Diff(tt.want, task.events); diff != "" || task.Seqnum != 2 {
+			t.Errorf("%s: events (-want +got):\n%s seqnum %d, want 2", tt.name, diff, task.Seqnum)
+		}
 	}
 }

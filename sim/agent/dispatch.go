@@ -12,9 +12,13 @@ type Task struct {
 	Seqnum uint32
 }
 
-// TaskHandler receives task messages, one method per type, as
-// BasicDispatchScheduler's virtuals do. T is the policy's task type.
-// Embed NopTaskHandler to implement only some.
+// TaskHandler receives the task messages every policy must handle, one
+// method per type, as BasicDispatchScheduler's pure virtuals: a policy
+// that forgets one does not compile. T is the policy's task type. The
+// other messages are optional: a handler that also implements
+// AffinityHandler, PriorityHandler, OnCPUHandler, CPUTickHandler,
+// CPUAvailabilityHandler or CPUNotIdleHandler receives them; without it
+// the dispatcher only advances the task's sequence number.
 type TaskHandler[T any] interface {
 	TaskNew(t *T, m Message)
 	TaskRunnable(t *T, m Message) // MSG_TASK_WAKEUP
@@ -23,30 +27,31 @@ type TaskHandler[T any] interface {
 	TaskYield(t *T, m Message)
 	TaskDead(t *T, m Message)
 	TaskDeparted(t *T, m Message)
-	TaskAffinityChanged(t *T, m Message)
-	TaskPriorityChanged(t *T, m Message)
-	TaskOnCPU(t *T, m Message)
-	CPUTick(m Message)
+}
+
+// AffinityHandler receives MSG_TASK_AFFINITY_CHANGED.
+type AffinityHandler[T any] interface{ TaskAffinityChanged(t *T, m Message) }
+
+// PriorityHandler receives MSG_TASK_PRIORITY_CHANGED.
+type PriorityHandler[T any] interface{ TaskPriorityChanged(t *T, m Message) }
+
+// OnCPUHandler receives MSG_TASK_ON_CPU (asked for with
+// RunSendTaskOnCPU).
+type OnCPUHandler[T any] interface{ TaskOnCPU(t *T, m Message) }
+
+// CPUTickHandler receives MSG_CPU_TICK (the enclave's deliver_ticks).
+type CPUTickHandler interface{ CPUTick(m Message) }
+
+// CPUAvailabilityHandler receives MSG_CPU_AVAILABLE and MSG_CPU_BUSY
+// (deliver_cpu_availability).
+type CPUAvailabilityHandler interface {
 	CPUAvailable(m Message)
 	CPUBusy(m Message)
 }
 
-// NopTaskHandler ignores every message; embed it and override.
-type NopTaskHandler[T any] struct{}
-
-func (NopTaskHandler[T]) TaskNew(*T, Message)             {}
-func (NopTaskHandler[T]) TaskRunnable(*T, Message)        {}
-func (NopTaskHandler[T]) TaskBlocked(*T, Message)         {}
-func (NopTaskHandler[T]) TaskPreempted(*T, Message)       {}
-func (NopTaskHandler[T]) TaskYield(*T, Message)           {}
-func (NopTaskHandler[T]) TaskDead(*T, Message)            {}
-func (NopTaskHandler[T]) TaskDeparted(*T, Message)        {}
-func (NopTaskHandler[T]) TaskAffinityChanged(*T, Message) {}
-func (NopTaskHandler[T]) TaskPriorityChanged(*T, Message) {}
-func (NopTaskHandler[T]) TaskOnCPU(*T, Message)           {}
-func (NopTaskHandler[T]) CPUTick(Message)                 {}
-func (NopTaskHandler[T]) CPUAvailable(Message)            {}
-func (NopTaskHandler[T]) CPUBusy(Message)                 {}
+// CPUNotIdleHandler receives MSG_CPU_NOT_IDLE (an IDLE commit with
+// RunNeedCPUNotIdle).
+type CPUNotIdleHandler interface{ CPUNotIdle(m Message) }
 
 // Dispatcher turns messages into handler calls and tracks tasks: a
 // TASK_NEW allocates the policy's task, DEAD and DEPARTED free it, and
@@ -80,13 +85,23 @@ func (d *Dispatcher[T]) Len() int { return len(d.tasks) }
 func (d *Dispatcher[T]) Dispatch(m Message, h TaskHandler[T]) {
 	switch m.Type {
 	case MsgCPUTick:
-		h.CPUTick(m)
+		if x, ok := h.(CPUTickHandler); ok {
+			x.CPUTick(m)
+		}
 		return
-	case MsgCPUAvailable:
-		h.CPUAvailable(m)
+	case MsgCPUAvailable, MsgCPUBusy:
+		if x, ok := h.(CPUAvailabilityHandler); ok {
+			if m.Type == MsgCPUAvailable {
+				x.CPUAvailable(m)
+			} else {
+				x.CPUBusy(m)
+			}
+		}
 		return
-	case MsgCPUBusy:
-		h.CPUBusy(m)
+	case MsgCPUNotIdle:
+		if x, ok := h.(CPUNotIdleHandler); ok {
+			x.CPUNotIdle(m)
+		}
 		return
 	}
 	if !m.Type.IsTaskMsg() {
@@ -122,11 +137,17 @@ func (d *Dispatcher[T]) Dispatch(m Message, h TaskHandler[T]) {
 	case MsgTaskYield:
 		h.TaskYield(t, m)
 	case MsgTaskAffinityChanged:
-		h.TaskAffinityChanged(t, m)
+		if x, ok := h.(AffinityHandler[T]); ok {
+			x.TaskAffinityChanged(t, m)
+		}
 	case MsgTaskPriorityChanged:
-		h.TaskPriorityChanged(t, m)
+		if x, ok := h.(PriorityHandler[T]); ok {
+			x.TaskPriorityChanged(t, m)
+		}
 	case MsgTaskOnCPU:
-		h.TaskOnCPU(t, m)
+		if x, ok := h.(OnCPUHandler[T]); ok {
+			x.TaskOnCPU(t, m)
+		}
 	case MsgTaskDead:
 		h.TaskDead(t, m)
 		delete(d.tasks, m.Gtid)

@@ -31,7 +31,6 @@ type task struct {
 
 // handler turns messages into runqueue changes.
 type handler struct {
-	agent.NopTaskHandler[task]
 	p *minimal
 }
 
