@@ -88,7 +88,16 @@ func printSummary(w io.Writer, spec *experiment.Spec, res *results.Result) {
 		}
 		row("ghost ipis", "%d", g.IPIs)
 		row("agent crashes", "%d", g.AgentCrashes)
+		for _, c := range g.AgentCrashReports {
+			what := "injected"
+			if !c.Injected {
+				what = "panic: " + c.Panic
+			}
+			row("  crash", "at %v, %s; then %s", sim.Time(c.AtNs)*sim.Nanosecond, what, c.Outcome)
+		}
 		row("watchdog destroys", "%d", g.WatchdogDestroys)
+		row("queue overflows", "%d", g.QueueOverflows)
+		row("messages dropped", "%d", g.MessagesDropped)
 	}
 	tw.Flush()
 

@@ -291,6 +291,7 @@ func runCommand(args []string, stdout, stderr io.Writer) (code int) {
 		return exitFailure
 	}
 	warnServedNothing(stderr, "", res)
+	policyFailed := reportCrashes(stderr, "", res)
 
 	if o.json {
 		b, err := res.JSON()
@@ -308,6 +309,10 @@ func runCommand(args []string, stdout, stderr io.Writer) (code int) {
 		if !o.quiet && !o.json {
 			fmt.Fprintf(stderr, "ghostsim: wrote %s and %s\n", joinPath(o.out, resultJSON), joinPath(o.out, resultCSV))
 		}
+	}
+	if policyFailed {
+		fmt.Fprintf(stderr, "ghostsim: reproduce with: %s\n", commandLine(args))
+		return exitFailure
 	}
 	return exitOK
 }
@@ -331,17 +336,75 @@ func isConfigError(err error) bool {
 	return errors.As(err, &ce) || errors.As(err, &se)
 }
 
+// reportCrashes says on stderr how each agent of the run crashed (its
+// time, the policy's panic and the stack's first policy frame) and what
+// became of its enclave's threads, and reports whether one crashed
+// without the config injecting it: a policy's failure, for which the
+// command exits 1. A crash the config injected is a note. label names a
+// sweep point ("" for a single run).
+func reportCrashes(stderr io.Writer, label string, res *results.Result) (policyFailed bool) {
+	if label != "" {
+		label = " " + label
+	}
+	for _, c := range res.Ghost.AgentCrashReports {
+		who := "policy " + c.Policy
+		if c.Enclave != "" {
+			who = fmt.Sprintf("enclave %q (policy %s)", c.Enclave, c.Policy)
+		}
+		at := sim.Time(c.AtNs) * sim.Nanosecond
+		if c.Injected {
+			fmt.Fprintf(stderr, "ghostsim: note%s: the agent of %s crashed at %v as the config injected (agent_crash_at_ms); %s\n", label, who, at, crashOutcome(c))
+			continue
+		}
+		policyFailed = true
+		fmt.Fprintf(stderr, "ghostsim: error%s: the agent of %s crashed at %v: panic: %s\n", label, who, at, c.Panic)
+		if c.Frame != "" {
+			fmt.Fprintf(stderr, "ghostsim:   in the policy: %s\n", c.Frame)
+		}
+		fmt.Fprintf(stderr, "ghostsim:   then: %s\n", crashOutcome(c))
+	}
+	if n := res.Ghost.AgentCrashes; n > int64(len(res.Ghost.AgentCrashReports)) {
+		// Not expected: every crash of an enclave the run made is reported.
+		fmt.Fprintf(stderr, "ghostsim: warning%s: %d ghOSt agent crashes, %d described\n", label, n, len(res.Ghost.AgentCrashReports))
+	}
+	return policyFailed
+}
+
+// crashOutcome says what became of a crashed agent's enclave and threads.
+func crashOutcome(c results.AgentCrash) string {
+	switch c.Outcome {
+	case results.OutcomeCFS:
+		how := "an ephemeral enclave whose agent process died with no successor"
+		switch c.EnclaveDestroyCause {
+		case "watchdog":
+			how = "by its watchdog"
+		case "destroy":
+			how = "explicitly"
+		}
+		return fmt.Sprintf("the enclave was destroyed at %v (%s) and its threads fell back to CFS: from then on they ran under CFS, not the policy",
+			sim.Time(c.EnclaveDestroyedAtNs)*sim.Nanosecond, how)
+	case results.OutcomeSuccessor:
+		return "a new agent process took the enclave over"
+	default:
+		return "the enclave is persistent (ephemeral = false) and had no watchdog to destroy it: its threads stayed runnable and were never scheduled again"
+	}
+}
+
 // warnServedNothing says on stderr when a run's result looks normal but is
-// not: its agent crashed, or requests arrived and none completed. label
-// names a sweep point ("" for a single run).
+// not: an enclave was destroyed (other than by a reported agent crash),
+// or requests arrived and none completed. label names a sweep point (""
+// for a single run).
 func warnServedNothing(stderr io.Writer, label string, res *results.Result) {
 	if label != "" {
 		label = " " + label
 	}
-	if n := res.Ghost.AgentCrashes; n > 0 {
-		fmt.Fprintf(stderr, "ghostsim: warning%s: the ghOSt agent crashed (%d crashes); its tasks were not scheduled by the policy after that\n", label, n)
+	explained := int64(0)
+	for _, c := range res.Ghost.AgentCrashReports {
+		if c.Outcome == results.OutcomeCFS {
+			explained++
+		}
 	}
-	if n := res.Ghost.EnclaveDestroys; n > 0 {
+	if n := res.Ghost.EnclaveDestroys; n > explained {
 		var causes []string
 		for _, c := range slices.Sorted(maps.Keys(res.Ghost.EnclaveDestroyCauses)) {
 			causes = append(causes, fmt.Sprintf("%s %d", c, res.Ghost.EnclaveDestroyCauses[c]))

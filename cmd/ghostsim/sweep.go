@@ -156,8 +156,12 @@ func runPoints(o *options, points []experiment.Point, pointOrder []string, args 
 		}
 		return fail(stderr, args, err)
 	}
+	policyFailed := false
 	for _, r := range rs {
 		warnServedNothing(stderr, pointLabel(r.Point, pointOrder), r)
+		if reportCrashes(stderr, pointLabel(r.Point, pointOrder), r) {
+			policyFailed = true
+		}
 	}
 	cols := newSweepColumns(rs, pointOrder)
 	if o.json {
@@ -186,6 +190,10 @@ func runPoints(o *options, points []experiment.Point, pointOrder []string, args 
 			}
 			fmt.Fprintf(stderr, "ghostsim: wrote %s, %s%s\n", joinPath(o.out, sweepJSONL), joinPath(o.out, sweepCSV), figure)
 		}
+	}
+	if policyFailed {
+		fmt.Fprintf(stderr, "ghostsim: reproduce with: %s\n", commandLine(args))
+		return exitFailure
 	}
 	return exitOK
 }
