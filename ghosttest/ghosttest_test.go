@@ -71,7 +71,14 @@ func (forgetful) Run(a *agent.Agent) {
 
 func init() {
 	agent.Register("ghosttest-forgetful", "a broken policy that never schedules (ghosttest's own tests)",
-		func(*agent.Setup) (agent.Policy, error) { return forgetful{}, nil })
+		func(s *agent.Setup) (agent.Policy, error) {
+			ch, err := s.Enclave.MakeChannel(s.Params.QueueElems) // ghOSt wants a default queue (ENXIO)
+			if err != nil {
+				return nil, err
+			}
+			ch.SetEnclaveDefault()
+			return forgetful{}, nil
+		})
 }
 
 // TestCompareWithBaseline: a run compared with its own result passes;
