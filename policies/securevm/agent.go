@@ -253,9 +253,7 @@ func (s *scheduler) decide(a *agent.Agent, co *core, barrier uint32) {
 	if keep {
 		vm = run.vm
 		s.stats.Add(s.cKeep, 1)
-		for i, v := range co.cur {
-			co.assign[i] = v
-		}
+		co.assign = co.cur
 	} else {
 		for i, v := range co.cur {
 			co.assign[i] = nil
