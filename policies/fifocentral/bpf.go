@@ -106,8 +106,10 @@ func (s *scheduler) revoke(a *agent.Agent, t *task) bool {
 // TaskOnCPU: the program ran t on m.CPU (the agent's own commits do not
 // ask for TASK_ON_CPU): it leaves the FIFO and owns the CPU.
 func (h handler) TaskOnCPU(t *task, m agent.Message) {
+	t.expect("TASK_ON_CPU", stateQueued)
 	s := h.s
 	t.pubCPU = -1
+	t.state = stateOnCPU
 	if t.queued {
 		s.rq.Remove(t)
 		t.queued = false

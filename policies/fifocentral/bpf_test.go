@@ -49,3 +49,28 @@ func TestPerCPUFastPath(t *testing.T) {
 		t.Errorf("p99 %d ns with the fast path, %d without", on.Latency["all"].P99, off.Latency["all"].P99)
 	}
 }
+
+// TestSliceExpiryRaceWithBlock: with a time slice, a commit that ends a
+// task's slice puts the task back in the FIFO, and the task may have
+// blocked meanwhile: its BLOCKED then finds it queued and must take it out
+// (before, it stayed queued, and its next commit failed
+// TARGET_NOT_RUNNABLE, which crashes the agent).
+func TestSliceExpiryRaceWithBlock(t *testing.T) {
+	spec, meta, err := experiment.Load([]string{"skylake112", "synthetic-requests"}, []string{
+		`workload.group[0].class="ghost"`, "enclave.cpus=0-8", "workload.group[0].threads=32",
+		"workload.group[0].arrival.rate_per_s=140000", "policy.time_slice_us=5", "run.warmup_ms=0", "run.duration_ms=20",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := experiment.Run(spec, experiment.Options{Workload: "synthetic", Policy: "fifo-central", Check: true})
+	if err != nil {
+		t.Fatal(meta.Wrap(err))
+	}
+	if r.Ghost.AgentCrashes != 0 {
+		t.Fatalf("the agent crashed: %+v", r.Ghost.AgentCrashReports)
+	}
+	if m := r.Metrics; m["requests_completed"] == 0 || m["requests_generated"] != m["requests_completed"]+m["requests_in_flight"] {
+		t.Errorf("requests %v = %v + %v", m["requests_generated"], m["requests_completed"], m["requests_in_flight"])
+	}
+}

@@ -7,6 +7,8 @@
 package fifocentral
 
 import (
+	"fmt"
+
 	"github.com/ghostsim/ghostsim/sim/agent"
 )
 
@@ -21,8 +23,35 @@ type Options struct {
 	StrictFIFO bool
 }
 
+// runState is where a task is in the policy's view, as upstream's
+// FifoTaskState: every message handler checks the state it arrives in
+// (an unexpected one is a policy bug, and the agent crashes with it).
+type runState uint8
+
+const (
+	stateBlocked runState = iota // not runnable (also: TASK_NEW of a blocked task)
+	stateQueued                  // runnable, waiting for a CPU (in the FIFO or a round's scratch)
+	stateOnCPU                   // committed to a CPU (or run there by the fast path)
+)
+
+var stateNames = [...]string{"blocked", "queued", "on-cpu"}
+
+func (r runState) String() string { return stateNames[r] }
+
+// expect panics unless t is in one of the states in ok: a message the
+// policy's state machine does not allow.
+func (t *task) expect(msg string, ok ...runState) {
+	for _, s := range ok {
+		if t.state == s {
+			return
+		}
+	}
+	panic(fmt.Sprintf("fifo-central: %s for task %d in state %v", msg, t.Gtid, t.state))
+}
+
 type task struct {
 	agent.Task
+	state     runState
 	cpu       int // where it runs, -1 when not on a CPU
 	last      int // where it last ran, -1 before it ever did
 	queued    bool
@@ -99,26 +128,39 @@ func (h handler) TaskNew(t *task, m agent.Message) {
 }
 
 func (h handler) TaskRunnable(t *task, m agent.Message) {
+	t.expect("TASK_WAKEUP", stateBlocked)
 	t.prioBoost = !m.Deferrable
 	h.s.enqueue(h.a, t)
 }
 
-func (h handler) TaskBlocked(t *task, m agent.Message) { h.s.offCPU(t) }
+// TaskBlocked: usually on its CPU; queued when a slice-expiry commit put
+// it back in the FIFO as it blocked (it leaves the FIFO then).
+func (h handler) TaskBlocked(t *task, m agent.Message) {
+	t.expect("TASK_BLOCKED", stateOnCPU, stateQueued)
+	h.s.remove(t)
+	t.state = stateBlocked
+}
 
 // TaskPreempted: a task already queued only gets the flag (upstream);
 // otherwise it goes back at the front.
 func (h handler) TaskPreempted(t *task, m agent.Message) {
+	t.expect("TASK_PREEMPT", stateOnCPU, stateQueued)
 	h.s.offCPU(t)
 	t.preempted = true
 	h.s.enqueue(h.a, t)
 }
 
 func (h handler) TaskYield(t *task, m agent.Message) {
+	t.expect("TASK_YIELD", stateOnCPU, stateQueued)
 	h.s.offCPU(t)
 	h.s.enqueue(h.a, t)
 }
 
-func (h handler) TaskDead(t *task, m agent.Message) { h.s.remove(t) }
+// TaskDead: a dying task blocks first (its BLOCKED came before).
+func (h handler) TaskDead(t *task, m agent.Message) {
+	t.expect("TASK_DEAD", stateBlocked)
+	h.s.remove(t)
+}
 
 func (h handler) TaskDeparted(t *task, m agent.Message) { h.s.remove(t) }
 
@@ -149,4 +191,5 @@ func (s *scheduler) enqueue(a *agent.Agent, t *task) {
 		s.rq.PushBack(t)
 	}
 	t.queued = true
+	t.state = stateQueued
 }
