@@ -97,6 +97,7 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 			s.current[cpu] = t
 			s.busy.Add(cpu)
 			t.cpu = cpu
+			t.state = stateOnCPU
 			if t.dist < agent.NumDistances {
 				s.stats.Add(s.cPlace[t.dist], 1)
 			} else {

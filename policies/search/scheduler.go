@@ -1,6 +1,8 @@
 package search
 
 import (
+	"fmt"
+
 	"github.com/ghostsim/ghostsim/sim/agent"
 )
 
@@ -22,9 +24,35 @@ const cyclesPerCPUConsidered = 4
 // estimate).
 const retry = agent.Microsecond
 
+// runState is where a thread is in the policy's view, as upstream's
+// FifoTaskState: every message handler checks the state it arrives in
+// (an unexpected one is a policy bug, and the agent crashes with it).
+type runState uint8
+
+const (
+	stateBlocked runState = iota // not runnable (also: TASK_NEW of a blocked thread)
+	stateQueued                  // runnable, in the heap or a round's scratch
+	stateOnCPU                   // committed to a CPU, or run there by the fast path
+)
+
+var stateNames = [...]string{"blocked", "queued", "on-cpu"}
+
+func (r runState) String() string { return stateNames[r] }
+
+// expect panics unless t is in one of the states in ok.
+func (t *thread) expect(msg string, ok ...runState) {
+	for _, s := range ok {
+		if t.state == s {
+			return
+		}
+	}
+	panic(fmt.Sprintf("search: %s for thread %d in state %v", msg, t.Gtid, t.state))
+}
+
 // thread is the policy's state of one ghOSt thread.
 type thread struct {
 	agent.Task
+	state runState
 	// runtime is the thread's elapsed CPU time, from its last TASK_NEW,
 	// BLOCKED, PREEMPT or YIELD message: the heap key.
 	runtime agent.Time
@@ -144,21 +172,26 @@ func (h *handler) TaskNew(t *thread, m agent.Message) {
 }
 
 func (h *handler) TaskRunnable(t *thread, m agent.Message) {
+	t.expect("TASK_WAKEUP", stateBlocked)
 	if t.last < 0 && m.LastRanCPU >= 0 {
 		t.last = m.LastRanCPU // a thread adopted by discovery
 	}
 	h.s.enqueue(h.a, t)
 }
 
+// TaskBlocked: usually on its CPU; queued when discovery after an upgrade
+// queued a thread that was still running (it leaves the heap then).
 func (h *handler) TaskBlocked(t *thread, m agent.Message) {
-	h.s.revoke(h.a, t)
-	h.s.offCPU(t)
+	t.expect("TASK_BLOCKED", stateOnCPU, stateQueued)
+	h.s.forget(h.a, t)
 	t.runtime = m.Runtime
+	t.state = stateBlocked
 }
 
 // TaskPreempted: CFS took its CPU (or a hot handoff's ping did); it goes
 // back in the heap by its runtime.
 func (h *handler) TaskPreempted(t *thread, m agent.Message) {
+	t.expect("TASK_PREEMPT", stateOnCPU, stateQueued)
 	h.s.revoke(h.a, t)
 	h.s.offCPU(t)
 	t.runtime = m.Runtime
@@ -166,13 +199,18 @@ func (h *handler) TaskPreempted(t *thread, m agent.Message) {
 }
 
 func (h *handler) TaskYield(t *thread, m agent.Message) {
+	t.expect("TASK_YIELD", stateOnCPU, stateQueued)
 	h.s.revoke(h.a, t)
 	h.s.offCPU(t)
 	t.runtime = m.Runtime
 	h.s.enqueue(h.a, t)
 }
 
-func (h *handler) TaskDead(t *thread, m agent.Message) { h.s.forget(h.a, t) }
+// TaskDead: a dying thread blocks first (its BLOCKED came before).
+func (h *handler) TaskDead(t *thread, m agent.Message) {
+	t.expect("TASK_DEAD", stateBlocked)
+	h.s.forget(h.a, t)
+}
 
 func (h *handler) TaskDeparted(t *thread, m agent.Message) { h.s.forget(h.a, t) }
 
@@ -224,6 +262,7 @@ func (s *scheduler) enqueue(a *agent.Agent, t *thread) {
 	t.key = int64(t.runtime)
 	t.seq = s.rq.Push(t, t.key)
 	t.queued = true
+	t.state = stateQueued
 	a.ChargeCycles(s.p.ContainerOpCycles * int64(s.rq.Levels()))
 	s.publish(a, t)
 }
