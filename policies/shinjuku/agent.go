@@ -116,6 +116,7 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 			}
 			s.current[cpu] = t
 			t.cpu = cpu
+			t.state = stateOnCPU
 			s.since[cpu] = now
 			continue
 		}
