@@ -72,7 +72,7 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 			s.current[cpu] = t
 			s.since[cpu] = now
 			t.last = cpu
-			t.state = stateOnCPU
+			t.state = agent.OnCPU
 			t.prioBoost, t.preempted = false, false
 			continue
 		}

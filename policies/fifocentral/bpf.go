@@ -106,10 +106,10 @@ func (s *scheduler) revoke(a *agent.Agent, t *task) bool {
 // TaskOnCPU: the program ran t on m.CPU (the agent's own commits do not
 // ask for TASK_ON_CPU): it leaves the FIFO and owns the CPU.
 func (h handler) TaskOnCPU(t *task, m agent.Message) {
-	t.expect("TASK_ON_CPU", stateQueued)
+	t.state.Expect("fifo-central", "TASK_ON_CPU", t.Gtid, agent.Queued)
 	s := h.s
 	t.pubCPU = -1
-	t.state = stateOnCPU
+	t.state = agent.OnCPU
 	if t.queued {
 		s.rq.Remove(t)
 		t.queued = false

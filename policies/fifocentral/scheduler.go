@@ -7,8 +7,6 @@
 package fifocentral
 
 import (
-	"fmt"
-
 	"github.com/ghostsim/ghostsim/sim/agent"
 )
 
@@ -23,35 +21,9 @@ type Options struct {
 	StrictFIFO bool
 }
 
-// runState is where a task is in the policy's view, as upstream's
-// FifoTaskState: every message handler checks the state it arrives in
-// (an unexpected one is a policy bug, and the agent crashes with it).
-type runState uint8
-
-const (
-	stateBlocked runState = iota // not runnable (also: TASK_NEW of a blocked task)
-	stateQueued                  // runnable, waiting for a CPU (in the FIFO or a round's scratch)
-	stateOnCPU                   // committed to a CPU (or run there by the fast path)
-)
-
-var stateNames = [...]string{"blocked", "queued", "on-cpu"}
-
-func (r runState) String() string { return stateNames[r] }
-
-// expect panics unless t is in one of the states in ok: a message the
-// policy's state machine does not allow.
-func (t *task) expect(msg string, ok ...runState) {
-	for _, s := range ok {
-		if t.state == s {
-			return
-		}
-	}
-	panic(fmt.Sprintf("fifo-central: %s for task %d in state %v", msg, t.Gtid, t.state))
-}
-
 type task struct {
 	agent.Task
-	state     runState
+	state     agent.RunState
 	cpu       int // where it runs, -1 when not on a CPU
 	last      int // where it last ran, -1 before it ever did
 	queued    bool
@@ -128,7 +100,7 @@ func (h handler) TaskNew(t *task, m agent.Message) {
 }
 
 func (h handler) TaskRunnable(t *task, m agent.Message) {
-	t.expect("TASK_WAKEUP", stateBlocked)
+	t.state.Expect("fifo-central", "TASK_WAKEUP", t.Gtid, agent.Blocked)
 	t.prioBoost = !m.Deferrable
 	h.s.enqueue(h.a, t)
 }
@@ -136,29 +108,29 @@ func (h handler) TaskRunnable(t *task, m agent.Message) {
 // TaskBlocked: usually on its CPU; queued when a slice-expiry commit put
 // it back in the FIFO as it blocked (it leaves the FIFO then).
 func (h handler) TaskBlocked(t *task, m agent.Message) {
-	t.expect("TASK_BLOCKED", stateOnCPU, stateQueued)
+	t.state.Expect("fifo-central", "TASK_BLOCKED", t.Gtid, agent.OnCPU, agent.Queued)
 	h.s.remove(t)
-	t.state = stateBlocked
+	t.state = agent.Blocked
 }
 
 // TaskPreempted: a task already queued only gets the flag (upstream);
 // otherwise it goes back at the front.
 func (h handler) TaskPreempted(t *task, m agent.Message) {
-	t.expect("TASK_PREEMPT", stateOnCPU, stateQueued)
+	t.state.Expect("fifo-central", "TASK_PREEMPT", t.Gtid, agent.OnCPU, agent.Queued)
 	h.s.offCPU(t)
 	t.preempted = true
 	h.s.enqueue(h.a, t)
 }
 
 func (h handler) TaskYield(t *task, m agent.Message) {
-	t.expect("TASK_YIELD", stateOnCPU, stateQueued)
+	t.state.Expect("fifo-central", "TASK_YIELD", t.Gtid, agent.OnCPU, agent.Queued)
 	h.s.offCPU(t)
 	h.s.enqueue(h.a, t)
 }
 
 // TaskDead: a dying task blocks first (its BLOCKED came before).
 func (h handler) TaskDead(t *task, m agent.Message) {
-	t.expect("TASK_DEAD", stateBlocked)
+	t.state.Expect("fifo-central", "TASK_DEAD", t.Gtid, agent.Blocked)
 	h.s.remove(t)
 }
 
@@ -191,5 +163,5 @@ func (s *scheduler) enqueue(a *agent.Agent, t *task) {
 		s.rq.PushBack(t)
 	}
 	t.queued = true
-	t.state = stateQueued
+	t.state = agent.Queued
 }

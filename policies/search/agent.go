@@ -97,7 +97,7 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 			s.current[cpu] = t
 			s.busy.Add(cpu)
 			t.cpu = cpu
-			t.state = stateOnCPU
+			t.state = agent.OnCPU
 			if t.dist < agent.NumDistances {
 				s.stats.Add(s.cPlace[t.dist], 1)
 			} else {

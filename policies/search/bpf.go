@@ -149,10 +149,10 @@ func (s *scheduler) revoke(a *agent.Agent, t *thread) bool {
 // TaskOnCPU: the program ran t on m.CPU (agent commits do not ask for
 // TASK_ON_CPU): it leaves the heap and the CPU is busy.
 func (h *handler) TaskOnCPU(t *thread, m agent.Message) {
-	t.expect("TASK_ON_CPU", stateQueued)
+	t.state.Expect("search", "TASK_ON_CPU", t.Gtid, agent.Queued)
 	s := h.s
 	t.pubRing = -1
-	t.state = stateOnCPU
+	t.state = agent.OnCPU
 	if t.queued {
 		h.a.ChargeCycles(s.p.ContainerOpCycles * int64(s.rq.Len())) // a linear scan
 		s.rq.Remove(t)

@@ -1,8 +1,6 @@
 package search
 
 import (
-	"fmt"
-
 	"github.com/ghostsim/ghostsim/sim/agent"
 )
 
@@ -24,35 +22,10 @@ const cyclesPerCPUConsidered = 4
 // estimate).
 const retry = agent.Microsecond
 
-// runState is where a thread is in the policy's view, as upstream's
-// FifoTaskState: every message handler checks the state it arrives in
-// (an unexpected one is a policy bug, and the agent crashes with it).
-type runState uint8
-
-const (
-	stateBlocked runState = iota // not runnable (also: TASK_NEW of a blocked thread)
-	stateQueued                  // runnable, in the heap or a round's scratch
-	stateOnCPU                   // committed to a CPU, or run there by the fast path
-)
-
-var stateNames = [...]string{"blocked", "queued", "on-cpu"}
-
-func (r runState) String() string { return stateNames[r] }
-
-// expect panics unless t is in one of the states in ok.
-func (t *thread) expect(msg string, ok ...runState) {
-	for _, s := range ok {
-		if t.state == s {
-			return
-		}
-	}
-	panic(fmt.Sprintf("search: %s for thread %d in state %v", msg, t.Gtid, t.state))
-}
-
 // thread is the policy's state of one ghOSt thread.
 type thread struct {
 	agent.Task
-	state runState
+	state agent.RunState
 	// runtime is the thread's elapsed CPU time, from its last TASK_NEW,
 	// BLOCKED, PREEMPT or YIELD message: the heap key.
 	runtime agent.Time
@@ -172,7 +145,7 @@ func (h *handler) TaskNew(t *thread, m agent.Message) {
 }
 
 func (h *handler) TaskRunnable(t *thread, m agent.Message) {
-	t.expect("TASK_WAKEUP", stateBlocked)
+	t.state.Expect("search", "TASK_WAKEUP", t.Gtid, agent.Blocked)
 	if t.last < 0 && m.LastRanCPU >= 0 {
 		t.last = m.LastRanCPU // a thread adopted by discovery
 	}
@@ -182,16 +155,16 @@ func (h *handler) TaskRunnable(t *thread, m agent.Message) {
 // TaskBlocked: usually on its CPU; queued when discovery after an upgrade
 // queued a thread that was still running (it leaves the heap then).
 func (h *handler) TaskBlocked(t *thread, m agent.Message) {
-	t.expect("TASK_BLOCKED", stateOnCPU, stateQueued)
+	t.state.Expect("search", "TASK_BLOCKED", t.Gtid, agent.OnCPU, agent.Queued)
 	h.s.forget(h.a, t)
 	t.runtime = m.Runtime
-	t.state = stateBlocked
+	t.state = agent.Blocked
 }
 
 // TaskPreempted: CFS took its CPU (or a hot handoff's ping did); it goes
 // back in the heap by its runtime.
 func (h *handler) TaskPreempted(t *thread, m agent.Message) {
-	t.expect("TASK_PREEMPT", stateOnCPU, stateQueued)
+	t.state.Expect("search", "TASK_PREEMPT", t.Gtid, agent.OnCPU, agent.Queued)
 	h.s.revoke(h.a, t)
 	h.s.offCPU(t)
 	t.runtime = m.Runtime
@@ -199,7 +172,7 @@ func (h *handler) TaskPreempted(t *thread, m agent.Message) {
 }
 
 func (h *handler) TaskYield(t *thread, m agent.Message) {
-	t.expect("TASK_YIELD", stateOnCPU, stateQueued)
+	t.state.Expect("search", "TASK_YIELD", t.Gtid, agent.OnCPU, agent.Queued)
 	h.s.revoke(h.a, t)
 	h.s.offCPU(t)
 	t.runtime = m.Runtime
@@ -208,7 +181,7 @@ func (h *handler) TaskYield(t *thread, m agent.Message) {
 
 // TaskDead: a dying thread blocks first (its BLOCKED came before).
 func (h *handler) TaskDead(t *thread, m agent.Message) {
-	t.expect("TASK_DEAD", stateBlocked)
+	t.state.Expect("search", "TASK_DEAD", t.Gtid, agent.Blocked)
 	h.s.forget(h.a, t)
 }
 
@@ -262,7 +235,7 @@ func (s *scheduler) enqueue(a *agent.Agent, t *thread) {
 	t.key = int64(t.runtime)
 	t.seq = s.rq.Push(t, t.key)
 	t.queued = true
-	t.state = stateQueued
+	t.state = agent.Queued
 	a.ChargeCycles(s.p.ContainerOpCycles * int64(s.rq.Levels()))
 	s.publish(a, t)
 }

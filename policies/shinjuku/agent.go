@@ -116,7 +116,7 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 			}
 			s.current[cpu] = t
 			t.cpu = cpu
-			t.state = stateOnCPU
+			t.state = agent.OnCPU
 			s.since[cpu] = now
 			continue
 		}

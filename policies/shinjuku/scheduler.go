@@ -32,8 +32,6 @@
 package shinjuku
 
 import (
-	"fmt"
-
 	"github.com/ghostsim/ghostsim/sim/agent"
 )
 
@@ -63,34 +61,9 @@ const (
 	numClasses = 2
 )
 
-// runState is where a task is in the policy's view, as upstream's
-// FifoTaskState: every message handler checks the state it arrives in
-// (an unexpected one is a policy bug, and the agent crashes with it).
-type runState uint8
-
-const (
-	stateBlocked runState = iota // not runnable (also: TASK_NEW of a blocked task)
-	stateQueued                  // runnable, in its class's FIFO or a round's scratch
-	stateOnCPU                   // committed to a CPU
-)
-
-var stateNames = [...]string{"blocked", "queued", "on-cpu"}
-
-func (r runState) String() string { return stateNames[r] }
-
-// expect panics unless t is in one of the states in ok.
-func (t *task) expect(msg string, ok ...runState) {
-	for _, s := range ok {
-		if t.state == s {
-			return
-		}
-	}
-	panic(fmt.Sprintf("ghost-shinjuku: %s for task %d in state %v", msg, t.Gtid, t.state))
-}
-
 type task struct {
 	agent.Task
-	state  runState
+	state  agent.RunState
 	cpu    int // where it runs, -1 when not on a CPU
 	class  int
 	queued bool
@@ -164,36 +137,36 @@ func (h handler) TaskNew(t *task, m agent.Message) {
 }
 
 func (h handler) TaskRunnable(t *task, m agent.Message) {
-	t.expect("TASK_WAKEUP", stateBlocked)
+	t.state.Expect("ghost-shinjuku", "TASK_WAKEUP", t.Gtid, agent.Blocked)
 	h.s.enqueue(h.a, t, false)
 }
 
 // TaskBlocked: off its CPU, and out of the runqueue if the agent had
 // already requeued it (it blocked just as its slice ran out).
 func (h handler) TaskBlocked(t *task, m agent.Message) {
-	t.expect("TASK_BLOCKED", stateOnCPU, stateQueued)
+	t.state.Expect("ghost-shinjuku", "TASK_BLOCKED", t.Gtid, agent.OnCPU, agent.Queued)
 	h.s.remove(t)
-	t.state = stateBlocked
+	t.state = agent.Blocked
 }
 
 // TaskPreempted: a task the agent preempted is already at the back; one
 // that lost its CPU to something else (a CFS task, an agent) goes first,
 // as upstream does.
 func (h handler) TaskPreempted(t *task, m agent.Message) {
-	t.expect("TASK_PREEMPT", stateOnCPU, stateQueued)
+	t.state.Expect("ghost-shinjuku", "TASK_PREEMPT", t.Gtid, agent.OnCPU, agent.Queued)
 	h.s.offCPU(t)
 	h.s.enqueue(h.a, t, true)
 }
 
 func (h handler) TaskYield(t *task, m agent.Message) {
-	t.expect("TASK_YIELD", stateOnCPU, stateQueued)
+	t.state.Expect("ghost-shinjuku", "TASK_YIELD", t.Gtid, agent.OnCPU, agent.Queued)
 	h.s.offCPU(t)
 	h.s.enqueue(h.a, t, false)
 }
 
 // TaskDead: a dying task blocks first (its BLOCKED came before).
 func (h handler) TaskDead(t *task, m agent.Message) {
-	t.expect("TASK_DEAD", stateBlocked)
+	t.state.Expect("ghost-shinjuku", "TASK_DEAD", t.Gtid, agent.Blocked)
 	h.s.remove(t)
 }
 
@@ -242,7 +215,7 @@ func (s *scheduler) enqueue(a *agent.Agent, t *task, front bool) {
 		s.rq[t.class].PushBack(t)
 	}
 	t.queued = true
-	t.state = stateQueued
+	t.state = agent.Queued
 }
 
 // waiting returns the best class with a queued task, or -1.
