@@ -54,6 +54,28 @@ type Result struct {
 	// window, which Saturated is judged from; empty for a workload
 	// without requests.
 	Backlog map[string]sim.Backlog `json:"backlog,omitempty"`
+	// Sweep places a sweep's point in its sweep, for `ghostsim merge` to
+	// check that shards run on several machines cover every point
+	// exactly once; absent for a single run.
+	Sweep *Sweep `json:"sweep,omitempty"`
+}
+
+// Sweep places one result in the sweep that produced it. Every point of
+// a sweep carries the same Points, Axes, ConfigSHA256 and Version.
+type Sweep struct {
+	// Index is the point's position in the sweep (0-based, in the order
+	// an unsharded run prints the points); Points is how many it has.
+	Index  int `json:"index"`
+	Points int `json:"points"`
+	// Axes names the swept keys in -sweep order (the first columns of
+	// sweep.csv); "policy" when -sweep policy=... is one of them.
+	Axes []string `json:"axes,omitempty"`
+	// ConfigSHA256 identifies the whole sweep: the SHA-256 of every
+	// point's workload, policy and config_sha256 in point order.
+	ConfigSHA256 string `json:"config_sha256"`
+	// Version is the ghostsim build that ran it (its module version or
+	// VCS revision, "devel" when the build records neither).
+	Version string `json:"version"`
 }
 
 // Saturated reports whether a latency class's backlog grew over the

@@ -538,7 +538,7 @@ func TestHelp(t *testing.T) {
 	var o options
 	var flags []string
 	newFlagSet(&o).VisitAll(func(f *flag.Flag) { flags = append(flags, f.Name) })
-	want := []string{"check", "config", "duration", "j", "json", "list", "out", "policy", "q", "seed", "set", "sweep", "trace", "workload"}
+	want := []string{"check", "config", "duration", "format", "j", "json", "list", "out", "plot", "policy", "q", "seed", "set", "shard", "shards", "sweep", "trace", "workload"}
 	if diff := cmp.Diff(want, flags); diff != "" {
 		t.Errorf("flags (-want +got):\n%s", diff)
 	}

@@ -30,6 +30,8 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "out", "write data and plots into `DIR`")
 	jobs := fs.Int("j", runtime.GOMAXPROCS(0), "run up to `N` simulations at once")
 	quiet := fs.Bool("q", false, "no progress on stderr")
+	reproFormats = append(formatList(nil), defaultFormats...)
+	fs.Var(&reproFormats, "format", "write figures as `LIST`, comma-separated of png, svg and pdf (default png,svg)")
 	usage := func() {
 		fmt.Fprintf(stdout, "usage: ghostsim repro [-out DIR] [-j N] [-q] NAME\n\nNAME is one of:\n"+
 			"  table3  Table 3: ghOSt operation costs on skylake112\n"+
@@ -265,14 +267,12 @@ func plotFig5(dir string, lines []fig5Line) error {
 	return savePlot(p, 8*vg.Inch, 5*vg.Inch, dir, "fig5")
 }
 
-// savePlot writes p as dir/name.png and dir/name.svg.
+// savePlot writes p as dir/name.FORMAT for each of repro's -format
+// formats (reproFormats), in the paper-column style (paperStyle): w × h
+// scaled to 3.3 in wide.
 func savePlot(p *plot.Plot, w, h vg.Length, dir, name string) error {
-	for _, ext := range []string{"png", "svg"} {
-		if err := p.Save(w, h, filepath.Join(dir, name+"."+ext)); err != nil {
-			return err
-		}
-	}
-	return nil
+	paperStyle(p)
+	return writeFormats(p.Draw, paperWidth, h*paperWidth/w, dir, name, reproFormats)
 }
 
 var plotColors = []color.Color{

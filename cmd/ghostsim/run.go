@@ -65,6 +65,12 @@ type options struct {
 	quiet    bool
 	list     bool
 	check    bool
+	// shardArg and shards are -shard and -shards; shard is the part of a
+	// sweep to run (resolveShard).
+	shardArg string
+	shards   int
+	shard    shard
+	plot     plotFlags // -plot and -format
 	// missing, when set, names a workload config that -config left out;
 	// it is printed before any config error.
 	missing string
@@ -98,6 +104,13 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.trace, "trace", "", "write a Chrome trace-event file of the run to `FILE` (per-CPU tracks and ghOSt events;\n"+
 		"open it in Perfetto); keeps every switch in memory, so use it on short runs")
 	fs.IntVar(&o.jobs, "j", runtime.GOMAXPROCS(0), "run up to `N` points of a sweep at once (output is the same for any N)")
+	fs.StringVar(&o.shardArg, "shard", "", "run only shard `I/N` of a sweep: the points whose index ≡ I (mod N); -out then writes\n"+
+		"DIR/shard-I-of-N.jsonl for 'ghostsim merge'. Without it, a Kubernetes Indexed Job's\n"+
+		"JOB_COMPLETION_INDEX (with -shards) or a Slurm array's SLURM_ARRAY_TASK_ID and\n"+
+		"SLURM_ARRAY_TASK_COUNT choose the shard (docs/SCALE-OUT.md)")
+	fs.IntVar(&o.shards, "shards", 0, "the number of shards `N` when JOB_COMPLETION_INDEX (or SLURM_ARRAY_TASK_ID) gives the index:\n"+
+		"a Kubernetes Indexed Job's completions")
+	o.plot.declare(fs)
 	return fs
 }
 
@@ -143,6 +156,9 @@ func runCommand(args []string, stdout, stderr io.Writer) (code int) {
 	if len(args) > 0 && args[0] == "compare" {
 		return runCompare(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "merge" {
+		return runMerge(args[1:], stdout, stderr)
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			fmt.Fprintf(stderr, "ghostsim: internal error: %v\n", p)
@@ -179,9 +195,26 @@ func runCommand(args []string, stdout, stderr io.Writer) (code int) {
 		return exitUsage
 	}
 
+	if err := o.plot.parse(); err != nil {
+		fmt.Fprintf(stderr, "ghostsim: %v\n", err)
+		return exitUsage
+	}
+
 	if _, ok := experiment.FindWorkload(o.workload); !ok {
 		fmt.Fprintf(stderr, "ghostsim: unknown workload %q; valid workloads: %s\n", o.workload, workloadNames())
 		return exitUsage
+	}
+	if info, _ := experiment.FindWorkload(o.workload); len(o.sweeps) == 0 && info.Sweep == nil {
+		// A single run in an indexed job or array is the whole run.
+		if o.shardArg != "" || o.shards != 0 {
+			fmt.Fprintf(stderr, "ghostsim: -shard and -shards split a sweep's points, and this run is not a sweep (add -sweep)\n")
+			return exitUsage
+		}
+	} else if sh, err := resolveShard(o.shardArg, o.shards); err != nil {
+		fmt.Fprintf(stderr, "ghostsim: %v\n", err)
+		return exitUsage
+	} else {
+		o.shard = sh
 	}
 	if info, _ := experiment.FindWorkload(o.workload); info.Systems != nil {
 		if _, err := info.GhostPolicy(o.policy); err != nil {

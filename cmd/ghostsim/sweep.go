@@ -37,6 +37,7 @@ func runSweep(o *options, info experiment.WorkloadInfo, spec *experiment.Spec, m
 		printErrors(stderr, relabel(meta.Wrap(err), labels))
 		return exitUsage
 	}
+	announceShard(o, len(points), stderr)
 	if !o.quiet && !o.json && len(points) > 0 {
 		p := points[0]
 		fmt.Fprintf(stderr, "ghostsim: seed %d, machine %s (%d CPUs, %g GHz), workload %s: %d points, policy %s, each %v measured after %v warm-up; configs: %s\n",
@@ -56,8 +57,13 @@ func runGrid(o *options, info experiment.WorkloadInfo, files, sets []string, lab
 	stdout, stderr io.Writer) int {
 	var axes []experiment.Axis
 	total := 1
+	policyAt := -1 // the policy axis's position, if swept
 	for _, arg := range o.sweeps {
 		a, err := experiment.ParseAxis(arg, info.SweepAliases)
+		if name, list, ok := strings.Cut(arg, "="); ok && strings.TrimSpace(name) == policyAxis {
+			a, err = parsePolicyAxis(o, list)
+			policyAt = len(axes)
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "ghostsim: -sweep %s: %v\n", arg, err)
 			return exitUsage
@@ -84,7 +90,12 @@ func runGrid(o *options, info experiment.WorkloadInfo, files, sets []string, lab
 			plabels[k] = v
 		}
 		values := make(map[string]float64, len(axes))
+		policy := o.policy
 		for i, a := range axes {
+			if i == policyAt {
+				policy = a.Texts[combo[i]]
+				continue
+			}
 			psets = append(psets, a.Key+"="+a.Texts[combo[i]])
 			plabels[len(psets)] = "-sweep " + a.Name + "=" + a.Texts[combo[i]]
 			values[a.Name] = a.Values[combo[i]]
@@ -94,11 +105,11 @@ func runGrid(o *options, info experiment.WorkloadInfo, files, sets []string, lab
 			err = experiment.Check(spec, o.workload)
 		}
 		if err == nil {
-			err = experiment.CheckRun(spec, o.workload, o.policy)
+			err = experiment.CheckRun(spec, o.workload, policy)
 		}
 		var pts []experiment.Point
 		if err == nil && info.Sweep != nil {
-			pts, err = info.Sweep(spec, o.policy)
+			pts, err = info.Sweep(spec, policy)
 		}
 		if err != nil {
 			printConfigErrors(stderr, o, relabel(meta.Wrap(err), plabels))
@@ -108,7 +119,7 @@ func runGrid(o *options, info experiment.WorkloadInfo, files, sets []string, lab
 			firstMeta = meta
 		}
 		if info.Sweep == nil {
-			pts = []experiment.Point{{Spec: spec, Workload: o.workload, Policy: o.policy}}
+			pts = []experiment.Point{{Spec: spec, Workload: o.workload, Policy: policy}}
 		}
 		for _, p := range pts {
 			v := make(map[string]float64, len(values)+len(p.Values))
@@ -126,14 +137,19 @@ func runGrid(o *options, info experiment.WorkloadInfo, files, sets []string, lab
 		fmt.Fprintf(stderr, "ghostsim: -sweep: workload %s gave no points to run\n", o.workload)
 		return exitUsage
 	}
+	announceShard(o, len(points), stderr)
 	if !o.quiet && !o.json {
 		first := points[0].Spec
 		var dims []string
 		for _, a := range axes {
 			dims = append(dims, fmt.Sprintf("%s (%d values)", a.Name, len(a.Values)))
 		}
-		fmt.Fprintf(stderr, "ghostsim: sweep of %d points over %s; seed %d, machine %s, workload %s, policy %s, %d ms measured after %d ms warm-up; configs: %s\n",
-			len(points), strings.Join(dims, " × "), first.Run.Seed, first.Machine.Name, o.workload, policyName(points[0].Policy),
+		policies := "policy " + policyName(points[0].Policy)
+		if policyAt >= 0 {
+			policies = "policies " + strings.Join(axes[policyAt].Texts, ", ")
+		}
+		fmt.Fprintf(stderr, "ghostsim: sweep of %d points over %s; seed %d, machine %s, workload %s, %s, %d ms measured after %d ms warm-up; configs: %s\n",
+			len(points), strings.Join(dims, " × "), first.Run.Seed, first.Machine.Name, o.workload, policies,
 			first.Run.DurationMs, first.Run.WarmupMs, strings.Join(firstMeta.Files(), " "))
 	}
 	var order []string
@@ -145,10 +161,26 @@ func runGrid(o *options, info experiment.WorkloadInfo, files, sets []string, lab
 
 // runPoints runs a sweep's points with -j workers and prints one JSON line
 // per point (-json) or a table, in point order; with -out it writes
-// results.jsonl and sweep.csv. pointOrder names the point columns that come
-// first, in order (the -sweep axes); other point keys follow, sorted.
+// results.jsonl, sweep.csv and the figure. pointOrder names the point
+// columns that come first, in order (the -sweep axes); other point keys
+// follow, sorted. Every result carries its place in the sweep
+// (results.Sweep). A shard (-shard, o.shard) runs only its points, and
+// -out then writes their JSON lines alone, as shard-I-of-N.jsonl, for
+// ghostsim merge.
 func runPoints(o *options, points []experiment.Point, pointOrder []string, args []string, stdout, stderr io.Writer) int {
-	rs, err := experiment.RunSweep(points, o.jobs, countProgress(!o.quiet && isTerminal(stderr), stderr, "ghostsim", "points done"))
+	hash, err := sweepHash(points)
+	if err != nil {
+		return fail(stderr, args, err)
+	}
+	ver := ghostsimVersion()
+	var mine []experiment.Point
+	var index []int
+	for i, p := range points {
+		if o.shard.has(i) {
+			mine, index = append(mine, p), append(index, i)
+		}
+	}
+	rs, err := experiment.RunSweep(mine, o.jobs, countProgress(!o.quiet && isTerminal(stderr), stderr, "ghostsim", "points done"))
 	if err != nil {
 		if isConfigError(err) {
 			printConfigErrors(stderr, o, err)
@@ -156,10 +188,13 @@ func runPoints(o *options, points []experiment.Point, pointOrder []string, args 
 		}
 		return fail(stderr, args, err)
 	}
+	for k, r := range rs {
+		r.Sweep = &results.Sweep{Index: index[k], Points: len(points), Axes: pointOrder, ConfigSHA256: hash, Version: ver}
+	}
 	policyFailed := false
 	for _, r := range rs {
-		warnServedNothing(stderr, pointLabel(r.Point, pointOrder), r)
-		if reportCrashes(stderr, pointLabel(r.Point, pointOrder), r) {
+		warnServedNothing(stderr, pointLabel(r, pointOrder), r)
+		if reportCrashes(stderr, pointLabel(r, pointOrder), r) {
 			policyFailed = true
 		}
 	}
@@ -175,20 +210,28 @@ func runPoints(o *options, points []experiment.Point, pointOrder []string, args 
 	} else {
 		writeTable(stdout, cols.table(rs))
 	}
-	if o.out != "" {
+	if o.out != "" && o.shard.N > 0 {
+		jl, err := encodeLines(rs)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(o.out, o.shard.file()), jl, 0o644)
+		}
+		if err != nil {
+			return fail(stderr, args, fmt.Errorf("-out: %w", err))
+		}
+		if !o.quiet && !o.json {
+			fmt.Fprintf(stderr, "ghostsim: wrote %s; merge the shards with: ghostsim merge OUT_DIR %s\n",
+				joinPath(o.out, o.shard.file()), joinPath(o.out, fmt.Sprintf("shard-*-of-%d.jsonl", o.shard.N)))
+		}
+	} else if o.out != "" {
 		if err := writeSweep(o.out, rs, cols); err != nil {
 			return fail(stderr, args, err)
 		}
-		plotted, err := plotSweep(o.out, rs, cols)
+		plotted, err := plotSweep(o.out, rs, cols, o.plot)
 		if err != nil {
 			return fail(stderr, args, err)
 		}
 		if !o.quiet && !o.json {
-			figure := ""
-			if plotted {
-				figure = ", " + joinPath(o.out, sweepPlot+".png") + " and .svg"
-			}
-			fmt.Fprintf(stderr, "ghostsim: wrote %s, %s%s\n", joinPath(o.out, sweepJSONL), joinPath(o.out, sweepCSV), figure)
+			fmt.Fprintf(stderr, "ghostsim: wrote %s, %s%s\n", joinPath(o.out, sweepJSONL), joinPath(o.out, sweepCSV), figureNote(o.out, plotted, o.plot.formats))
 		}
 	}
 	if policyFailed {
@@ -198,8 +241,27 @@ func runPoints(o *options, points []experiment.Point, pointOrder []string, args 
 	return exitOK
 }
 
+// announceShard says on stderr which part of a sweep of total points this
+// process runs, when it runs a shard: always when a batch system's
+// environment chose it, else unless -q or -json.
+func announceShard(o *options, total int, stderr io.Writer) {
+	s := o.shard
+	if s.N == 0 || (!s.env && (o.quiet || o.json)) {
+		return
+	}
+	n := 0
+	for i := 0; i < total; i++ {
+		if s.has(i) {
+			n++
+		}
+	}
+	fmt.Fprintf(stderr, "ghostsim: shard %d/%d from %s: %d of the sweep's %d points (those whose index ≡ %d mod %d)\n",
+		s.I, s.N, s.from, n, total, s.I, s.N)
+}
+
 // pointLabel names a sweep point for a message: "at load=100000".
-func pointLabel(p map[string]float64, order []string) string {
+func pointLabel(r *results.Result, order []string) string {
+	p := r.Point
 	keys := append([]string(nil), order...)
 	for _, k := range slices.Sorted(maps.Keys(p)) {
 		if !slices.Contains(order, k) {
@@ -208,7 +270,9 @@ func pointLabel(p map[string]float64, order []string) string {
 	}
 	var parts []string
 	for _, k := range keys {
-		if v, ok := p[k]; ok {
+		if k == policyAxis {
+			parts = append(parts, k+"="+r.Policy)
+		} else if v, ok := p[k]; ok {
 			parts = append(parts, k+"="+plainNumber(v))
 		}
 	}
@@ -303,7 +367,7 @@ func (c sweepColumns) table(rs []*results.Result) [][]string {
 	for _, r := range rs {
 		var row []string
 		for _, k := range c.point {
-			row = append(row, cell(r.Point, k, plainNumber))
+			row = append(row, pointCell(r, k))
 		}
 		if hasTP {
 			row = append(row, cell(r.Throughput, "requests_per_s", formatNumber))
@@ -393,7 +457,7 @@ func (c sweepColumns) csv(rs []*results.Result) ([]byte, error) {
 	for _, r := range rs {
 		var row []string
 		for _, k := range c.point {
-			row = append(row, cell(r.Point, k, plainNumber))
+			row = append(row, pointCell(r, k))
 		}
 		for _, k := range c.throughput {
 			row = append(row, cell(r.Throughput, k, plainNumber))
@@ -434,6 +498,45 @@ func (c sweepColumns) csv(rs []*results.Result) ([]byte, error) {
 	return b.Bytes(), w.Error()
 }
 
+// pointCell is a result's value of point column k: its policy for the
+// policy axis.
+func pointCell(r *results.Result, k string) string {
+	if k == policyAxis {
+		return r.Policy
+	}
+	return cell(r.Point, k, plainNumber)
+}
+
+// parsePolicyAxis parses -sweep policy=NAME,NAME,...: each a policy the
+// workload accepts, as -policy checks it. Its Values are the names'
+// positions; its Texts the names.
+func parsePolicyAxis(o *options, list string) (experiment.Axis, error) {
+	if o.policy != "" {
+		return experiment.Axis{}, fmt.Errorf("-policy %s is given too: sweep the policy or set it, not both", o.policy)
+	}
+	a := experiment.Axis{Name: policyAxis, Key: policyAxis}
+	info, _ := experiment.FindWorkload(o.workload)
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			return experiment.Axis{}, fmt.Errorf("want policy=NAME,NAME,..., got an empty name")
+		}
+		if slices.Contains(a.Texts, name) {
+			return experiment.Axis{}, fmt.Errorf("policy %s is listed twice", name)
+		}
+		if info.Systems != nil {
+			if _, err := info.GhostPolicy(name); err != nil {
+				return experiment.Axis{}, fmt.Errorf("workload %s: %v", o.workload, err)
+			}
+		} else if !knownPolicy(name) {
+			return experiment.Axis{}, fmt.Errorf("unknown policy %q; %s", name, validPolicies())
+		}
+		a.Values = append(a.Values, float64(len(a.Texts)))
+		a.Texts = append(a.Texts, name)
+	}
+	return a, nil
+}
+
 func has(keys []string, k string) bool {
 	i := sort.SearchStrings(keys, k)
 	return i < len(keys) && keys[i] == k
@@ -463,16 +566,11 @@ func writeSweep(dir string, rs []*results.Result, cols sweepColumns) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("-out: %w", err)
 	}
-	var jl bytes.Buffer
-	for _, r := range rs {
-		b, err := r.JSON()
-		if err != nil {
-			return fmt.Errorf("encoding the result: %w", err)
-		}
-		jl.Write(b)
-		jl.WriteByte('\n')
+	jl, err := encodeLines(rs)
+	if err != nil {
+		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, sweepJSONL), jl.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, sweepJSONL), jl, 0o644); err != nil {
 		return fmt.Errorf("-out: %w", err)
 	}
 	c, err := cols.csv(rs)
@@ -483,4 +581,18 @@ func writeSweep(dir string, rs []*results.Result, cols sweepColumns) error {
 		return fmt.Errorf("-out: %w", err)
 	}
 	return nil
+}
+
+// encodeLines encodes results one per line, as -json prints them.
+func encodeLines(rs []*results.Result) ([]byte, error) {
+	var jl bytes.Buffer
+	for _, r := range rs {
+		b, err := r.JSON()
+		if err != nil {
+			return nil, fmt.Errorf("encoding the result: %w", err)
+		}
+		jl.Write(b)
+		jl.WriteByte('\n')
+	}
+	return jl.Bytes(), nil
 }

@@ -72,7 +72,7 @@ func TestSweep(t *testing.T) {
 		"-duration", "10ms", "-set", "run.warmup_ms=5", "-q",
 		"-set", "workload.group[0].arrival.rate_per_s=80000", "-set", "workload.group[0].threads=8")
 	p := rs[3].Deterministic()
-	p.Point = nil
+	p.Point, p.Sweep = nil, nil
 	if diff := cmp.Diff(deterministic(t, single), deterministic(t, p)); diff != "" {
 		t.Errorf("sweep point differs from the single run (-single +point):\n%s", diff)
 	}
@@ -147,8 +147,8 @@ func TestSweepTableAndOut(t *testing.T) {
 			t.Errorf("%s: %v (size %v), want a figure", f, err, fi)
 		}
 	}
-	if svg, err := os.ReadFile(filepath.Join(dir, "sweep.svg")); err != nil || !strings.Contains(string(svg), "workload.group[0].threads=4") {
-		t.Errorf("sweep.svg lacks the legend entry for threads=4 (err %v)", err)
+	if svg, err := os.ReadFile(filepath.Join(dir, "sweep.svg")); err != nil || !strings.Contains(string(svg), ">4 threads<") {
+		t.Errorf("sweep.svg lacks the legend entry \"4 threads\" (err %v)", err)
 	}
 }
 
@@ -254,7 +254,7 @@ func TestSaturationShown(t *testing.T) {
 	if n := rows[2][col["latency_ns.all.incomplete"]]; n == "0" || n == "" {
 		t.Errorf("sweep.csv: %q incomplete at 400k/s", n)
 	}
-	if svg, err := os.ReadFile(filepath.Join(dir, "sweep.svg")); err != nil || !strings.Contains(string(svg), "saturated: p99 is a lower bound") {
+	if svg, err := os.ReadFile(filepath.Join(dir, "sweep.svg")); err != nil || !strings.Contains(string(svg), "saturated: a lower bound") {
 		t.Errorf("sweep.svg lacks the saturated legend entry (err %v)", err)
 	}
 
@@ -277,4 +277,118 @@ func TestSaturationShown(t *testing.T) {
 			t.Errorf("result.csv lacks %q", w)
 		}
 	}
+}
+
+func TestParsePlot(t *testing.T) {
+	tests := []struct{ in, stat, class, err string }{
+		{"", "", "", ""},
+		{"p99.9:short", "p99.9", "short", ""},
+		{"p50", "p50", "all", ""},
+		{"throughput", "throughput", "requests_per_s", ""},
+		{"metric:txns_per_s", "metric", "txns_per_s", ""},
+		{"metric", "", "", "name the metric"},
+		{"p98:all", "", "", `"p98" is not one of mean, p50`},
+		{"p99:", "", "", "empty class"},
+	}
+	for _, tt := range tests {
+		stat, class, err := parsePlot(tt.in)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("parsePlot(%q) error %v, want %q", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || stat != tt.stat || class != tt.class {
+			t.Errorf("parsePlot(%q) = %q, %q, %v; want %q, %q", tt.in, stat, class, err, tt.stat, tt.class)
+		}
+	}
+	if _, err := parseFormats("png,jpg"); err == nil || !strings.Contains(err.Error(), `"jpg" is not one of png, svg, pdf`) {
+		t.Errorf("parseFormats(png,jpg): %v", err)
+	}
+}
+
+// TestLegendWords: legend entries and axis labels in words, not keys.
+func TestLegendWords(t *testing.T) {
+	r := &results.Result{Policy: "fifo-central", Point: map[string]float64{
+		"workload.group[0].threads": 8, "workload.group[1].threads": 1, "load": 40000,
+		"workload.group[0].arrival.rate_per_s": 120000, "policy.time_slice_us": 50, "run.seed": 3, "cpus": 16}}
+	for key, want := range map[string]string{
+		"workload.group[0].threads":            "8 threads",
+		"workload.group[1].threads":            "1 thread",
+		"load":                                 "40k requests/s",
+		"workload.group[0].arrival.rate_per_s": "120k requests/s",
+		"policy.time_slice_us":                 "time slice 50 µs",
+		"run.seed":                             "seed 3",
+		"cpus":                                 "16 CPUs",
+		"policy":                               "fifo-central",
+	} {
+		if got := legendWords(key, r); got != want {
+			t.Errorf("legendWords(%s) = %q, want %q", key, got, want)
+		}
+	}
+	if got := axisLabel("load"); got != "offered load (k requests/s)" {
+		t.Errorf("axisLabel(load) = %q", got)
+	}
+	if got := axisLabel("policy.time_slice_us"); got != "time slice (µs)" {
+		t.Errorf("axisLabel(time_slice_us) = %q", got)
+	}
+}
+
+// TestLogTicks: a log axis within one decade still gets labels to read
+// values off; one over two decades labels 1, 2 and 5.
+func TestLogTicks(t *testing.T) {
+	labels := func(min, max float64) []string {
+		var out []string
+		for _, tk := range (logTicks{}).Ticks(min, max) {
+			if tk.Label != "" {
+				out = append(out, tk.Label)
+			}
+		}
+		return out
+	}
+	if got := labels(230, 5900); !slices.Equal(got, []string{"500", "1000", "2000", "5000"}) {
+		t.Errorf("230..5900: labels %q", got)
+	}
+	for _, r := range [][2]float64{{120, 180}, {210, 390}, {0.0021, 0.0049}} {
+		if got := labels(r[0], r[1]); len(got) < 2 {
+			t.Errorf("%g..%g: labels %q, want at least two", r[0], r[1], got)
+		}
+	}
+}
+
+// TestPolicySweepPDF sweeps two policies into one figure, written as PDF:
+// a valid PDF, the table naming each point's policy, the SVG's legend
+// naming both policies and the title both.
+func TestPolicySweepPDF(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "pol")
+	args := []string{"-config", "skylake112", "-config", "synthetic-requests.toml", "-workload", "synthetic",
+		"-duration", "10ms", "-set", "run.warmup_ms=5", "-q", "-set", `workload.group[0].class="ghost"`, "-set", "enclave.cpus=0-8",
+		"-sweep", "policy=fifo-central,fifo-percpu", "-sweep", "load=40000,80000", "-plot", "p99.9:all", "-format", "pdf,svg", "-out", dir}
+	code, stdout, stderr := ghostsim(t, args...)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
+	if len(lines) != 5 || !strings.HasPrefix(strings.TrimSpace(lines[0]), "policy") || !strings.Contains(lines[1], "fifo-central") || !strings.Contains(lines[4], "fifo-percpu") {
+		t.Errorf("table:\n%s", stdout)
+	}
+	pdf, err := os.ReadFile(filepath.Join(dir, "sweep.pdf"))
+	if err != nil || !strings.HasPrefix(string(pdf), "%PDF-") || !strings.Contains(string(pdf[max(0, len(pdf)-32):]), "%%EOF") {
+		t.Errorf("sweep.pdf is not a valid PDF (err %v, %d bytes)", err, len(pdf))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sweep.png")); err == nil {
+		t.Errorf("sweep.png written, though -format asked for pdf,svg")
+	}
+	svg, _ := os.ReadFile(filepath.Join(dir, "sweep.svg"))
+	for _, w := range []string{">fifo-central<", ">fifo-percpu<", "policies fifo-central vs fifo-percpu", "p99.9 latency (µs)", "offered load (k requests/s)"} {
+		if !strings.Contains(string(svg), w) {
+			t.Errorf("sweep.svg lacks %q", w)
+		}
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "sweep.csv"))
+	if !strings.HasPrefix(string(data), "policy,load,") || !strings.Contains(string(data), "\nfifo-percpu,80000,") {
+		t.Errorf("sweep.csv lacks the policy column:\n%.200s", data)
+	}
+	checkUsageError(t, append(args[:len(args):len(args)], "-policy", "fifo-central"), []string{"-sweep policy=fifo-central,fifo-percpu: -policy fifo-central is given too"})
+	checkUsageError(t, append(args[:len(args):len(args)], "-sweep", "policy=nosuch"), []string{"unknown policy"})
 }
