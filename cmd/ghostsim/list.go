@@ -9,8 +9,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/BurntSushi/toml"
-
 	"github.com/ghostsim/ghostsim/configs"
 	"github.com/ghostsim/ghostsim/experiment"
 )
@@ -52,11 +50,11 @@ Flags:
 // printList writes the embedded machines with their descriptions, the
 // workloads and the policies, one line each.
 func printList(w io.Writer) {
-	machines, others := embeddedConfigs()
+	machines, others := configs.Embedded()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "Machines (embedded; -config NAME):")
 	for _, m := range machines {
-		fmt.Fprintf(tw, "  %s\t%s\n", m.name, m.description)
+		fmt.Fprintf(tw, "  %s\t%s\n", m.Name, m.Description)
 	}
 	tw.Flush()
 	if len(others) > 0 {
@@ -86,38 +84,4 @@ func printList(w io.Writer) {
 		fmt.Fprintln(tw, "  (none yet: ghOSt policies arrive with the agent library)")
 	}
 	tw.Flush()
-}
-
-// machineInfo is an embedded machine file's name and description.
-type machineInfo struct {
-	name        string // bare name, as -config takes it ("rome256")
-	description string
-}
-
-// embeddedConfigs sorts the embedded config files into machine files (those
-// with a [machine] name) and others (example experiments).
-func embeddedConfigs() (machines []machineInfo, others []string) {
-	for _, file := range configs.Names() {
-		data, err := configs.ReadEmbedded(file)
-		if err != nil {
-			continue
-		}
-		var head struct {
-			Machine struct {
-				Name        string `toml:"name"`
-				Description string `toml:"description"`
-			} `toml:"machine"`
-		}
-		// Lenient decode: only the [machine] header is wanted here; the
-		// strict loader checks the whole file when it is used.
-		if _, err := toml.Decode(string(data), &head); err != nil || head.Machine.Name == "" {
-			others = append(others, file)
-			continue
-		}
-		machines = append(machines, machineInfo{
-			name:        strings.TrimSuffix(file, ".toml"),
-			description: head.Machine.Description,
-		})
-	}
-	return machines, others
 }

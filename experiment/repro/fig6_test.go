@@ -1,4 +1,4 @@
-package main
+package repro
 
 import (
 	"math"
@@ -12,12 +12,12 @@ import (
 // TestFig6Saturation: saturation is where p99 reaches 1 ms, interpolated
 // on log(p99) between the loads around the crossing.
 func TestFig6Saturation(t *testing.T) {
-	l := fig6Line{load: []float64{100e3, 200e3, 300e3}, p99: []float64{20, 100, 10000}}
+	l := Fig6Line{Load: []float64{100e3, 200e3, 300e3}, P99: []float64{20, 100, 10000}}
 	// log(1000) is halfway between log(100) and log(10000).
 	if got := l.saturation(); math.Abs(got-250e3) > 1 {
 		t.Errorf("saturation = %.0f, want 250000", got)
 	}
-	never := fig6Line{load: []float64{100e3, 200e3}, p99: []float64{20, 30}}
+	never := Fig6Line{Load: []float64{100e3, 200e3}, P99: []float64{20, 30}}
 	if !math.IsInf(never.saturation(), 1) {
 		t.Error("a line that never reaches 1 ms saturates at +Inf")
 	}
@@ -27,11 +27,11 @@ func TestFig6Saturation(t *testing.T) {
 // and fail on one that is not.
 func TestFig6Claims(t *testing.T) {
 	loads := []float64{100e3, 200e3, 250e3, 300e3, 350e3}
-	line := func(p99 []float64, batch []float64) fig6Line {
-		return fig6Line{load: loads, tput: loads, p99: p99, batch: batch}
+	line := func(p99 []float64, batch []float64) Fig6Line {
+		return Fig6Line{Load: loads, Tput: loads, P99: p99, Batch: batch}
 	}
 	zero := []float64{0, 0, 0, 0, 0}
-	good := []fig6Line{
+	good := []Fig6Line{
 		line([]float64{10, 12, 30, 90, 5000}, zero),       // Shinjuku: ~ 330k
 		line([]float64{11, 13, 33, 95, 6000}, zero),       // ghOSt: about the same
 		line([]float64{10, 5000, 9000, 9000, 9000}, zero), // CFS: ~ 160k?
@@ -41,15 +41,15 @@ func TestFig6Claims(t *testing.T) {
 	// CFS crosses between 100k and 200k: make it ~ 0.7 × Shinjuku's instead.
 	good[2] = line([]float64{10, 20, 5000, 9000, 9000}, zero)
 	for _, c := range fig6Claims(good, good) {
-		if !c.ok {
-			t.Errorf("claim fails on a paper-shaped figure: %s (%s)", c.what, c.measured)
+		if !c.OK {
+			t.Errorf("claim fails on a paper-shaped figure: %s (%s)", c.What, c.Measured)
 		}
 	}
-	bad := append([]fig6Line(nil), good...)
+	bad := append([]Fig6Line(nil), good...)
 	bad[1] = line([]float64{11, 5000, 9000, 9000, 9000}, zero) // ghOSt saturates early
 	failed := 0
 	for _, c := range fig6Claims(bad, bad) {
-		if !c.ok {
+		if !c.OK {
 			failed++
 		}
 	}
@@ -64,9 +64,9 @@ func TestFig6Claims(t *testing.T) {
 func TestRefineKnees(t *testing.T) {
 	loads := []float64{100e3, 200e3, 300e3, 310e3, 320e3, 330e3}
 	coarse := []float64{10, 20, 100, 400, 2000, 9000} // crosses between 310k and 320k
-	lines := make([]fig6Line, len(fig6Systems))
+	lines := make([]Fig6Line, len(Fig6Systems))
 	for i := range lines {
-		lines[i] = fig6Line{load: loads, p99: coarse}
+		lines[i] = Fig6Line{Load: loads, P99: coarse}
 	}
 	// Over the longer window every point's p99 is 4 times higher: 300k
 	// (400 µs) stays below 1 ms, 310k (1600 µs) does not.
@@ -124,7 +124,7 @@ func TestFig6aSaturationKnees(t *testing.T) {
 	var pts []experiment.Point
 	for _, k := range knees {
 		for _, load := range k.loads {
-			p, err := fig6Point(k.sys, load, fig6RefineMs)
+			p, err := fig6Point(k.sys, load, Fig6RefineMs)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,13 +137,13 @@ func TestFig6aSaturationKnees(t *testing.T) {
 	}
 	sat := make([]float64, len(knees))
 	for i, k := range knees {
-		l := fig6Line{load: k.loads}
+		l := Fig6Line{Load: k.loads}
 		for j := range k.loads {
-			l.p99 = append(l.p99, float64(rs[2*i+j].Latency["all"].P99)/1000)
+			l.P99 = append(l.P99, float64(rs[2*i+j].Latency["all"].P99)/1000)
 		}
-		if l.p99[0] >= 1000 || l.p99[1] < 1000 {
+		if l.P99[0] >= 1000 || l.P99[1] < 1000 {
 			t.Fatalf("%s: p99 %.0f µs at %.0fk and %.0f µs at %.0fk no longer bracket 1 ms: rerun repro fig6 and move the loads",
-				fig6Systems[k.sys].name, l.p99[0], k.loads[0]/1e3, l.p99[1], k.loads[1]/1e3)
+				Fig6Systems[k.sys].Name, l.P99[0], k.loads[0]/1e3, l.P99[1], k.loads[1]/1e3)
 		}
 		sat[i] = l.saturation()
 	}
