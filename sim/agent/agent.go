@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/ghostsim/ghostsim/sim/kernel"
@@ -130,7 +131,23 @@ func (a *Agent) CommitSyncRequests(reqs []*RunRequest) bool {
 	for _, r := range reqs {
 		a.mask.Add(r.cpu)
 	}
-	return a.kt.SyncCommit(a.mask)
+	if a.kt.SyncCommit(a.mask) {
+		// The kernel released the slots' ownership (ghost_sync_group).
+		for _, r := range reqs {
+			r.owned = false
+		}
+		return true
+	}
+	// A failed group leaves its slots owned for the agent to inspect;
+	// release them, as LocalEnclave::CommitSyncRequests does once every
+	// transaction is final (ReleaseSyncRequests).
+	for _, r := range reqs {
+		if r.owned {
+			r.a.kt.SetSyncGroupOwner(r.cpu, -1)
+			r.owned = false
+		}
+	}
+	return false
 }
 
 // RunRequest is a CPU's transaction slot as an agent drives it
@@ -140,6 +157,9 @@ type RunRequest struct {
 	cpu int
 	// last is the slot as last read back.
 	last Txn
+	// owned: this request's last Open took the slot's sync-group
+	// ownership and nothing released it yet.
+	owned bool
 }
 
 // RunRequestOptions are what Open writes.
@@ -149,27 +169,55 @@ type RunRequestOptions struct {
 	AgentBarrier  uint32
 	RunFlags      RunFlags
 	CommitFlags   CommitFlags
-	// SyncGroupOwner claims the slot for a sync group (-1: none).
+	// SyncGroup claims the slot for the sync group owned by
+	// SyncGroupOwner (a CPU id, 0 included), as upstream's
+	// sync_group_owner; the zero value claims nothing
+	// (kSyncGroupNotOwned). CommitSyncRequests releases the claim after
+	// the group, whatever its outcome; Abort releases it too.
+	SyncGroup      bool
 	SyncGroupOwner int
 }
 
 // CPU returns the request's target CPU.
 func (r *RunRequest) CPU() int { return r.cpu }
 
-// Open publishes the transaction. It panics (an agent bug, as ghOSt's
-// CHECK) if the slot's previous transaction is not final.
+// Open publishes the transaction, as LocalRunRequest::Open: with
+// SyncGroup it first takes the slot's sync-group ownership, pausing while
+// another group owns the slot. It panics (an agent bug, as ghOSt's CHECK)
+// if the slot's previous transaction is not final, if an open without
+// SyncGroup finds the slot owned, or if SyncGroupOwner is set without
+// SyncGroup or is negative with it.
 func (r *RunRequest) Open(o RunRequestOptions) {
-	if o.SyncGroupOwner == 0 {
-		o.SyncGroupOwner = -1
+	owner := -1
+	switch {
+	case o.SyncGroup && o.SyncGroupOwner < 0:
+		panic(fmt.Sprintf("agent: RunRequest(cpu%d).Open: SyncGroup with owner %d", r.cpu, o.SyncGroupOwner))
+	case o.SyncGroup:
+		owner = o.SyncGroupOwner
+	case o.SyncGroupOwner != 0:
+		panic(fmt.Sprintf("agent: RunRequest(cpu%d).Open: SyncGroupOwner %d without SyncGroup", r.cpu, o.SyncGroupOwner))
 	}
-	err := r.a.kt.Open(r.cpu, Txn{
+	tx := Txn{
 		Gtid: o.Target, TaskBarrier: o.TargetBarrier, AgentBarrier: o.AgentBarrier,
-		RunFlags: o.RunFlags, CommitFlags: o.CommitFlags, SyncGroupOwner: o.SyncGroupOwner,
-	})
-	if err != nil {
+		RunFlags: o.RunFlags, CommitFlags: o.CommitFlags, SyncGroupOwner: owner,
+	}
+	for {
+		err := r.a.kt.Open(r.cpu, tx)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, kernel.ErrSyncGroupBusy) {
+			r.a.kt.Run(syncGroupPause) // Pause(), then look again
+			continue
+		}
 		panic(fmt.Sprintf("agent: RunRequest(cpu%d).Open: %v", r.cpu, err))
 	}
+	r.owned = owner >= 0
 }
+
+// syncGroupPause is how long Open waits before looking at an owned slot
+// again (a pause loop iteration).
+const syncGroupPause = 100 * Nanosecond
 
 // OpenUnschedule publishes a NULL-gtid transaction: take the CPU's task
 // off and leave it idle.
@@ -190,8 +238,17 @@ func (r *RunRequest) Submit() {
 	r.a.kt.Submit(r.a.mask)
 }
 
-// Abort recalls the transaction if the kernel has not claimed it.
-func (r *RunRequest) Abort() bool { return r.a.kt.Abort(r.cpu) }
+// Abort recalls the transaction if the kernel has not claimed it, and
+// then releases the slot's sync-group ownership if Open took it
+// (LocalRunRequest::Abort).
+func (r *RunRequest) Abort() bool {
+	ok := r.a.kt.Abort(r.cpu)
+	if ok && r.owned {
+		r.a.kt.SetSyncGroupOwner(r.cpu, -1)
+		r.owned = false
+	}
+	return ok
+}
 
 // State reads the transaction's state back from the slot.
 func (r *RunRequest) State() TxnState {

@@ -54,6 +54,12 @@ var (
 	ErrInval      = errors.New("EINVAL")
 	ErrBusy       = errors.New("EBUSY")
 	ErrTxnPending = errors.New("txn still pending: a committed txn may not be clobbered")
+	// ErrSyncGroupBusy: Open asked for a slot another sync group owns
+	// (upstream's Open pauses until the owner releases it).
+	ErrSyncGroupBusy = errors.New("txn owned by another sync group")
+	// ErrSyncGroupOwned: an Open without an owner found the slot owned
+	// (upstream CHECK(!sync_group_owned()) fails: an agent bug).
+	ErrSyncGroupOwned = errors.New("txn opened without a sync-group owner is owned")
 )
 
 // StartAgents starts an agent process on e: one agent thread per CPU of
@@ -371,13 +377,24 @@ func (a *AgentThread) TaskAffinity(g Gtid) (CPUSet, bool) {
 	return a.mask, r.ok
 }
 
-// Open publishes a transaction in cpu's slot (RunRequest::Open). It fails
-// if the slot's previous transaction has not reached a final state.
+// Open publishes a transaction in cpu's slot (RunRequest::Open). With
+// tx.SyncGroupOwner >= 0 it first takes the slot's sync-group ownership
+// (ErrSyncGroupBusy while another owner holds it: pause and retry); with
+// -1 it fails ErrSyncGroupOwned on an owned slot. It fails if the slot's
+// previous transaction has not reached a final state.
 func (a *AgentThread) Open(cpu int, tx Txn) error {
 	tx.CPU = cpu
 	a.t.g.openTxn = tx
 	r := a.do(op{kind: opGhostOpen, n: cpu})
 	return r.err
+}
+
+// SetSyncGroupOwner writes cpu's slot's sync-group owner
+// (RunRequest::sync_group_owner_set; -1 releases it), as an agent does
+// after inspecting a failed sync group. It reports false for a CPU
+// outside the agent's enclave.
+func (a *AgentThread) SetSyncGroupOwner(cpu, owner int) bool {
+	return a.do(op{kind: opGhostSetOwner, n: cpu, u32: uint32(int32(owner))}).ok
 }
 
 // TxnState reads cpu's transaction state (line transfer when the target

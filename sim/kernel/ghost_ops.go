@@ -29,6 +29,7 @@ const (
 	opGhostAssociate
 	opGhostReadAvail
 	opGhostGetAffinity
+	opGhostSetOwner
 )
 
 // ioctlState is the progress of a commit ioctl through its steps.
@@ -88,7 +89,7 @@ func (k *Kernel) ghostOpWork(t *Task, o *op) int64 {
 		return w
 	case opGhostGetAffinity:
 		return k.syscallWork()
-	case opGhostOpen, opGhostReadTxn, opGhostAbort:
+	case opGhostOpen, opGhostReadTxn, opGhostAbort, opGhostSetOwner:
 		if o.n < 0 || o.n >= len(k.cpus) {
 			return 0
 		}
@@ -166,11 +167,23 @@ func (k *Kernel) ghostEffect(c *cpuState, t *Task, o op) bool {
 			return true
 		}
 		slot := &k.cpus[o.n].g
+		tx := g.openTxn
+		// LocalRunRequest::Open takes the slot's sync-group ownership
+		// first (a CAS from -1; the caller pauses and retries while
+		// another group owns it), and CHECKs that an unowned open finds
+		// the slot unowned.
+		if own := slot.txn.SyncGroupOwner; own >= 0 && own != tx.SyncGroupOwner {
+			if tx.SyncGroupOwner < 0 {
+				g.ret = opResult{err: fmt.Errorf("%w (cpu%d: owned by %d)", ErrSyncGroupOwned, o.n, own)}
+			} else {
+				g.ret = opResult{err: fmt.Errorf("%w (cpu%d: owned by %d)", ErrSyncGroupBusy, o.n, own)}
+			}
+			return true
+		}
 		if st := slot.txn.State; !st.Final() {
 			g.ret = opResult{err: fmt.Errorf("%w (cpu%d: %v)", ErrTxnPending, o.n, st)}
 			return true
 		}
-		tx := g.openTxn
 		tx.State = TxnReady
 		tx.CPU = o.n
 		tx.CommitTime = 0
@@ -193,6 +206,15 @@ func (k *Kernel) ghostEffect(c *cpuState, t *Task, o op) bool {
 				tx.State = TxnAborted
 				ok = true
 			}
+		}
+		g.ret = opResult{ok: ok}
+		return true
+	case opGhostSetOwner:
+		ok := false
+		if o.n >= 0 && o.n < len(k.cpus) && k.cpus[o.n].g.enclave == g.enclave {
+			k.cpus[o.n].g.txn.SyncGroupOwner = int(int32(o.u32))
+			k.cpus[o.n].g.txnLine.write(g.agentCPU)
+			ok = true
 		}
 		g.ret = opResult{ok: ok}
 		return true
