@@ -409,7 +409,20 @@ func (k *Kernel) leaveGhost(t *Task, cpu int) {
 		g.newPending = false
 		k.produceTaskMsg(t, Message{Type: MsgTaskNew, Runnable: false}, cpu)
 	}
-	k.produceTaskMsg(t, Message{Type: MsgTaskDeparted, CPU: cpu, WasCurrent: t.state == TaskRunning}, cpu)
+	// task_deliver_msg_departed: cpu and cpu_seqnum are those of the
+	// task's run queue (a blocked task's last CPU), not the caller's.
+	m := Message{Type: MsgTaskDeparted, CPU: t.cpu, WasCurrent: t.state == TaskRunning}
+	if m.CPU < 0 {
+		m.CPU = t.lastCPU
+	}
+	if m.CPU < 0 { // never ran: where it was placed
+		m.CPU = cpu
+	}
+	if m.CPU >= 0 {
+		k.cpus[m.CPU].g.cpuSeqnum++
+		m.CPUSeqnum = k.cpus[m.CPU].g.cpuSeqnum
+	}
+	k.produceTaskMsg(t, m, cpu)
 	g.sw.Flags |= SWCanFree | SWMsgGated
 	g.gated = true
 	g.sw.Flags &^= SWTaskOnCPU

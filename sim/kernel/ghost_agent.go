@@ -381,7 +381,8 @@ func (a *AgentThread) TaskAffinity(g Gtid) (CPUSet, bool) {
 // tx.SyncGroupOwner >= 0 it first takes the slot's sync-group ownership
 // (ErrSyncGroupBusy while another owner holds it: pause and retry); with
 // -1 it fails ErrSyncGroupOwned on an owned slot. It fails if the slot's
-// previous transaction has not reached a final state.
+// previous transaction has not reached a final state. The kernel's
+// outputs (CommitTime, CPUSeqnum) keep the last commit's values.
 func (a *AgentThread) Open(cpu int, tx Txn) error {
 	tx.CPU = cpu
 	a.t.g.openTxn = tx

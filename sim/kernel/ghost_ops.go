@@ -186,7 +186,10 @@ func (k *Kernel) ghostEffect(c *cpuState, t *Task, o op) bool {
 		}
 		tx.State = TxnReady
 		tx.CPU = o.n
-		tx.CommitTime = 0
+		// commit_time and cpu_seqnum are the kernel's outputs: an open
+		// leaves the last commit's values until the next one writes them.
+		tx.CommitTime = slot.txn.CommitTime
+		tx.CPUSeqnum = slot.txn.CPUSeqnum
 		slot.txn = tx
 		slot.txnLine.write(g.agentCPU)
 		g.ret = opResult{}

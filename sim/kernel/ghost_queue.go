@@ -207,7 +207,7 @@ func (k *Kernel) produceTaskMsg(t *Task, m Message, cpu int) bool {
 	g.swLine.write(cpu)
 	m.Gtid = t.gtid()
 	m.Seqnum = g.sw.Barrier
-	if m.Type != MsgTaskNew && m.Type != MsgTaskWakeup && m.Type != MsgTaskAffinityChanged && m.Type != MsgTaskPriorityChanged && m.Type != MsgTaskDead {
+	if m.Type != MsgTaskNew && m.Type != MsgTaskWakeup && m.Type != MsgTaskAffinityChanged && m.Type != MsgTaskPriorityChanged && m.Type != MsgTaskDead && m.Type != MsgTaskDeparted {
 		if m.CPU == 0 && cpu >= 0 {
 			m.CPU = cpu
 		}

@@ -107,7 +107,12 @@ func (k *Kernel) finishTxn(c *cpuState, state TxnState, now sim.Time, by int) {
 	tx := &c.g.txn
 	tx.State = state
 	tx.CommitTime = now
-	tx.CPUSeqnum = c.g.cpuSeqnum
+	if state == TxnComplete {
+		// _ghost_commit_txn writes cpu_seqnum only on success (the
+		// commit's increment, setLatch's or validateAndLatch's); a
+		// failure leaves the previous commit's value.
+		tx.CPUSeqnum = c.g.cpuSeqnum
+	}
 	c.g.txnLine.write(by)
 	k.stats.GhostTxns[txnIndex(state)]++
 	if k.traceFn != nil { // boxing the arguments allocates: only when tracing
@@ -193,6 +198,7 @@ func (k *Kernel) validateAndLatch(c *cpuState, tx *Txn, runCPU int, caller *Task
 		// ALLOW_TASK_ONCPU on the CPU it runs on: nothing moves.
 		c.g.latched = nil
 		c.g.runFlags = tx.RunFlags
+		c.g.cpuSeqnum++ // every successful commit counts
 		return TxnComplete, false
 	}
 	if tx.CommitFlags&ElideAgentBarrierInc == 0 {
@@ -204,6 +210,7 @@ func (k *Kernel) validateAndLatch(c *cpuState, tx *Txn, runCPU int, caller *Task
 		// A ping: bump the barrier again and wake the agent; any latched
 		// task stays.
 		k.wakeAgentOn(c.id, runCPU)
+		c.g.cpuSeqnum++ // every successful commit counts
 		return TxnComplete, !local
 	case GtidNull, GtidIdle:
 		k.setLatch(c, nil, tx.RunFlags, runCPU)
