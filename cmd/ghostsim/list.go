@@ -24,7 +24,7 @@ Usage:
            [-set key=value]... [-sweep KEY=FROM:TO:STEP|KEY=V1,V2,...]... [-j N]
            [-json] [-out DIR] [-q] [-check]
   ghostsim -list
-  ghostsim repro [-out DIR] [-j N] [-q] table3|fig5|fig6|fig7|fig8|table4   (a paper table or figure, its claims checked)
+  ghostsim repro [-out DIR] [-j N] [-q] table3|fig5|fig6|fig7|fig8|table4|all   (a paper table or figure, its claims checked; all: every one and a report)
   ghostsim compare [-tolerance LIST] [-q] BASELINE CANDIDATE   (exit 1 on a regression)
 
 Examples:

@@ -18,7 +18,8 @@ import (
 	"github.com/ghostsim/ghostsim/results"
 )
 
-// runRepro reproduces one of the paper's figures or tables: it runs the part's experiments (experiment/repro), writes
+// runRepro reproduces one of the paper's figures or tables, or all of
+// them (repro all): it runs the part's experiments (experiment/repro), writes
 // its data and plots, and prints each claim of docs/PAPER-CLAIMS.md with
 // the measured numbers and PASS or FAIL. The exit code is 0 when every
 // claim passes, 1 otherwise.
@@ -31,7 +32,7 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 func runReproParts(args []string, parts []repro.Part, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ghostsim repro", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	out := fs.String("out", "out", "write data and plots into `DIR`")
+	out := fs.String("out", "out", "write data and plots (and for all, report.md and report.html) into `DIR`")
 	jobs := fs.Int("j", runtime.GOMAXPROCS(0), "run up to `N` simulations at once")
 	quiet := fs.Bool("q", false, "no progress on stderr")
 	reproFormats = append(formatList(nil), defaultFormats...)
@@ -45,7 +46,8 @@ func runReproParts(args []string, parts []repro.Part, stdout, stderr io.Writer) 
 		for _, p := range parts {
 			fmt.Fprintf(stdout, "  %-6s  %s\n", p.Name, p.Summary)
 		}
-		fmt.Fprintf(stdout, "\nFlags:\n")
+		fmt.Fprintf(stdout, "  %-6s  every part above, with report.md and report.html in DIR: each claim's\n"+
+			"          PASS/FAIL and numbers, the figures, config hashes, version and wall time per part\n\nFlags:\n", "all")
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
 	}
@@ -58,7 +60,7 @@ func runReproParts(args []string, parts []repro.Part, stdout, stderr io.Writer) 
 		return exitUsage
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintf(stderr, "ghostsim repro: name one figure or table (%s); see 'ghostsim repro -h'\n", strings.Join(names, ", "))
+		fmt.Fprintf(stderr, "ghostsim repro: name one figure or table (%s) or all; see 'ghostsim repro -h'\n", strings.Join(names, ", "))
 		return exitUsage
 	}
 	env := repro.Env{Jobs: *jobs}
@@ -67,6 +69,9 @@ func runReproParts(args []string, parts []repro.Part, stdout, stderr io.Writer) 
 			return countProgress(true, stderr, label, "simulations")
 		}
 	}
+	if fs.Arg(0) == "all" {
+		return reproAll(parts, env, *out, !*quiet, stdout, stderr)
+	}
 	var part *repro.Part
 	for i := range parts {
 		if parts[i].Name == fs.Arg(0) {
@@ -74,7 +79,7 @@ func runReproParts(args []string, parts []repro.Part, stdout, stderr io.Writer) 
 		}
 	}
 	if part == nil {
-		fmt.Fprintf(stderr, "ghostsim repro: unknown figure %q (valid: %s)\n", fs.Arg(0), strings.Join(names, ", "))
+		fmt.Fprintf(stderr, "ghostsim repro: unknown figure %q (valid: %s, all)\n", fs.Arg(0), strings.Join(names, ", "))
 		return exitUsage
 	}
 	res, _, err := reproPart(*part, env, *out, stdout)

@@ -15,7 +15,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
-	"runtime/debug"
 	"time"
 
 	"github.com/ghostsim/ghostsim/experiment"
@@ -115,34 +114,6 @@ func Names() []string {
 		out = append(out, p.Name)
 	}
 	return out
-}
-
-// Version is the ghostsim build: its module version when it has one, else
-// its VCS revision (with "+dirty" for a modified tree), else "devel".
-func Version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "devel"
-	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	rev, dirty := "", false
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			dirty = s.Value == "true"
-		}
-	}
-	if rev == "" {
-		return "devel"
-	}
-	if dirty {
-		rev += "+dirty"
-	}
-	return rev
 }
 
 // runner runs a part's simulations and hashes their configs.
