@@ -8,19 +8,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// searchSweep is a short two-seed sweep of the Search workload under the
-// search policy, as JSON lines.
-var searchSweep = []string{"-workload", "search", "-policy", "search", "-set", "run.warmup_ms=5", "-duration", "15ms",
-	"-set", "workload.search.a.clients=16", "-set", "workload.search.b.clients=8", "-set", "workload.search.c.clients=8",
-	"-sweep", "run.seed=1,2", "-json", "-q"}
-
-// TestSearchDeterminism: the Search workload under ghOSt gives the same
-// JSON lines whatever -j and GOMAXPROCS are (docs/DESIGN.md §10), and the two
-// seeds differ.
-func TestSearchDeterminism(t *testing.T) {
-	sweep := func(args ...string) []string {
+// checkSweepDeterminism runs the two-point sweep args (with -json) at
+// -j 1, at -j 2 and at -j 2 under GOMAXPROCS=1, and fails unless the three
+// give the same JSON lines without host (docs/DESIGN.md §10) and the two
+// points differ.
+func checkSweepDeterminism(t *testing.T, args ...string) {
+	t.Helper()
+	sweep := func(more ...string) []string {
 		t.Helper()
-		code, out, stderr := ghostsim(t, append(append([]string(nil), searchSweep...), args...)...)
+		code, out, stderr := ghostsim(t, append(append([]string(nil), args...), more...)...)
 		if code != exitOK {
 			t.Fatalf("exit %d\n%s", code, stderr)
 		}
@@ -32,7 +28,7 @@ func TestSearchDeterminism(t *testing.T) {
 	}
 	want := sweep("-j", "1")
 	if len(want) != 2 || want[0] == want[1] {
-		t.Fatalf("want two different seeds' results, got %d lines", len(want))
+		t.Fatalf("want two different points' results, got %d lines", len(want))
 	}
 	if diff := cmp.Diff(want, sweep("-j", "2")); diff != "" {
 		t.Errorf("-j 2 differs from -j 1 (-want +got):\n%s", diff)
@@ -42,4 +38,12 @@ func TestSearchDeterminism(t *testing.T) {
 	if diff := cmp.Diff(want, sweep("-j", "2")); diff != "" {
 		t.Errorf("GOMAXPROCS=1 differs (-want +got):\n%s", diff)
 	}
+}
+
+// TestSearchDeterminism: a short two-seed sweep of the Search workload
+// under the search policy.
+func TestSearchDeterminism(t *testing.T) {
+	checkSweepDeterminism(t, "-workload", "search", "-policy", "search", "-set", "run.warmup_ms=5", "-duration", "15ms",
+		"-set", "workload.search.a.clients=16", "-set", "workload.search.b.clients=8", "-set", "workload.search.c.clients=8",
+		"-sweep", "run.seed=1,2", "-json", "-q")
 }
