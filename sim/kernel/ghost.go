@@ -186,7 +186,8 @@ type ghostTask struct {
 	// word is freed (inhibit_task_msgs).
 	gated bool
 	// lastRunnableAt is when the task last became runnable without
-	// running (the watchdog's stamp); 0 while it runs.
+	// running (the watchdog's stamp); notWaiting while it runs or sleeps
+	// (0 is a time: a task queued at the start of the run waits from 0).
 	lastRunnableAt sim.Time
 	// ignorePrevPreemption: forced off by a poisoned sync group, no
 	// PREEMPT.
@@ -382,7 +383,7 @@ func (k *Kernel) enterGhost(t *Task, e *Enclave, from int) {
 	if t.g != nil {
 		barrier = t.g.sw.Barrier
 	}
-	t.g = &ghostTask{enclave: e, dstQ: e.defaultQ, swLine: newCacheLine()}
+	t.g = &ghostTask{enclave: e, dstQ: e.defaultQ, swLine: newCacheLine(), lastRunnableAt: notWaiting}
 	t.g.sw = StatusWord{Gtid: t.gtid(), Flags: SWInUse, Runtime: t.runtime, Barrier: barrier}
 	e.tasks = append(e.tasks, t)
 	switch t.state {

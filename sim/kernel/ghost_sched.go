@@ -183,7 +183,7 @@ func (k *Kernel) ghostSwitched(c *cpuState, prev, next *Task, now sim.Time) {
 			next.g.sw.Flags |= SWTaskOnCPU
 			next.g.swLine.write(c.id)
 			next.g.sw.SwitchTime = now
-			next.g.lastRunnableAt = 0
+			next.g.lastRunnableAt = notWaiting
 			if c.g.runFlags&RunSendTaskOnCPU != 0 {
 				c.g.runFlags &^= RunSendTaskOnCPU
 				c.g.cpuSeqnum++
@@ -304,13 +304,17 @@ func (k *Kernel) ghostTick(c *cpuState, now sim.Time) {
 	}
 }
 
+// notWaiting marks a ghOSt task that is not waiting to run (the watchdog
+// skips it).
+const notWaiting sim.Time = -1
+
 // watchdog checks the oldest runnable ghOSt task queued on c
 // (check_runnable_timeout): if it has waited longer than the enclave's
 // runnable_timeout, the enclave is destroyed and its tasks go to CFS.
 func (k *Kernel) watchdog(c *cpuState, e *Enclave, now sim.Time) {
 	var oldest *Task
 	for _, t := range c.ghostQ {
-		if t.g.lastRunnableAt == 0 {
+		if t.g.lastRunnableAt == notWaiting {
 			continue
 		}
 		if oldest == nil || t.g.lastRunnableAt < oldest.g.lastRunnableAt {
