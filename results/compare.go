@@ -30,7 +30,7 @@ type Tolerances map[string]float64
 
 // ToleranceKeys are the metrics Tolerances may name, in the order Compare
 // reports them.
-var ToleranceKeys = []string{"mean", "p50", "p90", "p99", "p99.9", "p99.99", "max", "throughput"}
+var ToleranceKeys = append(slices.Clip(sim.SummaryStats), "throughput")
 
 // DefaultTolerances returns the tolerances used unless told otherwise:
 // p99 5 %, p99.9 10 %, throughput 5 %. Tails further out than p99.9 and the
@@ -76,14 +76,7 @@ func ParseTolerances(s string, base Tolerances) (Tolerances, error) {
 	return out, nil
 }
 
-func isToleranceKey(k string) bool {
-	for _, t := range ToleranceKeys {
-		if t == k {
-			return true
-		}
-	}
-	return false
-}
+func isToleranceKey(k string) bool { return slices.Contains(ToleranceKeys, k) }
 
 // String writes t as ParseTolerances reads it, in ToleranceKeys order.
 func (t Tolerances) String() string {
@@ -430,25 +423,14 @@ func backlogText(r *Result) string {
 	return strings.Join(parts, "; ")
 }
 
-// latencyField returns the field of s named m ("p99").
+// latencyField returns the statistic of s named m ("p99"), one of
+// ToleranceKeys other than throughput.
 func latencyField(s sim.Summary, m string) float64 {
-	switch m {
-	case "mean":
-		return s.Mean
-	case "p50":
-		return float64(s.P50)
-	case "p90":
-		return float64(s.P90)
-	case "p99":
-		return float64(s.P99)
-	case "p99.9":
-		return float64(s.P999)
-	case "p99.99":
-		return float64(s.P9999)
-	case "max":
-		return float64(s.Max)
+	v, ok := s.Stat(m)
+	if !ok {
+		panic("results: no latency field " + m)
 	}
-	panic("results: no latency field " + m)
+	return v
 }
 
 // DecodeAll parses results written by ghostsim: one JSON object (one line

@@ -119,6 +119,32 @@ type Summary struct {
 	Incomplete int64 `json:"incomplete"`
 }
 
+// SummaryStats are the statistics of a Summary by the names results use
+// ("p99"), in order from the centre to the tail.
+var SummaryStats = []string{"mean", "p50", "p90", "p99", "p99.9", "p99.99", "max"}
+
+// Stat returns the statistic of s named name (one of SummaryStats), in
+// ns; ok is false for an unknown name.
+func (s Summary) Stat(name string) (v float64, ok bool) {
+	switch name {
+	case "mean":
+		return s.Mean, true
+	case "p50":
+		return float64(s.P50), true
+	case "p90":
+		return float64(s.P90), true
+	case "p99":
+		return float64(s.P99), true
+	case "p99.9":
+		return float64(s.P999), true
+	case "p99.99":
+		return float64(s.P9999), true
+	case "max":
+		return float64(s.Max), true
+	}
+	return 0, false
+}
+
 // Backlog is the request accounting of one latency class over the
 // measured window, from which a result's saturation is judged
 // (results.Saturated). InFlightEnd = InFlightStart + Arrived − Completed

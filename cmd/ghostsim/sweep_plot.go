@@ -107,9 +107,6 @@ func (f *plotFlags) parse() error {
 	return nil
 }
 
-// latencyStats are the latency statistics -plot accepts.
-var latencyStats = []string{"mean", "p50", "p90", "p99", "p99.9", "p99.99", "max"}
-
 // parsePlot parses -plot METRIC[:CLASS] into the statistic and class.
 func parsePlot(s string) (stat, class string, err error) {
 	if s == "" {
@@ -121,7 +118,7 @@ func parsePlot(s string) (stat, class string, err error) {
 		return "", "", fmt.Errorf("-plot %q: empty class after ':'", s)
 	}
 	switch {
-	case slices.Contains(latencyStats, stat):
+	case slices.Contains(sim.SummaryStats, stat):
 		if !hasClass {
 			class = "all"
 		}
@@ -134,7 +131,7 @@ func parsePlot(s string) (stat, class string, err error) {
 			return "", "", fmt.Errorf("-plot %q: name the metric, as metric:NAME", s)
 		}
 	default:
-		return "", "", fmt.Errorf("-plot %q: %q is not one of %s, throughput or metric", s, stat, strings.Join(latencyStats, ", "))
+		return "", "", fmt.Errorf("-plot %q: %q is not one of %s, throughput or metric", s, stat, strings.Join(sim.SummaryStats, ", "))
 	}
 	return stat, class, nil
 }
@@ -201,30 +198,11 @@ func choosePlot(c sweepColumns, pf plotFlags) (v plotValue, ok bool, err error) 
 		v.logY, v.lower = true, true
 		v.get = func(r *results.Result) (float64, bool) {
 			s, ok := r.Latency[class]
-			x := latencyStat(s, stat)
+			x, _ := s.Stat(stat)
 			return x / 1000, ok && s.Count > 0 && x > 0
 		}
 	}
 	return v, true, nil
-}
-
-// latencyStat returns one of latencyStats of s, in ns.
-func latencyStat(s sim.Summary, stat string) float64 {
-	switch stat {
-	case "mean":
-		return s.Mean
-	case "p50":
-		return float64(s.P50)
-	case "p90":
-		return float64(s.P90)
-	case "p99":
-		return float64(s.P99)
-	case "p99.9":
-		return float64(s.P999)
-	case "p99.99":
-		return float64(s.P9999)
-	}
-	return float64(s.Max)
 }
 
 // metricLabel words a metric's name for an axis: txns_per_s becomes
