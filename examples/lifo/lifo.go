@@ -22,10 +22,11 @@ type task struct {
 }
 
 type policy struct {
-	enc     *agent.Enclave
-	global  *agent.Global
-	loop    agent.CentralLoop[task]
-	stack   []*task
+	enc    *agent.Enclave
+	global *agent.Global
+	loop   agent.CentralLoop[task]
+	stack  agent.FIFO[*task] // the top (newest) at the front
+
 	running []*task // by CPU
 	reqs    []*agent.RunRequest
 	picked  []*task
@@ -67,7 +68,8 @@ func (h *handler) TaskDeparted(t *task, m agent.Message)  { h.p.forget(t) }
 
 func (p *policy) push(t *task) {
 	if !t.queued {
-		p.stack, t.queued = append(p.stack, t), true
+		p.stack.PushFront(t)
+		t.queued = true
 	}
 }
 
@@ -76,7 +78,8 @@ func (p *policy) push(t *task) {
 // which ghosttest's churn scenario catches).
 func (p *policy) pushBottom(t *task) {
 	if !t.queued {
-		p.stack, t.queued = append([]*task{t}, p.stack...), true
+		p.stack.PushBack(t)
+		t.queued = true
 	}
 }
 
@@ -89,19 +92,14 @@ func (p *policy) off(t *task) {
 
 func (p *policy) forget(t *task) {
 	p.off(t)
-	for i, x := range p.stack {
-		if x == t {
-			p.stack = append(p.stack[:i], p.stack[i+1:]...)
-			break
-		}
-	}
+	p.stack.Remove(t)
 	t.queued = false
 }
 
 // Schedule gives each idle CPU the newest runnable task, nearest its last
 // CPU (agent.Topology.NearestIn), in one group commit.
 func (p *policy) Schedule(a *agent.Agent) int {
-	if len(p.stack) == 0 {
+	if p.stack.Len() == 0 {
 		return 0
 	}
 	var idle agent.CPUSet
@@ -113,9 +111,9 @@ func (p *policy) Schedule(a *agent.Agent) int {
 	}
 	idle = a.AvailCPUs(idle) // not those a CFS task holds
 	p.reqs, p.picked = p.reqs[:0], p.picked[:0]
-	for len(p.stack) > 0 && !idle.Empty() {
-		t := p.stack[len(p.stack)-1]
-		p.stack, t.queued = p.stack[:len(p.stack)-1], false
+	for p.stack.Len() > 0 && !idle.Empty() {
+		t, _ := p.stack.PopFront()
+		t.queued = false
 		cpu := idle.First()
 		if t.last >= 0 {
 			cpu, _, _ = p.enc.Topology().NearestIn(t.last, idle)
