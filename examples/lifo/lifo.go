@@ -123,18 +123,14 @@ func (p *policy) Schedule(a *agent.Agent) int {
 		r.Open(agent.RunRequestOptions{Target: t.Gtid, TargetBarrier: t.Seqnum, CommitFlags: agent.CommitAtTxnCommit})
 		p.reqs, p.picked = append(p.reqs, r), append(p.picked, t)
 	}
-	a.CommitRunRequests(p.reqs)
-	for i, r := range p.reqs {
-		t := p.picked[i]
-		if r.State() == agent.TxnComplete {
-			t.cpu, t.last, p.running[r.CPU()] = r.CPU(), r.CPU(), t
-			continue
+	a.CommitGroup("example-lifo", p.reqs, func(i int, ok bool) {
+		t, cpu := p.picked[i], p.reqs[i].CPU()
+		if !ok {
+			p.push(t) // stale or busy: next round
+			return
 		}
-		if st := r.Last().State; !agent.RoutineFailure(st) {
-			panic("example-lifo: commit failed with " + st.String())
-		}
-		p.push(t) // stale or busy: next round
-	}
+		t.cpu, t.last, p.running[cpu] = cpu, cpu, t
+	})
 	return len(p.reqs)
 }
 

@@ -58,31 +58,24 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 		s.reqs = append(s.reqs, req)
 		s.assigned = append(s.assigned, next)
 	}
-	if len(s.reqs) > 0 {
-		a.CommitRunRequests(s.reqs)
-	}
-	for i, req := range s.reqs {
-		t := s.assigned[i]
-		cpu := req.CPU()
-		if req.State() == agent.TxnComplete {
-			if prev := s.current[cpu]; prev != nil && prev != t {
-				prev.cpu = -1
-				s.enqueue(a, prev) // its slice ran out: to the back
-			}
-			s.current[cpu] = t
-			s.since[cpu] = now
-			t.last = cpu
-			t.state = agent.OnCPU
-			t.prioBoost, t.preempted = false, false
-			continue
+	a.CommitGroup("fifo-central", s.reqs, func(i int, ok bool) {
+		t, cpu := s.assigned[i], s.reqs[i].CPU()
+		if !ok {
+			t.cpu = -1
+			t.prioBoost = true
+			s.enqueue(a, t)
+			return
 		}
-		if st := req.Last().State; !agent.RoutineFailure(st) {
-			panic("fifo-central: commit failed with " + st.String())
+		if prev := s.current[cpu]; prev != nil && prev != t {
+			prev.cpu = -1
+			s.enqueue(a, prev) // its slice ran out: to the back
 		}
-		t.cpu = -1
-		t.prioBoost = true
-		s.enqueue(a, t)
-	}
+		s.current[cpu] = t
+		s.since[cpu] = now
+		t.last = cpu
+		t.state = agent.OnCPU
+		t.prioBoost, t.preempted = false, false
+	})
 	for i := len(s.yielding) - 1; i >= 0; i-- {
 		t := s.yielding[i]
 		t.prioBoost = true

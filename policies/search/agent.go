@@ -89,31 +89,26 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 	if len(s.reqs) == 0 {
 		return 0
 	}
-	a.CommitRunRequests(s.reqs)
-	for i, req := range s.reqs {
-		t := s.assigned[i]
-		cpu := req.CPU()
-		if req.State() == agent.TxnComplete {
-			s.current[cpu] = t
-			s.busy.Add(cpu)
-			t.cpu = cpu
-			t.state = agent.OnCPU
-			if t.dist < agent.NumDistances {
-				s.stats.Add(s.cPlace[t.dist], 1)
-			} else {
-				s.stats.Add(s.cNew, 1)
-			}
-			t.last = cpu
-			continue
+	a.CommitGroup("search", s.reqs, func(i int, ok bool) {
+		t, cpu := s.assigned[i], s.reqs[i].CPU()
+		if !ok {
+			s.stats.Add(s.cFailed, 1)
+			t.cpu = -1
+			s.requeue(a, t)
+			s.retry = true
+			return
 		}
-		if st := req.Last().State; !agent.RoutineFailure(st) {
-			panic("search: commit failed with " + st.String())
+		s.current[cpu] = t
+		s.busy.Add(cpu)
+		t.cpu = cpu
+		t.state = agent.OnCPU
+		if t.dist < agent.NumDistances {
+			s.stats.Add(s.cPlace[t.dist], 1)
+		} else {
+			s.stats.Add(s.cNew, 1)
 		}
-		s.stats.Add(s.cFailed, 1)
-		t.cpu = -1
-		s.requeue(a, t)
-		s.retry = true
-	}
+		t.last = cpu
+	})
 	return len(s.reqs)
 }
 

@@ -101,31 +101,24 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 			s.assigned = append(s.assigned, next)
 		}
 	}
-	if len(s.reqs) > 0 {
-		a.CommitRunRequests(s.reqs)
-	}
-	for i, req := range s.reqs {
-		t := s.assigned[i]
-		cpu := req.CPU()
-		if req.State() == agent.TxnComplete {
-			if prev := s.current[cpu]; prev != nil && prev != t {
-				// Preempted: to the back. Its TASK_PREEMPT, when it
-				// comes, finds it queued and leaves it there.
-				prev.cpu = -1
-				s.enqueue(a, prev, false)
-			}
-			s.current[cpu] = t
-			t.cpu = cpu
-			t.state = agent.OnCPU
-			s.since[cpu] = now
-			continue
+	a.CommitGroup("ghost-shinjuku", s.reqs, func(i int, ok bool) {
+		t, cpu := s.assigned[i], s.reqs[i].CPU()
+		if !ok {
+			t.cpu = -1
+			s.enqueue(a, t, true)
+			return
 		}
-		if st := req.Last().State; !agent.RoutineFailure(st) {
-			panic("ghost-shinjuku: commit failed with " + st.String())
+		if prev := s.current[cpu]; prev != nil && prev != t {
+			// Preempted: to the back. Its TASK_PREEMPT, when it
+			// comes, finds it queued and leaves it there.
+			prev.cpu = -1
+			s.enqueue(a, prev, false)
 		}
-		t.cpu = -1
-		s.enqueue(a, t, true)
-	}
+		s.current[cpu] = t
+		t.cpu = cpu
+		t.state = agent.OnCPU
+		s.since[cpu] = now
+	})
 	for i := len(s.skipped) - 1; i >= 0; i-- {
 		s.enqueue(a, s.skipped[i], true) // they keep their place
 	}

@@ -226,27 +226,22 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 	if len(s.reqs) == 0 {
 		return 0
 	}
-	a.CommitRunRequests(s.reqs)
-	for i, req := range s.reqs {
-		t := s.assigned[i]
-		cpu := req.CPU()
-		if req.State() == agent.TxnComplete {
-			if prev := s.current[cpu]; prev != nil && prev != t {
-				prev.cpu = -1 // an antagonist displaced: its PREEMPT requeues it
-			}
-			s.current[cpu] = t
-			t.last = cpu
-			continue
+	a.CommitGroup("snap", s.reqs, func(i int, ok bool) {
+		t, cpu := s.assigned[i], s.reqs[i].CPU()
+		if !ok {
+			s.stats.Add(s.cFailed, 1)
+			t.cpu = -1
+			t.preempted = true
+			s.enqueue(a, t)
+			s.retry = true
+			return
 		}
-		if st := req.Last().State; !agent.RoutineFailure(st) {
-			panic("snap: commit failed with " + st.String())
+		if prev := s.current[cpu]; prev != nil && prev != t {
+			prev.cpu = -1 // an antagonist displaced: its PREEMPT requeues it
 		}
-		s.stats.Add(s.cFailed, 1)
-		t.cpu = -1
-		t.preempted = true
-		s.enqueue(a, t)
-		s.retry = true
-	}
+		s.current[cpu] = t
+		t.last = cpu
+	})
 	return len(s.reqs)
 }
 

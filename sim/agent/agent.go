@@ -114,6 +114,30 @@ func (a *Agent) CommitRunRequests(reqs []*RunRequest) {
 	a.kt.Commit(a.mask)
 }
 
+// CommitGroup commits reqs with one ioctl (CommitRunRequests), then reads
+// each request's final state back and reports it, in order, to done(i,
+// ok) with ok for TXN_COMPLETE: the outcome loop every centralized
+// policy writes after its group commit. A failure RoutineFailure does not
+// list is an agent bug and panics with policy's name, as upstream's
+// LocalEnclave::CompleteRunRequest CHECKs. Nothing is committed for an
+// empty reqs.
+func (a *Agent) CommitGroup(policy string, reqs []*RunRequest, done func(i int, ok bool)) {
+	if len(reqs) == 0 {
+		return
+	}
+	a.CommitRunRequests(reqs)
+	for i, req := range reqs {
+		if req.State() == TxnComplete {
+			done(i, true)
+			continue
+		}
+		if st := req.Last().State; !RoutineFailure(st) {
+			panic(policy + ": commit failed with " + st.String())
+		}
+		done(i, false)
+	}
+}
+
 // SubmitRunRequests commits reqs without waiting (SubmitRunRequests):
 // greedy remote transactions are left for their targets.
 func (a *Agent) SubmitRunRequests(reqs []*RunRequest) {
