@@ -7,7 +7,8 @@ import (
 )
 
 // Scenarios of agent faults: a hung agent and the watchdog, an agent
-// crash in the middle of a commit, and enclave isolation.
+// crash in the middle of a commit, enclave isolation, and a killed agent
+// process (docs/GHOST-SEMANTICS.md §9.10: no agent, no execution).
 
 // TestScenarioWatchdog: an agent process that stops scheduling (hung)
 // leaves runnable ghOSt tasks waiting; once one has waited longer than
@@ -205,4 +206,62 @@ enclave 0 at 30us kills its agents and moves A and B to CFS (DEPARTED), where
 they finish; enclave 1's agent keeps scheduling X and Y on cpu3, and they
 finish as ghOSt tasks.
 Reference: paper §3, §3.4; docs/GHOST-SEMANTICS.md §5.2, §5.7.`)
+}
+
+// TestScenarioNoAgentNoExecution: killing the agent process forces the
+// running ghOSt tasks off their CPUs and nothing runs them until a new
+// agent process attaches and discovers them (status words, then
+// association with its queue using their barriers).
+//
+// Reference: docs/GHOST-SEMANTICS.md §9.10, §5.5, §5.6; paper §3.4 "Dynamic
+// upgrades and rollbacks".
+func TestScenarioNoAgentNoExecution(t *testing.T) {
+	s := newScenario(t, "skylake112", SetOf(0, 1, 2), EnclaveConfig{})
+	q, _ := s.e.CreateQueue(64)
+	q.SetDefault()
+	global := func(a *sagent, q *Queue, known []Gtid) { globalFIFO(a, q, SetOf(1, 2), known) }
+	s.agents("old", func(a *sagent) {
+		if a.CPU() == 0 {
+			global(a, q, nil)
+		}
+		a.idle()
+	})
+	var tasks []*Task
+	for _, n := range []string{"A", "B"} {
+		tasks = append(tasks, s.ghost(n, 0, func(th *Thread) { th.Run(sim.Us(20)) }))
+	}
+	s.at(sim.Us(10), "kill the agent process", func() { s.procs[0].Kill(false, nil) })
+	s.at(sim.Us(40), "start a new agent process", func() {
+		q2, _ := s.e.CreateQueue(64)
+		q2.SetDefault()
+		s.agents("new", func(a *sagent) {
+			if a.CPU() != 0 {
+				a.idle()
+				return
+			}
+			var known []Gtid
+			for _, sw := range a.Discover() {
+				st, err := a.Associate(q2, sw.Gtid, sw.Barrier)
+				a.note("discovered gtid=%d barrier=%d runnable=%v; associate: status=%d err=%v", sw.Gtid, sw.Barrier, sw.Runnable(), st, err)
+				if err == nil && sw.Runnable() {
+					known = append(known, sw.Gtid)
+				}
+			}
+			global(a, q2, known)
+		})
+	})
+	s.run(sim.Us(200))
+	s.wantDead(ClassGhost, tasks...)
+	for _, r := range s.switches {
+		if r.At > sim.Us(10) && r.At < sim.Us(40) && r.Next >= 0 && s.k.tasks[r.Next].class == ClassGhost {
+			t.Errorf("ghOSt task %v ran at %v with no agent", s.k.tasks[r.Next], r.At)
+		}
+	}
+	s.check("9.10-no-agent-no-execution", `
+§9.10: A and B run on cpu1 and cpu2. Killing the agent process at 10us detaches
+every agent; the running ghOSt tasks are forced off (their PREEMPT goes to the
+old queue, unread) and no ghOSt task runs while there is no agent. A new agent
+process at 40us discovers the tasks from their status words, associates them
+with its queue at their barrier and schedules them again; both finish.
+Reference: docs/GHOST-SEMANTICS.md §9.10, §5.5, §5.6; paper §3.4.`)
 }
