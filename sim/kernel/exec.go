@@ -410,3 +410,37 @@ func (k *Kernel) programPanic(t *Task, err error) {
 		k.firstPanic = err
 	}
 }
+
+// chargeKernel adds kernel work d on cpu to whatever the CPU is doing:
+// the schedule() in progress, a context switch, an interrupt handler, or
+// the running task (as time stolen from it); an idle CPU runs it as
+// interrupt work.
+func (k *Kernel) chargeKernel(cpu int, d sim.Time) {
+	if d <= 0 || cpu < 0 {
+		return
+	}
+	c := &k.cpus[cpu]
+	switch {
+	case c.inSchedule:
+		c.schedWork += d
+	case c.switching:
+		at, _ := c.switchTimer.Armed()
+		c.switchTimer.Arm(k.eng, at+d, k.id, sim.Event{Kind: evSwitchDone, A: int32(c.id)})
+	case c.inIRQ:
+		c.irqEnd += d
+		c.irqTimer.Arm(k.eng, c.irqEnd, k.id, sim.Event{Kind: evIRQDone, A: int32(c.id)})
+	case c.curr != nil:
+		t := c.curr
+		now := k.eng.Now()
+		if t.inOp && !(t.g != nil && t.g.spinning) {
+			k.addWork(t, now, int64(d))
+			if t.progress.Rate() > 0 {
+				c.opTimer.Arm(k.eng, t.progress.FinishAt(), k.id, sim.Event{Kind: evOpDone, A: int32(c.id)})
+			}
+		} else {
+			k.enterIRQ(c, d)
+		}
+	default:
+		k.enterIRQ(c, d)
+	}
+}

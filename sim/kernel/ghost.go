@@ -1,16 +1,15 @@
 package kernel
 
 import (
-	"fmt"
-
 	"github.com/ghostsim/ghostsim/sim"
 )
 
-// This file holds the ghOSt class's state: enclaves, status words, the
-// per-CPU and per-task ghOSt state, and how tasks enter and leave an
-// enclave. The reference is docs/GHOST-SEMANTICS.md (§§1–6), which follows
-// google/ghost-kernel's kernel/sched/ghost.c; where it and the paper
-// (§3) differ, the paper's design wins and the spot says so.
+// This file holds the ghOSt class's state: status words, the per-CPU and
+// per-task ghOSt state, and how tasks enter and leave the class (the
+// enclave itself is in ghost_enclave.go). The reference is
+// docs/GHOST-SEMANTICS.md (§§1–6), which follows google/ghost-kernel's
+// kernel/sched/ghost.c; where it and the paper (§3) differ, the paper's
+// design wins and the spot says so.
 
 // StatusWord is a task's or an agent's status word (struct
 // ghost_status_word): what the kernel publishes in shared memory for
@@ -49,59 +48,6 @@ func (s StatusWord) CPUAvail() bool { return s.Flags&SWCPUAvail != 0 }
 // back soon (GHOST_SW_BOOST_PRIO).
 func (s StatusWord) BoostPrio() bool { return s.Flags&SWBoostPrio != 0 }
 
-// Enclave is a ghOSt enclave (struct ghost_enclave): a set of CPUs, the
-// tasks scheduled on them, their queues, and the agents that schedule
-// them.
-type Enclave struct {
-	k    *Kernel
-	id   int
-	cpus CPUSet
-
-	queues   []*Queue
-	defaultQ *Queue
-	tasks    []*Task // ghOSt tasks of the enclave, in order of entry
-	procs    []*AgentProcess
-	// bpf is the attached BPF program and the scheduling-gap clock
-	// (ghost_bpf.go, ghost_gap.go).
-	bpf enclaveBPF
-
-	// Tunables (enclave files); all default to off.
-	runnableTimeout        sim.Time // runnable_timeout (0 = no watchdog)
-	deliverTicks           bool     // deliver_ticks
-	deliverCPUAvailability bool     // deliver_cpu_availability
-	commitAtTick           bool     // commit_at_tick
-	wakeOnWakerCPU         bool     // wake_on_waker_cpu
-
-	// ephemeral: destroyed when the last open fd of its ctl file closes
-	// (ghostfs "create <id> ... ephemeral"); ctlOpen counts those fds.
-	ephemeral bool
-	ctlOpen   int
-
-	dying       bool
-	destroyed   bool
-	cause       DestroyCause
-	destroyedAt sim.Time
-}
-
-// DestroyCause says why an enclave was destroyed (docs/GHOST-SEMANTICS.md
-// §5.7 lists the triggers).
-type DestroyCause uint8
-
-// Destroy causes.
-const (
-	// NotDestroyed: the enclave lives.
-	NotDestroyed DestroyCause = iota
-	// DestroyCtl: "destroy" written to its ctl file (DestroyEnclave).
-	DestroyCtl
-	// DestroyWatchdog: a runnable task waited longer than
-	// runnable_timeout (§5.8).
-	DestroyWatchdog
-	// DestroyOwnerExit: the last open fd of an ephemeral enclave's ctl
-	// file closed: its agent process died with no successor holding the
-	// enclave open.
-	DestroyOwnerExit
-)
-
 // String returns the cause's name as results report it: "destroy",
 // "watchdog", "owner_exit" ("" while the enclave lives).
 func (c DestroyCause) String() string {
@@ -114,31 +60,6 @@ func (c DestroyCause) String() string {
 		return "owner_exit"
 	}
 	return ""
-}
-
-// EnclaveConfig are an enclave's tunables.
-type EnclaveConfig struct {
-	// RunnableTimeout is the watchdog's limit (0 = off): if a runnable
-	// task of the enclave waits longer than this for a CPU, the enclave is
-	// destroyed and its tasks go back to CFS.
-	RunnableTimeout sim.Time
-	// DeliverTicks sends MSG_CPU_TICK on ticks while a ghOSt task or agent
-	// is current.
-	DeliverTicks bool
-	// DeliverCPUAvailability sends MSG_CPU_AVAILABLE / MSG_CPU_BUSY.
-	DeliverCPUAvailability bool
-	// CommitAtTick commits greedy transactions at each tick.
-	CommitAtTick bool
-	// WakeOnWakerCPU queues a waking task on its waker's CPU.
-	WakeOnWakerCPU bool
-	// Ephemeral makes an enclave that is destroyed when the last open fd
-	// of its ctl file closes (ghostfs "create <id> <abi> ephemeral"):
-	// every agent process holds one (StartAgents opens it, Kill closes
-	// it), so the enclave dies with its agent process unless a successor
-	// opened it first (OpenCtl, an in-place upgrade). A persistent
-	// enclave (false) outlives its agents until DestroyEnclave or the
-	// watchdog; its tasks then wait, never picked, for a new agent.
-	Ephemeral bool
 }
 
 // ghostCPU is one CPU's ghOSt state (rq->ghost).
@@ -245,128 +166,6 @@ func (k *Kernel) TaskByGtid(g Gtid) *Task {
 	return k.tasks[g-1]
 }
 
-// CreateEnclave makes an enclave of cpus. A CPU belongs to at most one
-// enclave.
-func (k *Kernel) CreateEnclave(cpus CPUSet, cfg EnclaveConfig) (*Enclave, error) {
-	cpus = cpus.And(RangeSet(0, len(k.cpus)))
-	if cpus.Empty() {
-		return nil, fmt.Errorf("kernel: enclave with no CPU of this machine")
-	}
-	for c := cpus.First(); c >= 0; c = cpus.Next(c + 1) {
-		if e := k.cpus[c].g.enclave; e != nil {
-			return nil, fmt.Errorf("kernel: cpu%d already belongs to enclave %d (EBUSY)", c, e.id)
-		}
-	}
-	e := &Enclave{
-		k:                      k,
-		id:                     len(k.enclaves),
-		cpus:                   cpus,
-		runnableTimeout:        cfg.RunnableTimeout,
-		deliverTicks:           cfg.DeliverTicks,
-		deliverCPUAvailability: cfg.DeliverCPUAvailability,
-		commitAtTick:           cfg.CommitAtTick,
-		wakeOnWakerCPU:         cfg.WakeOnWakerCPU,
-		ephemeral:              cfg.Ephemeral,
-	}
-	k.enclaves = append(k.enclaves, e)
-	for c := cpus.First(); c >= 0; c = cpus.Next(c + 1) {
-		g := &k.cpus[c].g
-		g.enclave = e
-		g.txn = Txn{State: TxnComplete, CPU: c, SyncGroupOwner: -1}
-		g.txnLine = newCacheLine()
-		g.agentLine = newCacheLine()
-		g.latchLine = newCacheLine()
-		k.updateAvailability(&k.cpus[c])
-	}
-	return e, nil
-}
-
-// ID returns the enclave's id.
-func (e *Enclave) ID() int { return e.id }
-
-// CPUs returns the enclave's CPUs.
-func (e *Enclave) CPUs() CPUSet { return e.cpus }
-
-// Dying reports whether the enclave is being or has been destroyed.
-func (e *Enclave) Dying() bool { return e.dying }
-
-// Ephemeral reports whether the enclave dies with the last open fd of
-// its ctl file (EnclaveConfig.Ephemeral).
-func (e *Enclave) Ephemeral() bool { return e.ephemeral }
-
-// Destroyed returns why and when the enclave was destroyed
-// (NotDestroyed while it lives).
-func (e *Enclave) Destroyed() (DestroyCause, sim.Time) { return e.cause, e.destroyedAt }
-
-// Ctl is an open fd of an enclave's ctl file. The agent processes of
-// StartAgents hold one each; OpenCtl gives one to whoever else must keep
-// an ephemeral enclave alive, such as an upgrade's new agent process,
-// which opens the enclave before the old process dies (docs/GHOST-SEMANTICS.md
-// §5.6).
-type Ctl struct {
-	e      *Enclave
-	closed bool
-}
-
-// OpenCtl opens e's ctl file. It fails once e is dying (its ghostfs
-// directory is being removed).
-func (e *Enclave) OpenCtl() (*Ctl, error) {
-	if e.dying {
-		return nil, fmt.Errorf("kernel: enclave %d is being destroyed (ENOENT)", e.id)
-	}
-	e.ctlOpen++
-	return &Ctl{e: e}, nil
-}
-
-// Close closes the fd (again: nothing). The last close of an ephemeral
-// enclave's ctl destroys the enclave: it is marked dying at once and torn
-// down by the kernel's workqueue (an event at the same time), as
-// ghost_destroy_enclave defers __ghost_destroy_enclave.
-func (c *Ctl) Close() {
-	if c == nil || c.closed {
-		return
-	}
-	c.closed = true
-	e := c.e
-	e.ctlOpen--
-	if e.ctlOpen > 0 || !e.ephemeral || e.dying {
-		return
-	}
-	k := e.k
-	k.trace(-1, "enclave %d: last ctl fd closed, destroying the ephemeral enclave", e.id)
-	k.markDying(e, DestroyOwnerExit)
-	k.at(k.eng.Now(), evDestroy, int32(e.id), 0)
-}
-
-// Tasks returns the enclave's tasks (agents excluded), in order of entry.
-func (e *Enclave) Tasks() []*Task { return e.tasks }
-
-// DefaultQueue returns the queue new tasks are associated with, or nil.
-func (e *Enclave) DefaultQueue() *Queue { return e.defaultQ }
-
-// Agent returns the agent attached on cpu, or nil.
-func (e *Enclave) Agent(cpu int) *Task {
-	if !e.cpus.Has(cpu) {
-		return nil
-	}
-	return e.k.cpus[cpu].g.agent
-}
-
-// AgentBarrier returns cpu's agent barrier.
-func (e *Enclave) AgentBarrier(cpu int) uint32 { return e.k.cpus[cpu].g.agentBarrier }
-
-// AgentStatusWord returns the status word of cpu's agent: the agent
-// barrier and the CPU flags.
-func (e *Enclave) AgentStatusWord(cpu int) StatusWord {
-	g := &e.k.cpus[cpu].g
-	sw := StatusWord{Barrier: g.agentBarrier, Flags: g.agentFlags | SWTaskIsAgent | SWInUse}
-	if a := g.agent; a != nil {
-		sw.Gtid = a.gtid()
-		sw.Flags |= a.g.sw.Flags & (SWTaskOnCPU | SWTaskRunnable)
-	}
-	return sw
-}
-
 // enterGhost moves t into enclave e's ghOSt class (sched_setscheduler to
 // SCHED_GHOST through the enclave's tasks file). t must not be in ghOSt.
 // A running task's TASK_NEW is deferred until it passes through schedule.
@@ -450,6 +249,3 @@ func (c *cpuState) ghostDequeue(t *Task) {
 		c.g.elidePreempt = false
 	}
 }
-
-// Enclaves returns every enclave created, destroyed ones included.
-func (k *Kernel) Enclaves() []*Enclave { return k.enclaves }

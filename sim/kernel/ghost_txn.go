@@ -80,9 +80,22 @@ func commitFlagsValid(f CommitFlags) bool {
 
 // commitTxn commits target's claimed transaction on runCPU, the CPU
 // doing the work (the committing agent's CPU for an inline commit, target
-// itself for an asynchronous one). caller is the agent whose ioctl it is,
-// nil for an asynchronous commit. It returns the final state and, on
-// success, whether target needs a reschedule.
+// itself for an asynchronous one). caller is the agent the transaction is
+// committed for: the ioctl's agent inline, the agent of the CPU that last
+// wrote the slot asynchronously (txnOwner), nil if there is none. It
+// returns the final state and, on success, whether target needs a
+// reschedule; it writes the final state, commit_time and (on success)
+// cpu_seqnum into the slot.
+//
+// Preconditions: target is a CPU of an enclave; its slot is claimed
+// by runCPU (State == TxnState(runCPU), set by startIoctl or ioctlStep
+// inline, by commitLocalTarget asynchronously), so no other commit can
+// take it; the commit's work (GhostTxnCommit, and for a remote target its
+// run-queue lock line) has already been charged to runCPU: inline, the
+// ioctl step that ends here; asynchronously, chargeKernel in
+// commitLocalTarget at IRQ exit, in balance_ghost or at the tick. poison
+// is set only inline, for a sync group's member after a failure or the
+// agent's own CPU after a failed remote commit.
 //
 // The checks run in the order of _ghost_commit_txn (ghost.c); the first
 // failure decides the state (docs/GHOST-SEMANTICS.md §3.7).
@@ -120,7 +133,14 @@ func (k *Kernel) finishTxn(c *cpuState, state TxnState, now sim.Time, by int) {
 	}
 }
 
-// validateAndLatch runs the checks and, on success, latches.
+// validateAndLatch runs the checks and, on success, latches. It returns
+// the final state and, on success, whether c needs a reschedule; it does
+// not write the slot's state (commitTxn does).
+//
+// Preconditions: called only from commitTxn, with its preconditions;
+// tx is c's slot (&c.g.txn), claimed by runCPU; the effects of success
+// (the agent barrier, the latch, moving the task to c's run queue) apply
+// at the current time, as under c's run-queue lock upstream.
 func (k *Kernel) validateAndLatch(c *cpuState, tx *Txn, runCPU int, caller *Task, poison bool) (TxnState, bool) {
 	if poison {
 		return TxnPoisoned, false
@@ -246,6 +266,15 @@ func (k *Kernel) ghostCanSchedule(c *cpuState) bool {
 
 // setLatch is ghost_set_pnt_state: latch next (nil: none) on c with run
 // flags f; a different task already latched gets PREEMPT(was_latched).
+// It counts the commit in c's cpu_seqnum and writes the latch's line from
+// runCPU.
+//
+// Preconditions: a commit onto c has succeeded (validateAndLatch, or the
+// BPF hook's run in PNTContext.Run on c itself) and the agent barrier was
+// already bumped if it is to be; next is nil or a runnable ghOSt task of
+// c's enclave that is not running, already queued on c (c.ghostQ) and
+// latched on no other CPU; the caller reschedules c (the BPF hook runs
+// inside c's schedule already).
 func (k *Kernel) setLatch(c *cpuState, next *Task, f RunFlags, runCPU int) {
 	if old := c.g.latched; old != nil && old != next {
 		c.g.latched = nil

@@ -9,7 +9,8 @@ import (
 )
 
 // This file is the core scheduler (kernel/sched/core.c): the class walk,
-// activate/deactivate, preemption checks, and context switches.
+// try_to_wake_up, activate/deactivate, preemption checks, and context
+// switches.
 
 // activate puts a runnable task on cpu's run queue of its class
 // (activate_task). wakeup and isNew select CFS placement.
@@ -359,4 +360,43 @@ func (k *Kernel) switchRecord(c *cpuState, prev, next *Task, now sim.Time) {
 		r.Next = next.id
 	}
 	k.onSwitch(r)
+}
+
+// wake wakes t on behalf of CPU from (-1: no CPU, such as a device or the
+// workload's driver) and returns the CPU time the waker spends beyond the
+// system call: the remote run-queue lock and any IPI.
+func (k *Kernel) wake(t *Task, from int) sim.Time {
+	switch t.state {
+	case TaskDead:
+		return 0
+	case TaskRunning, TaskRunnable:
+		if t.inOp && t.cur.kind == opSpinWait {
+			k.endSpinWait(t)
+			return 0
+		}
+		t.wakePending = true
+		return 0
+	}
+	if t.ioWait {
+		t.wakePending = true // TASK_UNINTERRUPTIBLE: kept for the next Block
+		return 0
+	}
+	t.sleepTimer.Stop()
+	t.wakePending = false
+	if t.class == ClassGhost {
+		k.ghostWake(t, from)
+		k.stats.Wakeups++
+		return 0
+	}
+	cpu := k.selectTaskRQ(t, from)
+	var cost sim.Time
+	if from >= 0 && from != cpu {
+		cost += k.m.LineTransfer(from, cpu, -1) // the target's run-queue lock
+	}
+	k.migrateVruntime(t, t.lastCPU, cpu)
+	k.activate(t, cpu, true, false)
+	t.wokenAt = k.eng.Now()
+	k.stats.Wakeups++
+	cost += k.checkPreempt(cpu, t, from)
+	return cost
 }

@@ -1,50 +1,10 @@
 package kernel
 
-import "github.com/ghostsim/ghostsim/sim"
-
-// This file is try_to_wake_up and wakeup CPU selection
-// (select_task_rq_fair with wake_affine and select_idle_sibling, Linux
-// 4.15): a waking CFS task looks for an idle CPU only within the last
-// level cache of its target, and is otherwise left for load balancing.
-
-// wake wakes t on behalf of CPU from (-1: no CPU, such as a device or the
-// workload's driver) and returns the CPU time the waker spends beyond the
-// system call: the remote run-queue lock and any IPI.
-func (k *Kernel) wake(t *Task, from int) sim.Time {
-	switch t.state {
-	case TaskDead:
-		return 0
-	case TaskRunning, TaskRunnable:
-		if t.inOp && t.cur.kind == opSpinWait {
-			k.endSpinWait(t)
-			return 0
-		}
-		t.wakePending = true
-		return 0
-	}
-	if t.ioWait {
-		t.wakePending = true // TASK_UNINTERRUPTIBLE: kept for the next Block
-		return 0
-	}
-	t.sleepTimer.Stop()
-	t.wakePending = false
-	if t.class == ClassGhost {
-		k.ghostWake(t, from)
-		k.stats.Wakeups++
-		return 0
-	}
-	cpu := k.selectTaskRQ(t, from)
-	var cost sim.Time
-	if from >= 0 && from != cpu {
-		cost += k.m.LineTransfer(from, cpu, -1) // the target's run-queue lock
-	}
-	k.migrateVruntime(t, t.lastCPU, cpu)
-	k.activate(t, cpu, true, false)
-	t.wokenAt = k.eng.Now()
-	k.stats.Wakeups++
-	cost += k.checkPreempt(cpu, t, from)
-	return cost
-}
+// This file is CFS's wakeup CPU selection (select_task_rq_fair with
+// wake_affine and select_idle_sibling, Linux 4.15), which try_to_wake_up
+// (sched.go) calls: a waking CFS task looks for an idle CPU only within
+// the last level cache of its target, and is otherwise left for load
+// balancing.
 
 // migrateVruntime carries a CFS task's vruntime from one run queue's
 // min_vruntime to another's (migrate_task_rq_fair + enqueue).

@@ -9,7 +9,7 @@ import (
 // This file is CFS (kernel/sched/fair.c, Linux 4.15): weighted virtual
 // runtime, the run queue ordered by it, slices, tick and wakeup
 // preemption, and placement of waking and new tasks. Wakeup CPU selection
-// is in wakeup.go and load balancing in balance.go.
+// is in cfs_wakeup.go and load balancing in cfs_balance.go.
 //
 // Virtual runtime is kept in picoseconds of nice-0 time.
 
