@@ -18,7 +18,7 @@ func TestGhostSteadyStateDoesNotAllocate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	startFifoPerCPU(t, k, e, nil)
+	startFIFOPerCPU(t, k, e, nil)
 	for i := 0; i < 4; i++ {
 		spawn(t, k, TaskSpec{Name: "g", Class: ClassGhost, Enclave: e, CPU: -1, NUMAHome: -1, Program: func(th *Thread) {
 			for {

@@ -138,7 +138,7 @@ func TestBPFProgramDetached(t *testing.T) {
 			a.idle()
 			return
 		}
-		globalFIFO(a, q, SetOf(1), nil)
+		newFIFO().global(a, q, SetOf(1))
 	})
 	if err := s.e.AttachPNT(p, &panicProg{m: m}); err != nil {
 		t.Fatal(err)

@@ -162,7 +162,7 @@ func priorityScenario(t *testing.T, enter sim.Time, niceAt *sim.Time) (*scenario
 			a.idle()
 			return
 		}
-		globalFIFO(a, q, SetOf(1), nil)
+		newFIFO().global(a, q, SetOf(1))
 	})
 	A = s.cfs("A", 1, func(th *Thread) {
 		th.Run(sim.Us(10))

@@ -181,7 +181,7 @@ func TestScenarioCostPlacement(t *testing.T) {
 		for _, x := range tasks[:3] {
 			known = append(known, x.Gtid())
 		}
-		globalFIFO(a, q, SetOf(targets...), known)
+		newFIFO().global(a, q, SetOf(targets...), known...)
 	})
 	for _, n := range []string{"A", "B", "C", "D", "E", "F"} {
 		tasks = append(tasks, s.ghost(n, 0, func(th *Thread) { th.Run(sim.Us(20)) }))
@@ -271,7 +271,7 @@ func TestScenarioGroupCommitIdleTargets(t *testing.T) {
 		a.Commit(SetOf(targets...))
 		t1 = a.Now()
 		a.note("Commit took %v on the agent's CPU", t1-t0)
-		globalFIFO(a, q, SetOf(targets...), nil)
+		newFIFO().global(a, q, SetOf(targets...))
 	})
 	for _, n := range []string{"A", "B", "C"} {
 		tasks = append(tasks, s.ghost(n, 0, func(th *Thread) { th.Run(sim.Us(20)) }))

@@ -25,7 +25,7 @@ func ephemeralScenario(t *testing.T, ephemeral bool) (*scenario, *AgentProcess, 
 	q.SetDefault()
 	p := s.agents("old", func(a *sagent) {
 		if a.CPU() == 0 {
-			globalFIFO(a, q, SetOf(1, 2), nil)
+			newFIFO().global(a, q, SetOf(1, 2))
 		}
 		a.idle()
 	})
@@ -117,7 +117,7 @@ func TestScenarioEphemeralUpgrade(t *testing.T) {
 					known = append(known, sw.Gtid)
 				}
 			}
-			globalFIFO(a, q2, SetOf(1, 2), known)
+			newFIFO().global(a, q2, SetOf(1, 2), known...)
 		})
 		ctl.Close()
 	})

@@ -23,7 +23,7 @@ func TestScenarioWatchdog(t *testing.T) {
 	q.SetDefault()
 	p := s.agents("ag", func(a *sagent) {
 		if a.CPU() == 0 {
-			globalFIFO(a, q, SetOf(1, 2), nil)
+			newFIFO().global(a, q, SetOf(1, 2))
 		}
 		a.idle()
 	})
@@ -111,7 +111,7 @@ func TestScenarioCrashMidCommit(t *testing.T) {
 								known = append(known, sw.Gtid)
 							}
 						}
-						globalFIFO(a, q2, SetOf(1, 2, 3), known)
+						newFIFO().global(a, q2, SetOf(1, 2, 3), known...)
 					})
 				})
 			case "destroy":
@@ -163,7 +163,7 @@ func TestScenarioEnclaveIsolation(t *testing.T) {
 		first := e.CPUs().First()
 		s.agentsIn(e, name, func(a *sagent) {
 			if a.CPU() == first {
-				globalFIFO(a, q, e.CPUs().AndNot(SetOf(first)), nil)
+				newFIFO().global(a, q, e.CPUs().AndNot(SetOf(first)))
 			}
 			a.idle()
 		})
@@ -219,7 +219,7 @@ func TestScenarioNoAgentNoExecution(t *testing.T) {
 	s := newScenario(t, "skylake112", SetOf(0, 1, 2), EnclaveConfig{})
 	q, _ := s.e.CreateQueue(64)
 	q.SetDefault()
-	global := func(a *sagent, q *Queue, known []Gtid) { globalFIFO(a, q, SetOf(1, 2), known) }
+	global := func(a *sagent, q *Queue, known []Gtid) { newFIFO().global(a, q, SetOf(1, 2), known...) }
 	s.agents("old", func(a *sagent) {
 		if a.CPU() == 0 {
 			global(a, q, nil)

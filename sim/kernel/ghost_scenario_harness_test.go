@@ -335,6 +335,9 @@ type sagent struct {
 }
 
 func (a *sagent) note(format string, args ...any) {
+	if a.s == nil {
+		return
+	}
 	a.s.note(a.CPU(), "agent: "+format, args...)
 }
 
@@ -431,46 +434,6 @@ func (a *sagent) seq(g Gtid) uint32 {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
-
-// globalFIFO is a centralized FIFO agent loop (docs/GHOST-SEMANTICS.md §7.3,
-// reduced): it polls q, queues tasks on TASK_NEW, WAKEUP and PREEMPT, and
-// commits the head of the queue to each CPU of cpus it believes free,
-// one COMMIT_AT_TXN_COMMIT transaction at a time. known are runnable
-// tasks it starts with (their barriers read from their status words).
-func globalFIFO(a *sagent, q *Queue, cpus CPUSet, known []Gtid) {
-	seq := map[Gtid]uint32{}
-	rq := append([]Gtid(nil), known...)
-	for _, g := range known {
-		seq[g] = a.seq(g)
-	}
-	running := map[int]Gtid{}
-	for !a.Finished() {
-		for c := cpus.First(); c >= 0 && len(rq) > 0; c = cpus.Next(c + 1) {
-			if running[c] != 0 {
-				continue
-			}
-			if a.commit(c, Txn{Gtid: rq[0], TaskBarrier: seq[rq[0]], CommitFlags: CommitAtTxnCommit}) == TxnComplete {
-				running[c] = rq[0]
-				rq = rq[1:]
-			}
-		}
-		a.Poll(q, sim.Never)
-		for _, m := range a.drain(q) {
-			if !m.Type.IsTaskMsg() {
-				continue
-			}
-			seq[m.Gtid] = m.Seqnum
-			for c := cpus.First(); c >= 0; c = cpus.Next(c + 1) {
-				if running[c] == m.Gtid {
-					delete(running, c)
-				}
-			}
-			if (m.Type == MsgTaskNew && m.Runnable) || m.Type == MsgTaskPreempt || m.Type == MsgTaskWakeup || m.Type == MsgTaskYield {
-				rq = append(rq, m.Gtid)
-			}
-		}
-	}
-}
 
 // wantDead reports each task that has not exited, or exited in a class
 // other than class.

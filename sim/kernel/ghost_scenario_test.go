@@ -11,50 +11,6 @@ import (
 // ghOSt tasks under a small agent written for it and compares the trace
 // with testdata/ghost/<name>.txt (see ghost_scenario_harness_test.go).
 
-// fifo1 is a one-CPU FIFO agent loop for the agent of cpu, reading q:
-// NEW(runnable), WAKEUP, PREEMPT and YIELD queue a task, and the head of
-// the queue is committed locally with the barrier read before draining.
-// It is the per-CPU model of docs/GHOST-SEMANTICS.md §7.2 reduced to one CPU.
-//
-// known are runnable tasks the agent already knows about (their barrier
-// is read from their status words).
-func fifo1(a *sagent, q *Queue, flags RunFlags, known ...Gtid) {
-	var rq []Gtid
-	seq := map[Gtid]uint32{}
-	for _, g := range known {
-		rq = append(rq, g)
-		seq[g] = a.seq(g)
-	}
-	for !a.Finished() {
-		b := a.Barrier()
-		for _, m := range a.drain(q) {
-			if !m.Type.IsTaskMsg() {
-				continue
-			}
-			seq[m.Gtid] = m.Seqnum
-			switch m.Type {
-			case MsgTaskNew:
-				if m.Runnable {
-					rq = append(rq, m.Gtid)
-				}
-			case MsgTaskWakeup, MsgTaskPreempt, MsgTaskYield:
-				rq = append(rq, m.Gtid)
-			}
-		}
-		if len(rq) == 0 {
-			if err := a.LocalYield(b, 0); err != nil {
-				a.note("LocalYield: %v", err)
-			}
-			continue
-		}
-		next := rq[0]
-		st := a.commit(a.CPU(), Txn{Gtid: next, TaskBarrier: seq[next], AgentBarrier: b, RunFlags: flags, CommitFlags: CommitAtTxnCommit})
-		if st == TxnComplete {
-			rq = rq[1:]
-		}
-	}
-}
-
 // TestScenarioAgentPreemptsOwnTask: a message routed to a per-CPU agent's
 // queue wakes the agent, which preempts the ghOSt task running on its
 // CPU: the task gets TASK_PREEMPT.
@@ -72,7 +28,7 @@ func TestScenarioAgentPreemptsOwnTask(t *testing.T) {
 			a.idle()
 			return
 		}
-		fifo1(a, q1, 0)
+		newFIFO().local(a, q1)
 	})
 	s.ghost("A", 1, func(th *Thread) { th.Run(sim.Us(30)) })
 	s.at(sim.Us(10), "spawn B on cpu1", func() {
@@ -126,7 +82,7 @@ func TestScenarioLocalCommitBlocks(t *testing.T) {
 		a.Run(sim.Us(1)) // deciding; TASK_NEW(B) arrives meanwhile
 		st := a.commit(1, Txn{Gtid: A.Gtid(), TaskBarrier: seq, AgentBarrier: b, CommitFlags: CommitAtTxnCommit})
 		a.note("Commit returned at once: %v", st)
-		fifo1(a, q1, 0, A.Gtid())
+		newFIFO().local(a, q1, A.Gtid())
 	})
 	A = s.ghost("A", 1, func(th *Thread) {
 		th.Run(sim.Us(3))

@@ -71,7 +71,7 @@ func TestScenarioTxnFinalStates(t *testing.T) {
 		a.Commit(SetOf(0, 1))
 		a.note("%-40s -> cpu1 %v, cpu0 %v", "group: stale A on cpu1, then local C", a.TxnState(1).State, a.TxnState(0).State)
 		a.drain(q)
-		globalFIFO(a, q, SetOf(1, 2), []Gtid{B.Gtid(), C.Gtid()})
+		newFIFO().global(a, q, SetOf(1, 2), B.Gtid(), C.Gtid())
 	})
 	A = s.ghost("A", 0, func(th *Thread) { th.Run(sim.Us(20)) })
 	B = s.ghost("B", 0, func(th *Thread) { th.Block(); th.Run(sim.Us(2)) })
@@ -191,7 +191,7 @@ func TestScenarioSyncGroupPoisoned(t *testing.T) {
 		for _, x := range []*Task{C, G, D} {
 			known = append(known, x.Gtid())
 		}
-		globalFIFO(a, q, SetOf(2, 3), known)
+		newFIFO().global(a, q, SetOf(2, 3), known...)
 	})
 	E = s.ghost("E", 0, func(th *Thread) { th.Run(sim.Us(30)) })
 	F = s.ghost("F", 0, func(th *Thread) { th.Run(sim.Ns(3450)); th.Block() })
@@ -230,7 +230,7 @@ func TestScenarioDepartedTaskReenters(t *testing.T) {
 	var A *Task
 	s.agents("ag", func(a *sagent) {
 		if a.CPU() == 0 {
-			globalFIFO(a, q, SetOf(1), nil)
+			newFIFO().global(a, q, SetOf(1))
 		}
 		a.idle()
 	})
@@ -270,7 +270,7 @@ func TestScenarioRunningTaskEnters(t *testing.T) {
 	q.SetDefault()
 	s.agents("ag", func(a *sagent) {
 		if a.CPU() == 0 {
-			globalFIFO(a, q, SetOf(1), nil)
+			newFIFO().global(a, q, SetOf(1))
 		}
 		a.idle()
 	})

@@ -13,7 +13,7 @@ func TestGhostFifoPerCPURunsTasks(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log []string
-	p := startFifoPerCPU(t, k, e, &log)
+	p := startFIFOPerCPU(t, k, e, &log)
 	defer func() {
 		if crashed, err := p.Crashed(); crashed {
 			t.Errorf("agent crashed: %v", err.(*sim.PanicError).Stack)

@@ -69,7 +69,7 @@ func TestScenarioSpawnGhostChild(t *testing.T) {
 			a.idle()
 			return
 		}
-		fifo1(a, q0, 0)
+		newFIFO().local(a, q0)
 	})
 	var child *Task
 	P := s.ghost("P", 0, func(th *Thread) {
@@ -151,7 +151,7 @@ func BenchmarkSpawnExit(b *testing.B) {
 						}
 						return
 					}
-					benchGlobalFIFO(a, q, RangeSet(1, 8))
+					newFIFO().global(&sagent{AgentThread: a}, q, RangeSet(1, 8))
 				}); err != nil {
 					b.Fatal(err)
 				}
@@ -191,56 +191,5 @@ func BenchmarkSpawnExit(b *testing.B) {
 			b.ReportMetric(float64(k.Engine().Live()), "live-coroutines")
 			runtime.KeepAlive(k)
 		})
-	}
-}
-
-// benchGlobalFIFO is a minimal centralized agent: it polls q and runs
-// each runnable task on the first free CPU of cpus.
-func benchGlobalFIFO(a *AgentThread, q *Queue, cpus CPUSet) {
-	seq := map[Gtid]uint32{}
-	var rq []Gtid
-	running := map[int]Gtid{}
-	for !a.Finished() {
-		for c := cpus.First(); c >= 0 && len(rq) > 0; c = cpus.Next(c + 1) {
-			if running[c] != 0 {
-				continue
-			}
-			g := rq[0]
-			if err := a.Open(c, Txn{Gtid: g, TaskBarrier: seq[g], CommitFlags: CommitAtTxnCommit}); err != nil {
-				panic(err)
-			}
-			a.Commit(SetOf(c))
-			if a.TxnState(c).State != TxnComplete {
-				break // a message is on its way: poll first
-			}
-			rq = rq[1:]
-			running[c] = g
-		}
-		a.Poll(q, sim.Never)
-		for {
-			m, ok := a.Consume(q)
-			if !ok {
-				break
-			}
-			if !m.Type.IsTaskMsg() {
-				continue
-			}
-			seq[m.Gtid] = m.Seqnum
-			for c, g := range running {
-				if g == m.Gtid {
-					delete(running, c)
-				}
-			}
-			switch m.Type {
-			case MsgTaskNew:
-				if m.Runnable {
-					rq = append(rq, m.Gtid)
-				}
-			case MsgTaskWakeup, MsgTaskPreempt, MsgTaskYield:
-				rq = append(rq, m.Gtid)
-			case MsgTaskDead:
-				delete(seq, m.Gtid)
-			}
-		}
 	}
 }
