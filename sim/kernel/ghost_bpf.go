@@ -194,7 +194,9 @@ func (k *Kernel) callPNT(b *enclaveBPF, x *PNTContext) {
 		if r := recover(); r != nil {
 			b.err = fmt.Errorf("kernel: BPF pick-next-task program detached at %v on cpu%d: %v", k.eng.Now(), x.c.id, r)
 			b.pnt, b.owner = nil, nil
-			k.trace(x.c.id, "bpf-pnt detached: %v", r)
+			if k.tracing() {
+				k.emit(TraceEvent{CPU: x.c.id, Kind: TraceBPF, Text: "detached", Reason: fmt.Sprint(r)})
+			}
 		}
 	}()
 	b.pnt.PickNextTask(x)
@@ -274,8 +276,8 @@ func (x *PNTContext) RunGtid(g Gtid, barrier uint32, flags RunFlags) error {
 	err := k.validateRunGtid(c, g, barrier, flags)
 	if err != nil {
 		k.stats.GhostBPFRunErrors++
-		if k.traceFn != nil {
-			k.trace(c.id, "bpf-pnt run gtid=%d: %v", g, err)
+		if k.tracing() {
+			k.emit(TraceEvent{CPU: c.id, Kind: TraceBPF, Text: "run", Gtid: g, Reason: err.Error()})
 		}
 		return err
 	}
@@ -297,8 +299,8 @@ func (x *PNTContext) RunGtid(g Gtid, barrier uint32, flags RunFlags) error {
 	c.g.agentLine.write(c.id)
 	k.setLatch(c, t, flags, c.id)
 	k.stats.GhostBPFRuns++
-	if k.traceFn != nil {
-		k.trace(c.id, "bpf-pnt run gtid=%d", g)
+	if k.tracing() {
+		k.emit(TraceEvent{CPU: c.id, Kind: TraceBPF, Text: "run", Gtid: g})
 	}
 	return nil
 }

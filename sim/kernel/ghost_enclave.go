@@ -178,7 +178,9 @@ func (c *Ctl) Close() {
 		return
 	}
 	k := e.k
-	k.trace(-1, "enclave %d: last ctl fd closed, destroying the ephemeral enclave", e.id)
+	if k.tracing() {
+		k.emit(TraceEvent{CPU: -1, Kind: TraceEnclaveDestroy, Enclave: e.id, Reason: DestroyOwnerExit.String()})
+	}
 	k.markDying(e, DestroyOwnerExit)
 	k.at(k.eng.Now(), evDestroy, int32(e.id), 0)
 }

@@ -215,7 +215,9 @@ func (k *Kernel) produceTaskMsg(t *Task, m Message, cpu int) bool {
 	q := g.dstQ
 	if g.gated || q == nil || q.closed {
 		k.stats.GhostMsgsDropped++
-		k.trace(cpu, "drop %v: %s", m, dropReason(g.gated, q))
+		if k.tracing() {
+			k.emit(TraceEvent{CPU: cpu, Kind: TraceMsgDropped, Msg: m, Reason: dropReason(g.gated, q)})
+		}
 		return false
 	}
 	taskCPU := t.cpu
@@ -247,10 +249,12 @@ func (k *Kernel) produceCPUMsg(cpu int, m Message) bool {
 	m.Seqnum = c.g.agentBarrier
 	if a == nil || a.g.dstQ == nil || a.g.dstQ.closed {
 		k.stats.GhostMsgsDropped++
-		if a == nil {
-			k.trace(cpu, "drop %v: no agent", m)
-		} else {
-			k.trace(cpu, "drop %v: %s", m, dropReason(false, a.g.dstQ))
+		if k.tracing() {
+			reason := "no agent"
+			if a != nil {
+				reason = dropReason(false, a.g.dstQ)
+			}
+			k.emit(TraceEvent{CPU: cpu, Kind: TraceMsgDropped, Msg: m, Reason: reason})
 		}
 		return false
 	}
@@ -267,12 +271,14 @@ func (k *Kernel) post(q *Queue, m Message, cpu, taskCPU int) bool {
 	q.line.write(cpu)
 	if !q.push(m) {
 		k.stats.GhostQueueOverflows++
-		k.trace(cpu, "drop %v: overflow", m)
+		if k.tracing() {
+			k.emit(TraceEvent{CPU: cpu, Kind: TraceMsgDropped, Msg: m, Reason: "overflow"})
+		}
 		return false
 	}
 	k.stats.GhostMsgs++
-	if k.traceFn != nil { // boxing m allocates: only when tracing
-		k.trace(cpu, "%v", m)
+	if k.tracing() {
+		k.emit(TraceEvent{CPU: cpu, Kind: TraceMsgPosted, Msg: m, Queue: q.id, Enclave: q.enclave.id})
 	}
 	if k.probe.Post != nil {
 		k.probe.Post(k.eng.Now(), cpu, m)

@@ -325,7 +325,9 @@ func (k *Kernel) watchdog(c *cpuState, e *Enclave, now sim.Time) {
 	if oldest == nil || now <= oldest.g.lastRunnableAt+e.runnableTimeout {
 		return
 	}
-	k.trace(c.id, "watchdog: enclave %d failed to run %v for over %v", e.id, oldest, e.runnableTimeout)
+	if k.tracing() {
+		k.emit(TraceEvent{CPU: c.id, Kind: TraceWatchdog, Enclave: e.id, Gtid: oldest.gtid(), Text: oldest.String(), Timeout: e.runnableTimeout})
+	}
 	k.stats.WatchdogDestroys++
 	k.destroyEnclave(e, DestroyWatchdog)
 }

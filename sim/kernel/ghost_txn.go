@@ -128,8 +128,8 @@ func (k *Kernel) finishTxn(c *cpuState, state TxnState, now sim.Time, by int) {
 	}
 	c.g.txnLine.write(by)
 	k.stats.GhostTxns[txnIndex(state)]++
-	if k.traceFn != nil { // boxing the arguments allocates: only when tracing
-		k.trace(c.id, "commit gtid=%d %v", tx.Gtid, state)
+	if k.tracing() {
+		k.emit(TraceEvent{CPU: c.id, Kind: TraceTxnFinal, Gtid: tx.Gtid, Txn: state})
 	}
 }
 

@@ -63,7 +63,8 @@ type Kernel struct {
 	enclaves    []*Enclave
 	agentsGroup int      // accounting group of agent threads, -1 until the first
 	barriers    []uint32 // for the invariant checker: last task barrier seen
-	traceFn     func(at sim.Time, cpu int, format string, args []any)
+	// traceEv is the trace recorder (trace.go), nil: none.
+	traceEv func(TraceEvent)
 	// nohzNextBalance is when a busy CPU may next kick idle balancing.
 	nohzNextBalance sim.Time
 	firstPanic      error

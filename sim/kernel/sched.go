@@ -348,7 +348,7 @@ type SwitchRecord struct {
 }
 
 func (k *Kernel) switchRecord(c *cpuState, prev, next *Task, now sim.Time) {
-	if k.onSwitch == nil {
+	if k.onSwitch == nil && !k.tracing() {
 		return
 	}
 	r := SwitchRecord{At: now, CPU: c.id, Prev: -1, Next: -1}
@@ -359,7 +359,12 @@ func (k *Kernel) switchRecord(c *cpuState, prev, next *Task, now sim.Time) {
 	if next != nil {
 		r.Next = next.id
 	}
-	k.onSwitch(r)
+	if k.onSwitch != nil {
+		k.onSwitch(r)
+	}
+	if k.tracing() {
+		k.traceEv(TraceEvent{At: now, CPU: c.id, Kind: TraceSwitch, Prev: r.Prev, PrevState: r.PrevState, Next: r.Next})
+	}
 }
 
 // wake wakes t on behalf of CPU from (-1: no CPU, such as a device or the
