@@ -16,16 +16,10 @@ func (s *scheduler) NextWake(agent.Time) agent.Time { return s.nextExpiry() }
 
 // nextExpiry is when the earliest running task's slice runs out, or Never.
 func (s *scheduler) nextExpiry() agent.Time {
-	if s.slice == 0 || s.rq.Len() == 0 {
+	if s.rq.Len() == 0 {
 		return agent.Never
 	}
-	at := agent.Never
-	for cpu, t := range s.current {
-		if t != nil && s.since[cpu]+s.slice < at {
-			at = s.since[cpu] + s.slice
-		}
-	}
-	return at
+	return s.cpus.Expiry(s.slice, nil)
 }
 
 // Schedule is GlobalSchedule: give each available CPU the head of the
@@ -37,43 +31,43 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 	}
 	now := a.Now()
 	s.reqs, s.assigned, s.yielding = s.reqs[:0], s.assigned[:0], s.yielding[:0]
+	var take func(*task) bool // the fast path's: false when its program ran the task
+	if s.bpf != nil {
+		take = func(t *task) bool { return s.revoke(a, t) }
+	}
 	set := s.enc.CPUs()
 	for cpu := set.First(); cpu >= 0 && s.rq.Len() > 0; cpu = set.Next(cpu + 1) {
 		if cpu == s.global.CPU() {
 			continue // the global agent's CPU never gets a task
 		}
-		if cur := s.current[cpu]; cur != nil && (s.slice == 0 || now-s.since[cpu] < s.slice) {
+		if cur := s.cpus.Of(cpu); cur != nil && (s.slice == 0 || now-s.cpus.Since(cpu) < s.slice) {
 			continue
 		}
 		if !a.StatusWord(cpu).CPUAvail() {
 			continue
 		}
-		next := s.pop(a)
-		if next == nil {
+		// The first task that can run now: one still getting off its CPU,
+		// or with a message in flight, sits out this round.
+		next, ok := s.rq.PopRunnable(a, &s.yielding, take)
+		if !ok {
 			break
 		}
 		req := a.RunRequest(cpu)
 		req.Open(agent.RunRequestOptions{Target: next.Gtid, TargetBarrier: next.Seqnum, CommitFlags: agent.CommitAtTxnCommit})
-		next.cpu = cpu
 		s.reqs = append(s.reqs, req)
 		s.assigned = append(s.assigned, next)
 	}
 	a.CommitGroup("fifo-central", s.reqs, func(i int, ok bool) {
 		t, cpu := s.assigned[i], s.reqs[i].CPU()
 		if !ok {
-			t.cpu = -1
 			t.prioBoost = true
 			s.enqueue(a, t)
 			return
 		}
-		if prev := s.current[cpu]; prev != nil && prev != t {
-			prev.cpu = -1
+		if prev := s.cpus.Assign(cpu, t, now); prev != nil {
 			s.enqueue(a, prev) // its slice ran out: to the back
 		}
-		s.current[cpu] = t
-		s.since[cpu] = now
 		t.last = cpu
-		t.state = agent.OnCPU
 		t.prioBoost, t.preempted = false, false
 	})
 	for i := len(s.yielding) - 1; i >= 0; i-- {
@@ -83,30 +77,4 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 	}
 	s.publishWaiting(a)
 	return len(s.reqs)
-}
-
-// pop takes the first task that can run now: one still getting off its
-// CPU, or with a message in flight (seqnum behind its barrier), sits out
-// this round.
-func (s *scheduler) pop(a *agent.Agent) *task {
-	for {
-		t, ok := s.rq.PopFront()
-		if !ok {
-			return nil
-		}
-		a.ChargeCycles(s.p.ContainerOpCycles)
-		t.queued = false
-		if !s.revoke(a, t) {
-			continue // the fast path ran it: its TASK_ON_CPU follows
-		}
-		sw, ok := a.TaskStatusWord(t.Gtid)
-		if !ok {
-			continue
-		}
-		if sw.OnCPU() || sw.Barrier != t.Seqnum {
-			s.yielding = append(s.yielding, t)
-			continue
-		}
-		return t
-	}
 }

@@ -70,8 +70,7 @@ func (s *scheduler) publish(a *agent.Agent, t *task) {
 	if s.bpf == nil || t.pubCPU >= 0 || t.last < 0 || t.last == s.global.CPU() || s.bpf.rings[t.last] == nil {
 		return
 	}
-	sw, ok := a.TaskStatusWord(t.Gtid)
-	if !ok || sw.OnCPU() || sw.Barrier != t.Seqnum {
+	if a.Readiness(&t.Task) != agent.Ready {
 		return
 	}
 	if seq, ok := s.bpf.rings[t.last].Push(a, t.Gtid, t.Seqnum); ok {
@@ -106,18 +105,9 @@ func (s *scheduler) revoke(a *agent.Agent, t *task) bool {
 // TaskOnCPU: the program ran t on m.CPU (the agent's own commits do not
 // ask for TASK_ON_CPU): it leaves the FIFO and owns the CPU.
 func (h handler) TaskOnCPU(t *task, m agent.Message) {
-	t.state.Expect("fifo-central", "TASK_ON_CPU", t.Gtid, agent.Queued)
-	s := h.s
+	t.Expect("fifo-central", "TASK_ON_CPU", agent.Queued)
 	t.pubCPU = -1
-	t.state = agent.OnCPU
-	if t.queued {
-		s.rq.Remove(t)
-		t.queued = false
-	}
-	if prev := s.current[m.CPU]; prev != nil && prev != t {
-		prev.cpu = -1
-	}
-	s.current[m.CPU] = t
-	s.since[m.CPU] = h.a.Now()
-	t.cpu, t.last = m.CPU, m.CPU
+	h.s.rq.Remove(h.a, t)
+	h.s.cpus.Assign(m.CPU, t, h.a.Now()) // a task it displaced has left: its message follows
+	t.last = m.CPU
 }

@@ -21,12 +21,11 @@ type Options struct {
 	StrictFIFO bool
 }
 
+// task is the policy's view of a ghOSt task; agent.Task holds its run
+// state, its CPU and its place in the runqueue.
 type task struct {
 	agent.Task
-	state     agent.RunState
-	cpu       int // where it runs, -1 when not on a CPU
 	last      int // where it last ran, -1 before it ever did
-	queued    bool
 	prioBoost bool
 	preempted bool
 	// The fast path (bpf.go): the CPU whose ring holds its entry (-1:
@@ -37,16 +36,15 @@ type task struct {
 }
 
 type scheduler struct {
-	enc     *agent.Enclave
-	p       agent.Params
-	ch      *agent.Channel
-	d       *agent.Dispatcher[task]
-	global  *agent.Global
-	rq      agent.FIFO[*task]
-	current []*task      // by CPU
-	since   []agent.Time // by CPU: when its current task was committed
-	slice   agent.Time
-	opts    Options
+	enc    *agent.Enclave
+	p      agent.Params
+	ch     *agent.Channel
+	d      *agent.Dispatcher[task]
+	global *agent.Global
+	rq     agent.RunQueue[*task]
+	cpus   agent.CPUs[*task] // the task committed to each CPU, and when
+	slice  agent.Time
+	opts   Options
 
 	loop agent.CentralLoop[task]
 	bpf  *bpfPath // nil without Params.BPF
@@ -68,15 +66,15 @@ func NewWith(s *agent.Setup, opts Options) (agent.Policy, error) {
 		return nil, err
 	}
 	ch.SetEnclaveDefault()
-	n := s.Enclave.Topology().NumCPUs()
 	sc := &scheduler{
 		enc: s.Enclave, p: s.Params, ch: ch,
-		global:  agent.NewGlobal(s.Enclave, s.Params.GlobalCPU),
-		current: make([]*task, n), since: make([]agent.Time, n),
-		slice: s.Params.TimeSlice(),
-		opts:  opts,
+		global: agent.NewGlobal(s.Enclave, s.Params.GlobalCPU),
+		rq:     agent.RunQueue[*task]{Costs: agent.QueueCosts{Push: s.Params.ContainerOpCycles, Pop: s.Params.ContainerOpCycles}},
+		cpus:   agent.NewCPUs[*task](s.Enclave.Topology().NumCPUs()),
+		slice:  s.Params.TimeSlice(),
+		opts:   opts,
 	}
-	sc.d = agent.NewDispatcher(func(agent.Gtid) *task { return &task{cpu: -1, last: -1, pubCPU: -1} }, func(t *task) *agent.Task { return &t.Task })
+	sc.d = agent.NewDispatcher(func(agent.Gtid) *task { return &task{last: -1, pubCPU: -1} }, func(t *task) *agent.Task { return &t.Task })
 	if s.Params.BPF {
 		b, err := newBPFPath(sc)
 		if err != nil {
@@ -100,7 +98,7 @@ func (h handler) TaskNew(t *task, m agent.Message) {
 }
 
 func (h handler) TaskRunnable(t *task, m agent.Message) {
-	t.state.Expect("fifo-central", "TASK_WAKEUP", t.Gtid, agent.Blocked)
+	t.Expect("fifo-central", "TASK_WAKEUP", agent.Blocked)
 	t.prioBoost = !m.Deferrable
 	h.s.enqueue(h.a, t)
 }
@@ -108,60 +106,46 @@ func (h handler) TaskRunnable(t *task, m agent.Message) {
 // TaskBlocked: usually on its CPU; queued when a slice-expiry commit put
 // it back in the FIFO as it blocked (it leaves the FIFO then).
 func (h handler) TaskBlocked(t *task, m agent.Message) {
-	t.state.Expect("fifo-central", "TASK_BLOCKED", t.Gtid, agent.OnCPU, agent.Queued)
-	h.s.remove(t)
-	t.state = agent.Blocked
+	t.Expect("fifo-central", "TASK_BLOCKED", agent.OnCPU, agent.Queued)
+	h.s.remove(h.a, t)
+	t.State = agent.Blocked
 }
 
 // TaskPreempted: a task already queued only gets the flag (upstream);
 // otherwise it goes back at the front.
 func (h handler) TaskPreempted(t *task, m agent.Message) {
-	t.state.Expect("fifo-central", "TASK_PREEMPT", t.Gtid, agent.OnCPU, agent.Queued)
-	h.s.offCPU(t)
+	t.Expect("fifo-central", "TASK_PREEMPT", agent.OnCPU, agent.Queued)
+	h.s.cpus.Clear(t)
 	t.preempted = true
 	h.s.enqueue(h.a, t)
 }
 
 func (h handler) TaskYield(t *task, m agent.Message) {
-	t.state.Expect("fifo-central", "TASK_YIELD", t.Gtid, agent.OnCPU, agent.Queued)
-	h.s.offCPU(t)
+	t.Expect("fifo-central", "TASK_YIELD", agent.OnCPU, agent.Queued)
+	h.s.cpus.Clear(t)
 	h.s.enqueue(h.a, t)
 }
 
 // TaskDead: a dying task blocks first (its BLOCKED came before).
 func (h handler) TaskDead(t *task, m agent.Message) {
-	t.state.Expect("fifo-central", "TASK_DEAD", t.Gtid, agent.Blocked)
-	h.s.remove(t)
+	t.Expect("fifo-central", "TASK_DEAD", agent.Blocked)
+	h.s.remove(h.a, t)
 }
 
-func (h handler) TaskDeparted(t *task, m agent.Message) { h.s.remove(t) }
+func (h handler) TaskDeparted(t *task, m agent.Message) { h.s.remove(h.a, t) }
 
-func (s *scheduler) offCPU(t *task) {
-	if t.cpu >= 0 && s.current[t.cpu] == t {
-		s.current[t.cpu] = nil
-	}
-	t.cpu = -1
+// remove takes t off its CPU and out of the runqueue.
+func (s *scheduler) remove(a *agent.Agent, t *task) {
+	s.cpus.Clear(t)
+	s.rq.Remove(a, t)
 }
 
-func (s *scheduler) remove(t *task) {
-	s.offCPU(t)
-	if t.queued {
-		s.rq.Remove(t)
-		t.queued = false
-	}
-}
-
-// enqueue: to the front if boosted or preempted, else to the back.
+// enqueue: to the front if boosted or preempted, else to the back (a
+// queued task stays where it is).
 func (s *scheduler) enqueue(a *agent.Agent, t *task) {
-	if t.queued {
-		return
-	}
-	a.ChargeCycles(s.p.ContainerOpCycles)
 	if (t.prioBoost || t.preempted) && !s.opts.StrictFIFO {
-		s.rq.PushFront(t)
+		s.rq.PushFront(a, t)
 	} else {
-		s.rq.PushBack(t)
+		s.rq.Push(a, t)
 	}
-	t.queued = true
-	t.state = agent.Queued
 }

@@ -4,12 +4,23 @@ import (
 	"fmt"
 )
 
-// Task is what the dispatcher tracks of each ghOSt task: its gtid and the
+// Task is what the library tracks of each ghOSt task: its gtid and the
 // sequence number of the last message processed (Task<> in
-// ghost-userspace). Policies embed it in their own task type.
+// ghost-userspace), which the dispatcher keeps; the policy's view of where
+// it is (State, as upstream's FifoTaskState); and the CPU it holds in a
+// CPUs table and the RunQueue it is in, which those keep. Policies embed
+// it in their own task type.
 type Task struct {
 	Gtid   Gtid
 	Seqnum uint32
+	// State is where the task is: RunQueue sets Queued, CPUs.Assign sets
+	// OnCPU, the policy sets Blocked (the zero value, a new task's).
+	State RunState
+
+	cpu   int32 // the CPUs slot it holds, plus one (0: none)
+	queue any   // the *RunQueue it is in, nil if none
+	key   int64 // in a heap RunQueue: its key and insertion sequence
+	seq   uint64
 }
 
 // TaskHandler receives the task messages every policy must handle, one
