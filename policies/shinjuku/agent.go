@@ -25,16 +25,10 @@ func (s *scheduler) NextWake(now agent.Time) agent.Time {
 		return now + retry
 	}
 	best := s.waiting()
-	if best < 0 || best == classBatch || s.slice == 0 {
+	if best < 0 || best == classBatch {
 		return agent.Never
 	}
-	at := agent.Never
-	for cpu, t := range s.current {
-		if t != nil && t.class == best && s.since[cpu]+s.slice < at {
-			at = s.since[cpu] + s.slice
-		}
-	}
-	return at
+	return s.cpus.Expiry(s.slice, func(t *task) bool { return t.class == best })
 }
 
 // Passes of a scheduling round, in the order upstream's GlobalSchedule
@@ -68,7 +62,7 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 			if cpu == s.global.CPU() || taken.Has(cpu) {
 				continue // the global agent's CPU never gets a task
 			}
-			cur := s.current[cpu]
+			cur := s.cpus.Of(cpu)
 			maxClass := numClasses - 1
 			switch pass {
 			case passIdle:
@@ -82,7 +76,7 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 				maxClass = cur.class - 1
 			case passSlice:
 				if cur == nil || cur.class != best || cur.class == classBatch ||
-					s.slice == 0 || now-s.since[cpu] < s.slice {
+					s.slice == 0 || now-s.cpus.Since(cpu) < s.slice {
 					continue
 				}
 				maxClass = cur.class
@@ -104,47 +98,28 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 	a.CommitGroup("ghost-shinjuku", s.reqs, func(i int, ok bool) {
 		t, cpu := s.assigned[i], s.reqs[i].CPU()
 		if !ok {
-			t.cpu = -1
 			s.enqueue(a, t, true)
 			return
 		}
-		if prev := s.current[cpu]; prev != nil && prev != t {
+		if prev := s.cpus.Assign(cpu, t, now); prev != nil {
 			// Preempted: to the back. Its TASK_PREEMPT, when it
 			// comes, finds it queued and leaves it there.
-			prev.cpu = -1
 			s.enqueue(a, prev, false)
 		}
-		s.current[cpu] = t
-		t.cpu = cpu
-		t.state = agent.OnCPU
-		s.since[cpu] = now
 	})
 	for i := len(s.skipped) - 1; i >= 0; i-- {
-		s.enqueue(a, s.skipped[i], true) // they keep their place
+		t := s.skipped[i]
+		s.rq[t.class].Requeue(a, t) // they keep their place
 	}
 	return len(s.reqs)
 }
 
 // pop takes the first task of the best class up to maxClass that can run
-// now. One still getting off its CPU, or with a message in flight
-// (seqnum behind its barrier), sits out this round.
+// now. One still getting off its CPU, or with a message in flight, sits
+// out this round.
 func (s *scheduler) pop(a *agent.Agent, maxClass int) *task {
 	for c := 0; c <= maxClass; c++ {
-		for {
-			t, ok := s.rq[c].PopFront()
-			if !ok {
-				break
-			}
-			a.ChargeCycles(s.p.ContainerOpCycles)
-			t.queued = false
-			sw, ok := a.TaskStatusWord(t.Gtid)
-			if !ok {
-				continue // gone; its DEAD is on its way
-			}
-			if sw.OnCPU() || sw.Barrier != t.Seqnum {
-				s.skipped = append(s.skipped, t)
-				continue
-			}
+		if t, ok := s.rq[c].PopRunnable(a, &s.skipped, nil); ok {
 			return t
 		}
 	}

@@ -61,26 +61,24 @@ const (
 	numClasses = 2
 )
 
+// task is the policy's view of a ghOSt task; agent.Task holds its run
+// state, its CPU and its place in a runqueue.
 type task struct {
 	agent.Task
-	state  agent.RunState
-	cpu    int // where it runs, -1 when not on a CPU
-	class  int
-	queued bool
+	class int
 }
 
 type scheduler struct {
-	enc     *agent.Enclave
-	p       agent.Params
-	opts    Options
-	ch      *agent.Channel
-	d       *agent.Dispatcher[task]
-	global  *agent.Global
-	loop    agent.CentralLoop[task]
-	rq      [numClasses]agent.FIFO[*task]
-	current []*task      // by CPU
-	since   []agent.Time // by CPU: when its current task was committed
-	slice   agent.Time
+	enc    *agent.Enclave
+	p      agent.Params
+	opts   Options
+	ch     *agent.Channel
+	d      *agent.Dispatcher[task]
+	global *agent.Global
+	loop   agent.CentralLoop[task]
+	rq     [numClasses]agent.RunQueue[*task]
+	cpus   agent.CPUs[*task] // the task committed to each CPU, and when
+	slice  agent.Time
 
 	// Scratch for one scheduling round.
 	reqs     []*agent.RunRequest
@@ -104,14 +102,16 @@ func NewWith(s *agent.Setup, opts Options) (agent.Policy, error) {
 		return nil, err
 	}
 	ch.SetEnclaveDefault()
-	n := s.Enclave.Topology().NumCPUs()
 	sc := &scheduler{
 		enc: s.Enclave, p: s.Params, opts: opts, ch: ch,
-		global:  agent.NewGlobal(s.Enclave, s.Params.GlobalCPU),
-		current: make([]*task, n), since: make([]agent.Time, n),
-		slice: s.Params.TimeSlice(),
+		global: agent.NewGlobal(s.Enclave, s.Params.GlobalCPU),
+		cpus:   agent.NewCPUs[*task](s.Enclave.Topology().NumCPUs()),
+		slice:  s.Params.TimeSlice(),
 	}
-	sc.d = agent.NewDispatcher(func(agent.Gtid) *task { return &task{cpu: -1} }, func(t *task) *agent.Task { return &t.Task })
+	for c := range sc.rq {
+		sc.rq[c].Costs = agent.QueueCosts{Push: s.Params.ContainerOpCycles, Pop: s.Params.ContainerOpCycles}
+	}
+	sc.d = agent.NewDispatcher(func(agent.Gtid) *task { return &task{} }, func(t *task) *agent.Task { return &t.Task })
 	sc.loop = agent.CentralLoop[task]{Global: sc.global, Channel: ch, Dispatcher: sc.d}
 	return sc, nil
 }
@@ -137,85 +137,67 @@ func (h handler) TaskNew(t *task, m agent.Message) {
 }
 
 func (h handler) TaskRunnable(t *task, m agent.Message) {
-	t.state.Expect("ghost-shinjuku", "TASK_WAKEUP", t.Gtid, agent.Blocked)
+	t.Expect("ghost-shinjuku", "TASK_WAKEUP", agent.Blocked)
 	h.s.enqueue(h.a, t, false)
 }
 
 // TaskBlocked: off its CPU, and out of the runqueue if the agent had
 // already requeued it (it blocked just as its slice ran out).
 func (h handler) TaskBlocked(t *task, m agent.Message) {
-	t.state.Expect("ghost-shinjuku", "TASK_BLOCKED", t.Gtid, agent.OnCPU, agent.Queued)
-	h.s.remove(t)
-	t.state = agent.Blocked
+	t.Expect("ghost-shinjuku", "TASK_BLOCKED", agent.OnCPU, agent.Queued)
+	h.s.remove(h.a, t)
+	t.State = agent.Blocked
 }
 
 // TaskPreempted: a task the agent preempted is already at the back; one
 // that lost its CPU to something else (a CFS task, an agent) goes first,
 // as upstream does.
 func (h handler) TaskPreempted(t *task, m agent.Message) {
-	t.state.Expect("ghost-shinjuku", "TASK_PREEMPT", t.Gtid, agent.OnCPU, agent.Queued)
-	h.s.offCPU(t)
+	t.Expect("ghost-shinjuku", "TASK_PREEMPT", agent.OnCPU, agent.Queued)
+	h.s.cpus.Clear(t)
 	h.s.enqueue(h.a, t, true)
 }
 
 func (h handler) TaskYield(t *task, m agent.Message) {
-	t.state.Expect("ghost-shinjuku", "TASK_YIELD", t.Gtid, agent.OnCPU, agent.Queued)
-	h.s.offCPU(t)
+	t.Expect("ghost-shinjuku", "TASK_YIELD", agent.OnCPU, agent.Queued)
+	h.s.cpus.Clear(t)
 	h.s.enqueue(h.a, t, false)
 }
 
 // TaskDead: a dying task blocks first (its BLOCKED came before).
 func (h handler) TaskDead(t *task, m agent.Message) {
-	t.state.Expect("ghost-shinjuku", "TASK_DEAD", t.Gtid, agent.Blocked)
-	h.s.remove(t)
+	t.Expect("ghost-shinjuku", "TASK_DEAD", agent.Blocked)
+	h.s.remove(h.a, t)
 }
 
-func (h handler) TaskDeparted(t *task, m agent.Message) { h.s.remove(t) }
+func (h handler) TaskDeparted(t *task, m agent.Message) { h.s.remove(h.a, t) }
 
 func (h handler) TaskPriorityChanged(t *task, m agent.Message) {
 	c := h.s.classOf(m.Nice)
 	if c == t.class {
 		return
 	}
-	queued := t.queued
-	if queued {
-		h.s.rq[t.class].Remove(t)
-		t.queued = false
-	}
+	queued := h.s.rq[t.class].Remove(h.a, t)
 	t.class = c
 	if queued {
 		h.s.enqueue(h.a, t, false)
 	}
 }
 
-func (s *scheduler) offCPU(t *task) {
-	if t.cpu >= 0 && s.current[t.cpu] == t {
-		s.current[t.cpu] = nil
-	}
-	t.cpu = -1
+// remove takes t off its CPU and out of its runqueue.
+func (s *scheduler) remove(a *agent.Agent, t *task) {
+	s.cpus.Clear(t)
+	s.rq[t.class].Remove(a, t)
 }
 
-func (s *scheduler) remove(t *task) {
-	s.offCPU(t)
-	if t.queued {
-		s.rq[t.class].Remove(t)
-		t.queued = false
-	}
-}
-
-// enqueue puts t at the back of its class's FIFO, or at the front.
+// enqueue puts t at the back of its class's FIFO, or at the front (a
+// queued task stays where it is).
 func (s *scheduler) enqueue(a *agent.Agent, t *task, front bool) {
-	if t.queued {
-		return
-	}
-	a.ChargeCycles(s.p.ContainerOpCycles)
 	if front {
-		s.rq[t.class].PushFront(t)
+		s.rq[t.class].PushFront(a, t)
 	} else {
-		s.rq[t.class].PushBack(t)
+		s.rq[t.class].Push(a, t)
 	}
-	t.queued = true
-	t.state = agent.Queued
 }
 
 // waiting returns the best class with a queued task, or -1.
