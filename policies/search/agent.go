@@ -35,7 +35,7 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 	}
 	// Idle CPUs: the enclave's, minus the global agent's and those with a
 	// thread committed, confirmed with CPU_AVAIL (no CFS task wants them).
-	cand := s.enc.CPUs().AndNot(s.busy)
+	cand := s.enc.CPUs().AndNot(s.cpus.Busy())
 	cand.Remove(s.global.CPU())
 	if cand.Empty() {
 		return 0 // a thread's BLOCKED, PREEMPT or DEAD will free one
@@ -45,28 +45,25 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 	now := a.Now()
 	s.reqs, s.assigned, s.skipped = s.reqs[:0], s.assigned[:0], s.skipped[:0]
 	for !idle.Empty() {
-		lv := s.rq.Levels()
-		it, ok := s.rq.Pop()
+		t, ok := s.rq.Pop(a)
 		if !ok {
 			break
 		}
-		a.ChargeCycles(s.p.ContainerOpCycles * int64(lv))
-		t := it.Value
-		t.queued = false
 		cpu, d, ok := s.place(a, t, idle, now)
 		if !ok {
-			s.skipped = append(s.skipped, it)
+			s.skipped = append(s.skipped, t)
 			continue
 		}
-		sw, ok := a.TaskStatusWord(t.Gtid)
-		if !ok {
-			continue // gone: its DEAD is on its way
-		}
-		if sw.OnCPU() || sw.Barrier != t.Seqnum {
+		// Placement first, then the status word: a thread that sits out
+		// for placement costs no status-word read.
+		switch a.Readiness(&t.Task) {
+		case agent.Gone:
+			continue // its DEAD is on its way
+		case agent.NotYet:
 			// Still getting off its last CPU, or a message about it is
 			// in flight: a commit would fail. Next round.
 			s.retry = true
-			s.skipped = append(s.skipped, it)
+			s.skipped = append(s.skipped, t)
 			continue
 		}
 		if !s.revoke(a, t) {
@@ -80,8 +77,8 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 		s.assigned = append(s.assigned, t)
 	}
 	// Skipped threads go back where they were, revisited next round.
-	for _, it := range s.skipped {
-		s.requeue(a, it.Value)
+	for _, t := range s.skipped {
+		s.requeue(a, t)
 	}
 	if cfsHeld && s.rq.Len() > 0 {
 		s.retry = true // CFS may give its CPUs back without a message
@@ -93,15 +90,11 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 		t, cpu := s.assigned[i], s.reqs[i].CPU()
 		if !ok {
 			s.stats.Add(s.cFailed, 1)
-			t.cpu = -1
 			s.requeue(a, t)
 			s.retry = true
 			return
 		}
-		s.current[cpu] = t
-		s.busy.Add(cpu)
-		t.cpu = cpu
-		t.state = agent.OnCPU
+		s.cpus.Assign(cpu, t, now)
 		if t.dist < agent.NumDistances {
 			s.stats.Add(s.cPlace[t.dist], 1)
 		} else {

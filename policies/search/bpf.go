@@ -97,9 +97,8 @@ func (s *scheduler) publish(a *agent.Agent, t *thread) {
 	if b == nil || t.pubRing >= 0 {
 		return
 	}
-	sw, ok := a.TaskStatusWord(t.Gtid)
-	if !ok || sw.OnCPU() || sw.Barrier != t.Seqnum {
-		return // the agent places it when it can run (see schedule)
+	if a.Readiness(&t.Task) != agent.Ready {
+		return // the agent places it when it can run (see Schedule)
 	}
 	r := -1
 	if t.last >= 0 {
@@ -149,19 +148,12 @@ func (s *scheduler) revoke(a *agent.Agent, t *thread) bool {
 // TaskOnCPU: the program ran t on m.CPU (agent commits do not ask for
 // TASK_ON_CPU): it leaves the heap and the CPU is busy.
 func (h *handler) TaskOnCPU(t *thread, m agent.Message) {
-	t.state.Expect("search", "TASK_ON_CPU", t.Gtid, agent.Queued)
+	t.Expect("search", "TASK_ON_CPU", agent.Queued)
 	s := h.s
 	t.pubRing = -1
-	t.state = agent.OnCPU
-	if t.queued {
-		h.a.ChargeCycles(s.p.ContainerOpCycles * int64(s.rq.Len())) // a linear scan
-		s.rq.Remove(t)
-		t.queued = false
-	}
-	cpu := m.CPU
-	s.current[cpu] = t
-	s.busy.Add(cpu)
-	t.cpu, t.last = cpu, cpu
+	s.rq.Remove(h.a, t)
+	s.cpus.Assign(m.CPU, t, h.a.Now())
+	t.last = m.CPU
 	if s.bpf != nil {
 		s.stats.Add(s.bpf.cRuns, 1)
 	}

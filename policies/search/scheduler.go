@@ -22,24 +22,19 @@ const cyclesPerCPUConsidered = 4
 // estimate).
 const retry = agent.Microsecond
 
-// thread is the policy's state of one ghOSt thread.
+// thread is the policy's state of one ghOSt thread; agent.Task holds its
+// run state, the CPU it was committed to and its place in the heap.
 type thread struct {
 	agent.Task
-	state agent.RunState
 	// runtime is the thread's elapsed CPU time, from its last TASK_NEW,
 	// BLOCKED, PREEMPT or YIELD message: the heap key.
 	runtime agent.Time
-	// cpu is the CPU it was committed to and has not left (-1: none);
 	// last is where it last ran (-1: never).
-	cpu, last int
+	last int
 	// mask is the thread's cpumask (read only with Params.NUMA);
 	// restricted is set when it excludes some CPU of the enclave.
 	mask       agent.CPUSet
 	restricted bool
-	// queued: in the heap, with key and seq (its place among equal keys).
-	queued bool
-	key    int64
-	seq    uint64
 	// since is when the agent saw it become runnable (wakeup, preemption,
 	// TASK_NEW); held records that a hold-back was counted for this wait.
 	since agent.Time
@@ -62,11 +57,12 @@ type scheduler struct {
 	ch     *agent.Channel
 	d      *agent.Dispatcher[thread]
 	global *agent.Global
-	rq     agent.Heap[*thread]
-	// current is the thread committed to each CPU (nil: idle by the
-	// agent's bookkeeping); busy is the same as a set.
-	current []*thread
-	busy    agent.CPUSet
+	// rq is the heap, least runtime first (the key is the runtime when
+	// the thread entered; a requeued thread keeps its place).
+	rq agent.RunQueue[*thread]
+	// cpus is the thread committed to each CPU (none: idle by the
+	// agent's bookkeeping).
+	cpus agent.CPUs[*thread]
 
 	stats                       *agent.Stats
 	cHold, cNUMA, cNew, cFailed int
@@ -80,7 +76,7 @@ type scheduler struct {
 	// Scratch for one scheduling round.
 	reqs      []*agent.RunRequest
 	assigned  []*thread
-	skipped   []agent.HeapItem[*thread]
+	skipped   []*thread
 	retry     bool       // look again soon
 	holdUntil agent.Time // earliest hold-back expiry (Never: none)
 }
@@ -100,11 +96,14 @@ func New(s *agent.Setup) (agent.Policy, error) {
 	topo := s.Enclave.Topology()
 	sc := &scheduler{
 		enc: s.Enclave, topo: topo, p: s.Params, ch: ch,
-		hold:    agent.Time(s.Params.HoldUs * float64(agent.Microsecond)),
-		global:  agent.NewGlobal(s.Enclave, s.Params.GlobalCPU),
-		current: make([]*thread, topo.NumCPUs()),
-		stats:   agent.NewStats(),
+		hold:   agent.Time(s.Params.HoldUs * float64(agent.Microsecond)),
+		global: agent.NewGlobal(s.Enclave, s.Params.GlobalCPU),
+		cpus:   agent.NewCPUs[*thread](topo.NumCPUs()),
+		stats:  agent.NewStats(),
 	}
+	c := s.Params.ContainerOpCycles
+	sc.rq = agent.RunQueue[*thread]{Key: func(t *thread) int64 { return int64(t.runtime) },
+		Costs: agent.QueueCosts{Push: c, Pop: c, Remove: c}} // removal: a linear scan
 	sc.cHold = sc.stats.Counter("holdbacks")
 	sc.cNUMA = sc.stats.Counter("numa_skips")
 	for d, name := range placeNames {
@@ -112,7 +111,7 @@ func New(s *agent.Setup) (agent.Policy, error) {
 	}
 	sc.cNew = sc.stats.Counter("place_new")
 	sc.cFailed = sc.stats.Counter("commit_failures")
-	sc.d = agent.NewDispatcher(func(agent.Gtid) *thread { return &thread{cpu: -1, last: -1, pubRing: -1} },
+	sc.d = agent.NewDispatcher(func(agent.Gtid) *thread { return &thread{last: -1, pubRing: -1} },
 		func(t *thread) *agent.Task { return &t.Task })
 	sc.loop = agent.CentralLoop[thread]{Global: sc.global, Channel: ch, Dispatcher: sc.d,
 		MsgCycles: s.Params.ContainerOpCycles, Stats: sc.stats}
@@ -145,7 +144,7 @@ func (h *handler) TaskNew(t *thread, m agent.Message) {
 }
 
 func (h *handler) TaskRunnable(t *thread, m agent.Message) {
-	t.state.Expect("search", "TASK_WAKEUP", t.Gtid, agent.Blocked)
+	t.Expect("search", "TASK_WAKEUP", agent.Blocked)
 	if t.last < 0 && m.LastRanCPU >= 0 {
 		t.last = m.LastRanCPU // a thread adopted by discovery
 	}
@@ -155,40 +154,40 @@ func (h *handler) TaskRunnable(t *thread, m agent.Message) {
 // TaskBlocked: usually on its CPU; queued when discovery after an upgrade
 // queued a thread that was still running (it leaves the heap then).
 func (h *handler) TaskBlocked(t *thread, m agent.Message) {
-	t.state.Expect("search", "TASK_BLOCKED", t.Gtid, agent.OnCPU, agent.Queued)
+	t.Expect("search", "TASK_BLOCKED", agent.OnCPU, agent.Queued)
 	h.s.forget(h.a, t)
 	t.runtime = m.Runtime
-	t.state = agent.Blocked
+	t.State = agent.Blocked
 }
 
 // TaskPreempted: CFS took its CPU (or a hot handoff's ping did); it goes
 // back in the heap by its runtime.
 func (h *handler) TaskPreempted(t *thread, m agent.Message) {
-	t.state.Expect("search", "TASK_PREEMPT", t.Gtid, agent.OnCPU, agent.Queued)
+	t.Expect("search", "TASK_PREEMPT", agent.OnCPU, agent.Queued)
 	h.s.revoke(h.a, t)
-	h.s.offCPU(t)
+	h.s.cpus.Clear(t)
 	t.runtime = m.Runtime
 	h.s.enqueue(h.a, t)
 }
 
 func (h *handler) TaskYield(t *thread, m agent.Message) {
-	t.state.Expect("search", "TASK_YIELD", t.Gtid, agent.OnCPU, agent.Queued)
+	t.Expect("search", "TASK_YIELD", agent.OnCPU, agent.Queued)
 	h.s.revoke(h.a, t)
-	h.s.offCPU(t)
+	h.s.cpus.Clear(t)
 	t.runtime = m.Runtime
 	h.s.enqueue(h.a, t)
 }
 
 // TaskDead: a dying thread blocks first (its BLOCKED came before).
 func (h *handler) TaskDead(t *thread, m agent.Message) {
-	t.state.Expect("search", "TASK_DEAD", t.Gtid, agent.Blocked)
+	t.Expect("search", "TASK_DEAD", agent.Blocked)
 	h.s.forget(h.a, t)
 }
 
 func (h *handler) TaskDeparted(t *thread, m agent.Message) { h.s.forget(h.a, t) }
 
 func (h *handler) TaskAffinityChanged(t *thread, m agent.Message) {
-	if h.s.revoke(h.a, t) && t.queued {
+	if h.s.revoke(h.a, t) && t.Queued() {
 		defer h.s.publish(h.a, t) // at its new barrier, in a ring its mask allows
 	}
 	h.s.readMask(h.a, t)
@@ -207,44 +206,27 @@ func (s *scheduler) readMask(a *agent.Agent, t *thread) {
 	t.restricted = ok && !mask.And(cpus).Empty() && !cpus.AndNot(mask).Empty()
 }
 
-func (s *scheduler) offCPU(t *thread) {
-	if t.cpu >= 0 && s.current[t.cpu] == t {
-		s.current[t.cpu] = nil
-		s.busy.Remove(t.cpu)
-	}
-	t.cpu = -1
-}
-
+// forget takes t off its CPU, out of the heap and out of the fast path.
 func (s *scheduler) forget(a *agent.Agent, t *thread) {
 	s.revoke(a, t)
-	s.offCPU(t)
-	if t.queued {
-		a.ChargeCycles(s.p.ContainerOpCycles * int64(s.rq.Len())) // a linear scan
-		s.rq.Remove(t)
-		t.queued = false
-	}
+	s.cpus.Clear(t)
+	s.rq.Remove(a, t)
 }
 
 // enqueue puts a newly runnable t in the heap, after the threads of equal
 // runtime already there.
 func (s *scheduler) enqueue(a *agent.Agent, t *thread) {
-	if t.queued {
+	if t.Queued() {
 		return
 	}
 	t.since, t.held = a.Now(), false
-	t.key = int64(t.runtime)
-	t.seq = s.rq.Push(t, t.key)
-	t.queued = true
-	t.state = agent.Queued
-	a.ChargeCycles(s.p.ContainerOpCycles * int64(s.rq.Levels()))
+	s.rq.Push(a, t)
 	s.publish(a, t)
 }
 
 // requeue puts t back at the place it had (a skipped thread, a failed
 // commit).
 func (s *scheduler) requeue(a *agent.Agent, t *thread) {
-	s.rq.PushItem(agent.HeapItem[*thread]{Value: t, Key: t.key, Seq: t.seq})
-	t.queued = true
-	a.ChargeCycles(s.p.ContainerOpCycles * int64(s.rq.Levels()))
+	s.rq.Requeue(a, t)
 	s.publish(a, t)
 }
