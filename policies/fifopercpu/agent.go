@@ -18,7 +18,7 @@ func (s *scheduler) Run(a *agent.Agent) {
 		}
 	}
 	h := &handler{s: s, a: a} // a pointer: passing it as a TaskHandler does not allocate
-	if me == s.cpus[0] && !s.discovered {
+	if me == s.ids[0] && !s.discovered {
 		// Tasks already in the enclave (an in-place upgrade) report to the
 		// default channel, this CPU's.
 		s.discovered = true
@@ -49,15 +49,13 @@ func (s *scheduler) schedule(a *agent.Agent, barrier uint32) {
 		a.LocalYield(barrier, f)
 		return
 	}
-	next := s.current[me]
+	next := s.cpus.Of(me)
 	if next == nil {
-		t, ok := s.rq[me].PopFront()
+		t, ok := s.rq[me].Pop(a)
 		if !ok {
 			a.LocalYield(barrier, 0)
 			return
 		}
-		a.ChargeCycles(s.p.ContainerOpCycles)
-		t.queued = false
 		next = t
 	}
 	req := a.RunRequest(me)
@@ -69,16 +67,14 @@ func (s *scheduler) schedule(a *agent.Agent, barrier uint32) {
 	})
 	if req.Commit() {
 		next.prioBoost = false
-		s.current[me] = next
+		s.cpus.Assign(me, next, a.Now())
 		return
 	}
 	if st := req.Last().State; !agent.RoutineFailure(st) {
 		panic("fifo-percpu: commit failed with " + st.String())
 	}
 	// Failed (stale, preempted, ...): back to the front.
-	if s.current[me] == next {
-		s.current[me] = nil
-	}
+	s.cpus.Clear(next)
 	next.prioBoost = true
 	s.enqueue(a, next)
 }

@@ -11,11 +11,11 @@ func init() {
 	agent.Register("fifo-percpu", "per-CPU FIFO agents with local blocking commits (paper Fig 3)", New)
 }
 
-// task is the policy's view of a ghOSt task.
+// task is the policy's view of a ghOSt task; agent.Task holds its run
+// state, the CPU it was committed to and its place in its runqueue.
 type task struct {
 	agent.Task
-	cpu       int // the CPU it is assigned to, -1 before placement
-	queued    bool
+	home      int // the CPU it is assigned to, -1 before placement
 	prioBoost bool
 }
 
@@ -27,10 +27,10 @@ type scheduler struct {
 	chans      []*agent.Channel // by CPU
 	def        *agent.Channel
 	d          *agent.Dispatcher[task]
-	rq         []agent.FIFO[*task] // by CPU
-	current    []*task             // by CPU
-	cpus       []int
-	next       int // round-robin placement
+	rq         []agent.RunQueue[*task] // by CPU
+	cpus       agent.CPUs[*task]       // the task each CPU's agent committed there
+	ids        []int                   // the enclave's CPUs
+	next       int                     // round-robin placement
 	discovered bool
 }
 
@@ -40,7 +40,7 @@ func New(s *agent.Setup) (agent.Policy, error) {
 	n := s.Enclave.Topology().NumCPUs()
 	sc := &scheduler{
 		enc: s.Enclave, p: s.Params,
-		chans: make([]*agent.Channel, n), rq: make([]agent.FIFO[*task], n), current: make([]*task, n),
+		chans: make([]*agent.Channel, n), rq: make([]agent.RunQueue[*task], n), cpus: agent.NewCPUs[*task](n),
 	}
 	set := s.Enclave.CPUs()
 	for c := set.First(); c >= 0; c = set.Next(c + 1) {
@@ -49,11 +49,12 @@ func New(s *agent.Setup) (agent.Policy, error) {
 			return nil, err
 		}
 		sc.chans[c] = ch
-		sc.cpus = append(sc.cpus, c)
+		sc.ids = append(sc.ids, c)
+		sc.rq[c].Costs = agent.QueueCosts{Push: s.Params.ContainerOpCycles, Pop: s.Params.ContainerOpCycles}
 	}
-	sc.def = sc.chans[sc.cpus[0]]
+	sc.def = sc.chans[sc.ids[0]]
 	sc.def.SetEnclaveDefault()
-	sc.d = agent.NewDispatcher(func(g agent.Gtid) *task { return &task{cpu: -1} }, func(t *task) *agent.Task { return &t.Task })
+	sc.d = agent.NewDispatcher(func(g agent.Gtid) *task { return &task{home: -1} }, func(t *task) *agent.Task { return &t.Task })
 	return sc, nil
 }
 
@@ -72,73 +73,79 @@ func (h handler) TaskNew(t *task, m agent.Message) {
 // TaskRunnable (MSG_TASK_WAKEUP): a task placed before goes back on its
 // CPU's runqueue; a task never placed gets a CPU now.
 func (h handler) TaskRunnable(t *task, m agent.Message) {
+	t.Expect("fifo-percpu", "TASK_WAKEUP", agent.Blocked)
 	t.prioBoost = !m.Deferrable
-	if t.cpu < 0 {
+	if t.home < 0 {
 		h.s.place(h.a, t)
 		return
 	}
 	h.s.enqueue(h.a, t)
 }
 
-func (h handler) TaskBlocked(t *task, m agent.Message) { h.s.offCPU(t) }
+// TaskBlocked: usually on its CPU; queued when its agent's commit failed
+// as it blocked, or when discovery after an upgrade queued it while it
+// still ran: it leaves the runqueue then, as upstream's TaskBlocked erases
+// it (left there, every commit of it would fail TARGET_NOT_RUNNABLE until
+// it woke).
+func (h handler) TaskBlocked(t *task, m agent.Message) {
+	t.Expect("fifo-percpu", "TASK_BLOCKED", agent.OnCPU, agent.Queued)
+	h.s.remove(h.a, t)
+	t.State = agent.Blocked
+}
 
 func (h handler) TaskPreempted(t *task, m agent.Message) {
-	h.s.offCPU(t)
+	t.Expect("fifo-percpu", "TASK_PREEMPT", agent.OnCPU, agent.Queued)
+	h.s.cpus.Clear(t)
 	t.prioBoost = true
 	h.s.enqueue(h.a, t)
 }
 
 func (h handler) TaskYield(t *task, m agent.Message) {
-	h.s.offCPU(t)
+	t.Expect("fifo-percpu", "TASK_YIELD", agent.OnCPU, agent.Queued)
+	h.s.cpus.Clear(t)
 	h.s.enqueue(h.a, t)
 }
 
-func (h handler) TaskDead(t *task, m agent.Message) { h.s.remove(t) }
-
-func (h handler) TaskDeparted(t *task, m agent.Message) { h.s.remove(t) }
-
-func (s *scheduler) offCPU(t *task) {
-	if t.cpu >= 0 && s.current[t.cpu] == t {
-		s.current[t.cpu] = nil
-	}
+// TaskDead: a dying task blocks first (its BLOCKED came before).
+func (h handler) TaskDead(t *task, m agent.Message) {
+	t.Expect("fifo-percpu", "TASK_DEAD", agent.Blocked)
+	h.s.remove(h.a, t)
 }
 
-func (s *scheduler) remove(t *task) {
-	s.offCPU(t)
-	if t.queued && t.cpu >= 0 {
-		s.rq[t.cpu].Remove(t)
-		t.queued = false
+func (h handler) TaskDeparted(t *task, m agent.Message) { h.s.remove(h.a, t) }
+
+// remove takes t off its CPU and out of its runqueue.
+func (s *scheduler) remove(a *agent.Agent, t *task) {
+	s.cpus.Clear(t)
+	if t.home >= 0 {
+		s.rq[t.home].Remove(a, t)
 	}
 }
 
 // enqueue puts t on its CPU's runqueue: boosted tasks (preempted, woken)
-// at the front.
+// at the front; a queued task stays where it is.
 func (s *scheduler) enqueue(a *agent.Agent, t *task) {
-	if t.queued {
-		return
-	}
-	a.ChargeCycles(s.p.ContainerOpCycles)
 	if t.prioBoost {
-		s.rq[t.cpu].PushFront(t)
+		s.rq[t.home].PushFront(a, t)
 	} else {
-		s.rq[t.cpu].PushBack(t)
+		s.rq[t.home].Push(a, t)
 	}
-	t.queued = true
 }
 
 // place assigns a CPU round-robin (AssignCpu) and migrates the task there:
 // associate it with that CPU's channel, queue it, ping that agent. Tasks
 // never move again.
 func (s *scheduler) place(a *agent.Agent, t *task) {
-	cpu := s.cpus[s.next%len(s.cpus)]
+	cpu := s.ids[s.next%len(s.ids)]
 	s.next++
-	t.cpu = cpu
 	if _, err := s.chans[cpu].AssociateTask(a, t.Gtid, t.Seqnum); err != nil {
-		// A message is on its way to the old channel (ESTALE): it will
-		// arrive there, and the task is placed then.
-		t.cpu = -1
+		// A message is on its way to the old channel (ESTALE): the task
+		// stays unplaced, and Blocked in the policy's view, until a
+		// wakeup places it. (Upstream CHECKs that the association
+		// succeeds.)
 		return
 	}
+	t.home = cpu
 	s.enqueue(a, t)
 	if cpu != a.CPU().ID {
 		a.Ping(cpu)
