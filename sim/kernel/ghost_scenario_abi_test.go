@@ -23,50 +23,6 @@ func (s *scenario) countPosts(typ MsgType) int {
 	return n
 }
 
-// TestScenarioElidePreemptSpent: ELIDE_PREEMPT is spent by the pick of
-// the latch that carried it, even when that latch displaced no task: a
-// later CFS preemption of the task it latched sends TASK_PREEMPT, so the
-// task is not stranded while the agent believes it runs.
-//
-// Reference: docs/GHOST-SEMANTICS.md §3.3, §1.4 (2, 3); ghost.c
-// _pick_next_task_ghost (clears ELIDE_PREEMPT), pick_next_ghost_agent
-// (check_prev_preemption), ghost_latched_task_preempted.
-func TestScenarioElidePreemptSpent(t *testing.T) {
-	s := newScenario(t, "skylake112", SetOf(0, 1), EnclaveConfig{})
-	q, _ := s.e.CreateQueue(64)
-	q.SetDefault()
-	var A *Task
-	s.agents("ag", func(a *sagent) {
-		if a.CPU() != 0 {
-			a.idle()
-			return
-		}
-		a.pollFor(q, MsgTaskNew)
-		a.note("commit A to idle cpu1 with ELIDE_PREEMPT: the latch displaces no task")
-		a.commit(1, Txn{Gtid: A.Gtid(), TaskBarrier: a.seq(A.Gtid()), RunFlags: RunElidePreempt, CommitFlags: CommitAtTxnCommit})
-		m := a.pollFor(q, MsgTaskPreempt)
-		a.note("A was preempted by C: commit it again once C is gone")
-		a.Run(sim.Us(8))
-		a.commit(1, Txn{Gtid: A.Gtid(), TaskBarrier: m.Seqnum, CommitFlags: CommitAtTxnCommit})
-		a.pollFor(q, MsgTaskDead)
-		a.idle()
-	})
-	A = s.ghost("A", 1, func(th *Thread) { th.Run(sim.Us(20)) })
-	s.at(sim.Us(10), "CFS task C wakes on cpu1", func() {
-		s.cfs("C", 1, func(th *Thread) { th.Run(sim.Us(5)) })
-	})
-	s.run(sim.Us(100))
-	if n := s.countPosts(MsgTaskPreempt); n != 1 || A.State() != TaskDead {
-		t.Errorf("%d TASK_PREEMPT (want 1, from C); A is %v (want dead)", n, A.State())
-	}
-	s.check("elide-preempt-spent", `
-ELIDE_PREEMPT on a latch that displaced no task (cpu1 was idle) is spent when
-cpu1 picks A: CFS task C preempting A later sends TASK_PREEMPT(A), and the agent
-re-commits A after C. (Before the fix the flag stayed armed and A was stranded.)
-Reference: docs/GHOST-SEMANTICS.md §3.3, §1.4; ghost.c _pick_next_task_ghost,
-ghost_latched_task_preempted.`)
-}
-
 // TestScenarioNeedCPUNotIdle: after a commit of the IDLE gtid with
 // NEED_CPU_NOT_IDLE, the first switch of the CPU to a task that is not
 // ghOSt or idle sends one MSG_CPU_NOT_IDLE naming that task; without the

@@ -37,8 +37,38 @@ import (
 //	--- ...                                          an action of the test itself
 //	watchdog: ...                                    the watchdog fired
 //	enclave N: last ctl fd closed, ...               an ephemeral enclave dies with its owner
+//
+// Most scenarios are scripts (testdata/scripts/*.txt, run by
+// TestScenarioScripts in ghost_script_test.go), whose commands drive this
+// harness and whose expected output is this trace. Those that stay in Go
+// need a callback or a check a script cannot say:
+//
+//   - §9.8 global-agent-handoff: its global agent is an algorithm of its
+//     own (BOOST_PRIO, handing the role to another CPU's agent).
+//   - §9.14 cpu-tick: its agent routes its own CPU's messages and queues
+//     messages, not tasks.
+//   - §9.15 cost-placement, group-commit-idle-targets: times checked
+//     against the machine's costs (line transfers, IPIs, commit work).
+//   - crash-mid-commit: kills the agent from the commit callback, inside
+//     the ioctl.
+//   - priority-changed: a probe run finds the instant of the second.
+//   - rtla-*: count the agent's wakeups with and without the flag.
+//   - set-class-of, txn-outputs, txn-final-states: agents that keep each
+//     task's seqnum, and checks relating outputs (commit_time,
+//     cpu_seqnum) to each other; txn-final-states's table of attempts.
+//   - need-cpu-not-idle: to be converted once the IDLE-gtid change to
+//     the commit path has landed (its golden moves with it).
+//   - bpf-pnt-races, spawn-ghost-child, affinity-of-ghost-tasks: a BPF
+//     program, a thread's clone and affinity masks written in Go.
 
-var rewrite = flag.Bool("rewrite", false, "rewrite the golden files of the ghOSt scenario tests")
+// rewriting reports whether the test runs with -rewrite, the flag
+// cockroachdb/datadriven defines: the golden files of the Go scenarios
+// and the expected output of the scenario scripts (ghost_script_test.go)
+// are rewritten together.
+func rewriting() bool {
+	f := flag.Lookup("rewrite")
+	return f != nil && f.Value.String() == "true"
+}
 
 // scenario is one scripted ghOSt scenario: a kernel, an enclave, tasks and
 // agents written for the scenario, and the recorded trace.
@@ -283,7 +313,7 @@ func (s *scenario) check(name, doc string) {
 	}
 	got := b.String()
 	path := filepath.Join("testdata", "ghost", name+".txt")
-	if *rewrite {
+	if rewriting() {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			s.t.Fatal(err)
 		}
@@ -431,6 +461,11 @@ func (a *sagent) commit(cpu int, tx Txn) TxnState {
 func (a *sagent) seq(g Gtid) uint32 {
 	sw, _ := a.StatusWord(g)
 	return sw.Barrier
+}
+
+// swFlags renders the ONCPU and RUNNABLE bits of a status word.
+func swFlags(sw StatusWord) string {
+	return fmt.Sprintf("barrier=%d oncpu=%v runnable=%v", sw.Barrier, sw.OnCPU(), sw.Runnable())
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
