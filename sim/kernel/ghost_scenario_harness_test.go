@@ -14,11 +14,13 @@ import (
 	"github.com/ghostsim/ghostsim/sim"
 )
 
-// This file is the harness of the ghOSt scenario tests: a recorder that
-// merges the kernel's ghOSt trace (messages when posted or dropped,
-// commits with their final state, the watchdog) with every context switch
-// and with notes from scripted agents into one stable text, compared with
-// a golden file under testdata/ghost/. Regenerate the golden files with
+// This file is the harness of the ghOSt scenario tests: a recorder of the
+// kernel's typed trace events (Kernel.SetTraceEvents: messages when posted
+// or dropped, transactions' final states, context switches, the watchdog,
+// an enclave's destruction, the BPF hook), each kind rendered in one place
+// (scenario.event), merged with notes from scripted agents into one stable
+// text, compared with a golden file under testdata/ghost/. Regenerate the
+// golden files with
 //
 //	go test ./sim/kernel -run Scenario -rewrite
 //
@@ -113,8 +115,7 @@ func newScenario(t *testing.T, machine string, cpus CPUSet, cfg EnclaveConfig) *
 		}
 		s.e = e
 	}
-	k.SetTrace(s.trace)
-	k.OnSwitch(s.switched)
+	k.SetTraceEvents(s.event)
 	s.hid = k.Engine().Register(sim.HandlerFunc(func(now sim.Time, ev sim.Event) {
 		s.acts[ev.A]()
 	}))
@@ -137,11 +138,7 @@ func (s *scenario) at(when sim.Time, what string, f func()) {
 func (s *scenario) run(until sim.Time) { s.k.Engine().Run(until) }
 
 func (s *scenario) line(cpu int, text string) {
-	c := "cpu-"
-	if cpu >= 0 {
-		c = fmt.Sprintf("cpu%d", cpu)
-	}
-	s.lines = append(s.lines, fmt.Sprintf("%-9v %-5s %s", s.k.Now(), c, text))
+	s.lines = append(s.lines, fmt.Sprintf("%-9v %-5s %s", s.k.Now(), cpuName(cpu), text))
 }
 
 // note records a line from test code (a scripted agent) on cpu.
@@ -149,49 +146,45 @@ func (s *scenario) note(cpu int, format string, args ...any) {
 	s.line(cpu, fmt.Sprintf(format, args...))
 }
 
-func (s *scenario) trace(at sim.Time, cpu int, format string, args []any) {
+// event records one kernel trace event as a line, by kind.
+func (s *scenario) event(e TraceEvent) {
 	var text string
-	switch {
-	case strings.HasPrefix(format, "commit gtid="):
-		text = fmt.Sprintf("commit %s %v", s.gtid(args[0].(Gtid)), args[1])
-		s.commits = append(s.commits, commitRecord{at, cpu, args[0].(Gtid), args[1].(TxnState)})
+	switch e.Kind {
+	case TraceMsgPosted:
+		text = fmt.Sprintf("post %s %s", queueName(e.Enclave, e.Queue), s.msg(e.Msg))
+		if s.postInfo != nil {
+			text += s.postInfo(e.Msg)
+		}
+	case TraceMsgDropped:
+		text = fmt.Sprintf("drop %s: %s", s.msg(e.Msg), e.Reason)
+	case TraceTxnFinal:
+		text = fmt.Sprintf("commit %s %v", s.gtid(e.Gtid), e.Txn)
+		s.commits = append(s.commits, commitRecord{e.At, e.CPU, e.Gtid, e.Txn})
 		if s.onCommit != nil {
 			defer s.onCommit(s.commits[len(s.commits)-1])
 		}
-	case strings.HasPrefix(format, "drop "):
-		text = fmt.Sprintf(strings.Replace(format, "%v", "%s", 1), append([]any{s.msg(args[0].(Message))}, args[1:]...)...)
-	case format == "%v":
-		if m, ok := args[0].(Message); ok {
-			text = fmt.Sprintf("post %s %s", s.queueOf(m), s.msg(m))
-			if s.postInfo != nil {
-				text += s.postInfo(m)
-			}
-			break
-		}
-		fallthrough
-	default:
-		text = fmt.Sprintf(format, args...)
+	case TraceSwitch:
+		s.switched(SwitchRecord{At: e.At, CPU: e.CPU, Prev: e.Prev, PrevState: e.PrevState, Next: e.Next})
+		return
+	default: // the watchdog, an enclave's destruction, the BPF hook
+		text = e.String()
 	}
-	s.line(cpu, text)
+	s.lines = append(s.lines, fmt.Sprintf("%-9v %-5s %s", e.At, cpuName(e.CPU), text))
 }
 
-// queueOf names the queue m was just posted to.
-func (s *scenario) queueOf(m Message) string {
-	var q *Queue
-	if m.Type.IsTaskMsg() {
-		if t := s.k.TaskByGtid(m.Gtid); t != nil && t.g != nil {
-			q = t.g.dstQ
-		}
-	} else if a := s.k.cpus[m.CPU].g.agent; a != nil {
-		q = a.g.dstQ
+// queueName names queue id of enclave enc: qN in enclave 0, eEqN in others.
+func queueName(enc, id int) string {
+	if enc != 0 {
+		return fmt.Sprintf("e%dq%d", enc, id)
 	}
-	if q == nil {
-		return "q?"
+	return fmt.Sprintf("q%d", id)
+}
+
+func cpuName(cpu int) string {
+	if cpu < 0 {
+		return "cpu-"
 	}
-	if q.enclave.id != 0 {
-		return fmt.Sprintf("e%dq%d", q.enclave.id, q.id)
-	}
-	return fmt.Sprintf("q%d", q.id)
+	return fmt.Sprintf("cpu%d", cpu)
 }
 
 // gtid renders a transaction's or message's gtid with the task's name.
@@ -251,7 +244,7 @@ func (s *scenario) switched(r SwitchRecord) {
 	if r.Prev >= 0 {
 		prev += "(" + r.PrevState.String() + ")"
 	}
-	s.lines = append(s.lines, fmt.Sprintf("%-9v %-5s switch %s -> %s", r.At, fmt.Sprintf("cpu%d", r.CPU), prev, name(r.Next)))
+	s.lines = append(s.lines, fmt.Sprintf("%-9v %-5s switch %s -> %s", r.At, cpuName(r.CPU), prev, name(r.Next)))
 }
 
 // ghost spawns a ghOSt task of the scenario's enclave queued on cpu.
