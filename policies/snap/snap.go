@@ -36,11 +36,12 @@ const cyclesPerCPUConsidered = 4
 // policies/search).
 const retry = agent.Microsecond
 
+// task is the policy's view of a thread; agent.Task holds its run state,
+// the CPU it was committed to and its place in its queue.
 type task struct {
 	agent.Task
 	worker    bool
-	cpu, last int // where it runs (-1: none); where it last ran (-1: never)
-	queued    bool
+	last      int // where it last ran (-1: never)
 	preempted bool
 }
 
@@ -49,9 +50,9 @@ type scheduler struct {
 	topo                      *agent.Topology
 	p                         agent.Params
 	loop                      agent.CentralLoop[task]
-	workers                   agent.FIFO[*task]
-	ants                      agent.FIFO[*task]
-	current                   []*task // by CPU
+	workers                   agent.RunQueue[*task]
+	ants                      agent.RunQueue[*task]
+	cpus                      agent.CPUs[*task] // the thread committed to each CPU
 	stats                     *agent.Stats
 	cOverAnt, cMoved, cFailed int
 
@@ -71,14 +72,17 @@ func New(s *agent.Setup) (agent.Policy, error) {
 	}
 	ch.SetEnclaveDefault()
 	n := s.Enclave.Topology().NumCPUs()
-	sc := &scheduler{enc: s.Enclave, topo: s.Enclave.Topology(), p: s.Params, current: make([]*task, n), stats: agent.NewStats()}
+	sc := &scheduler{enc: s.Enclave, topo: s.Enclave.Topology(), p: s.Params, cpus: agent.NewCPUs[*task](n), stats: agent.NewStats()}
+	// Pushes are charged, pops are not (as this policy always charged).
+	sc.workers.Costs = agent.QueueCosts{Push: s.Params.ContainerOpCycles}
+	sc.ants.Costs = sc.workers.Costs
 	sc.cOverAnt = sc.stats.Counter("worker_over_antagonist")
 	sc.cMoved = sc.stats.Counter("worker_moved")
 	sc.cFailed = sc.stats.Counter("commit_failed")
 	sc.loop = agent.CentralLoop[task]{
 		Global:     agent.NewGlobal(s.Enclave, s.Params.GlobalCPU),
 		Channel:    ch,
-		Dispatcher: agent.NewDispatcher(func(agent.Gtid) *task { return &task{cpu: -1, last: -1} }, func(t *task) *agent.Task { return &t.Task }),
+		Dispatcher: agent.NewDispatcher(func(agent.Gtid) *task { return &task{last: -1} }, func(t *task) *agent.Task { return &t.Task }),
 		MsgCycles:  s.Params.ContainerOpCycles,
 		Stats:      sc.stats,
 	}
@@ -115,65 +119,70 @@ func (h *handler) TaskNew(t *task, m agent.Message) {
 	}
 }
 
-func (h *handler) TaskRunnable(t *task, m agent.Message) { h.s.enqueue(h.a, t) }
+func (h *handler) TaskRunnable(t *task, m agent.Message) {
+	t.Expect("snap", "TASK_WAKEUP", agent.Blocked)
+	h.s.enqueue(h.a, t)
+}
 
-func (h *handler) TaskBlocked(t *task, m agent.Message) { h.s.offCPU(t) }
+// TaskBlocked: usually on its CPU; queued when discovery after an upgrade
+// queued a thread that still ran (it leaves its queue then).
+func (h *handler) TaskBlocked(t *task, m agent.Message) {
+	t.Expect("snap", "TASK_BLOCKED", agent.OnCPU, agent.Queued)
+	h.s.remove(h.a, t)
+	t.State = agent.Blocked
+}
 
 // TaskPreempted: CFS (or a worker, for an antagonist) took its CPU; it
-// goes back at the front of its queue and is placed again this round.
+// goes back at the front of its queue and is placed again this round. An
+// antagonist a worker displaced is still OnCPU until this message.
 func (h *handler) TaskPreempted(t *task, m agent.Message) {
-	if t.worker && t.cpu >= 0 && h.s.current[t.cpu] == t {
+	t.Expect("snap", "TASK_PREEMPT", agent.OnCPU, agent.Queued)
+	if cpu := h.s.cpus.Clear(t); t.worker && cpu >= 0 {
 		h.s.stats.Add(h.s.cMoved, 1)
 	}
-	h.s.offCPU(t)
 	t.preempted = true
 	h.s.enqueue(h.a, t)
 }
 
 func (h *handler) TaskYield(t *task, m agent.Message) {
-	h.s.offCPU(t)
+	t.Expect("snap", "TASK_YIELD", agent.OnCPU, agent.Queued)
+	h.s.cpus.Clear(t)
 	h.s.enqueue(h.a, t)
 }
 
-func (h *handler) TaskDead(t *task, m agent.Message) { h.s.remove(t) }
+// TaskDead: a dying thread blocks first (its BLOCKED came before).
+func (h *handler) TaskDead(t *task, m agent.Message) {
+	t.Expect("snap", "TASK_DEAD", agent.Blocked)
+	h.s.remove(h.a, t)
+}
 
-func (h *handler) TaskDeparted(t *task, m agent.Message) { h.s.remove(t) }
+func (h *handler) TaskDeparted(t *task, m agent.Message) { h.s.remove(h.a, t) }
 
-func (s *scheduler) queue(t *task) *agent.FIFO[*task] {
+func (s *scheduler) queue(t *task) *agent.RunQueue[*task] {
 	if t.worker {
 		return &s.workers
 	}
 	return &s.ants
 }
 
-func (s *scheduler) offCPU(t *task) {
-	if t.cpu >= 0 && s.current[t.cpu] == t {
-		s.current[t.cpu] = nil
-	}
-	t.cpu = -1
+// remove takes t off its CPU and out of its queue.
+func (s *scheduler) remove(a *agent.Agent, t *task) {
+	s.cpus.Clear(t)
+	s.queue(t).Remove(a, t)
 }
 
-func (s *scheduler) remove(t *task) {
-	s.offCPU(t)
-	if t.queued {
-		s.queue(t).Remove(t)
-		t.queued = false
-	}
-}
-
-// enqueue: a preempted thread to the front of its queue, others to the back.
+// enqueue: a preempted thread to the front of its queue, others to the
+// back; a queued thread stays where it is, and keeps its flag.
 func (s *scheduler) enqueue(a *agent.Agent, t *task) {
-	if t.queued {
+	if t.Queued() {
 		return
 	}
-	a.ChargeCycles(s.p.ContainerOpCycles)
 	if t.preempted {
-		s.queue(t).PushFront(t)
+		s.queue(t).PushFront(a, t)
 	} else {
-		s.queue(t).PushBack(t)
+		s.queue(t).Push(a, t)
 	}
 	t.preempted = false
-	t.queued = true
 }
 
 // Schedule is one round: workers on idle CPUs or over antagonists, then
@@ -186,7 +195,7 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 	var free, antCPUs agent.CPUSet
 	set := s.enc.CPUs()
 	for cpu := set.First(); cpu >= 0; cpu = set.Next(cpu + 1) {
-		switch cur := s.current[cpu]; {
+		switch cur := s.cpus.Of(cpu); {
 		case cpu == s.loop.Global.CPU():
 		case cur == nil:
 			free.Add(cpu)
@@ -200,24 +209,29 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 		s.retry = true // CFS may give CPUs back without a message
 	}
 	s.reqs, s.assigned, s.skipped = s.reqs[:0], s.assigned[:0], s.skipped[:0]
+	// Threads still getting off a CPU, or with a message in flight, sit
+	// out the round (skipped).
 	for s.workers.Len() > 0 && !(idle.Empty() && antCPUs.Empty()) {
-		t, _ := s.workers.PopFront()
-		t.queued = false
+		t, ok := s.workers.PopRunnable(a, &s.skipped, nil)
+		if !ok {
+			break
+		}
 		pool := &idle
 		if idle.Empty() {
 			pool = &antCPUs
-		}
-		if !s.open(a, t, pool) {
-			continue
-		}
-		if pool == &antCPUs {
 			s.stats.Add(s.cOverAnt, 1)
 		}
+		s.open(a, t, pool)
 	}
 	for s.ants.Len() > 0 && !idle.Empty() {
-		t, _ := s.ants.PopFront()
-		t.queued = false
+		t, ok := s.ants.PopRunnable(a, &s.skipped, nil)
+		if !ok {
+			break
+		}
 		s.open(a, t, &idle)
+	}
+	if len(s.skipped) > 0 {
+		s.retry = true
 	}
 	for _, t := range s.skipped {
 		t.preempted = true // keep its place
@@ -230,33 +244,20 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 		t, cpu := s.assigned[i], s.reqs[i].CPU()
 		if !ok {
 			s.stats.Add(s.cFailed, 1)
-			t.cpu = -1
 			t.preempted = true
 			s.enqueue(a, t)
 			s.retry = true
 			return
 		}
-		if prev := s.current[cpu]; prev != nil && prev != t {
-			prev.cpu = -1 // an antagonist displaced: its PREEMPT requeues it
-		}
-		s.current[cpu] = t
+		s.cpus.Assign(cpu, t, a.Now()) // an antagonist displaced: its PREEMPT requeues it
 		t.last = cpu
 	})
 	return len(s.reqs)
 }
 
 // open places t on the CPU of pool nearest its last CPU and opens the
-// transaction; false when t sits this round out (it is then in skipped).
-func (s *scheduler) open(a *agent.Agent, t *task, pool *agent.CPUSet) bool {
-	sw, ok := a.TaskStatusWord(t.Gtid)
-	if !ok {
-		return false // gone: its DEAD is on its way
-	}
-	if sw.OnCPU() || sw.Barrier != t.Seqnum {
-		s.retry = true
-		s.skipped = append(s.skipped, t)
-		return false
-	}
+// transaction.
+func (s *scheduler) open(a *agent.Agent, t *task, pool *agent.CPUSet) {
 	cpu := pool.First()
 	considered := 1
 	if t.last >= 0 {
@@ -266,8 +267,6 @@ func (s *scheduler) open(a *agent.Agent, t *task, pool *agent.CPUSet) bool {
 	req := a.RunRequest(cpu)
 	req.Open(agent.RunRequestOptions{Target: t.Gtid, TargetBarrier: t.Seqnum, CommitFlags: agent.CommitAtTxnCommit})
 	pool.Remove(cpu)
-	t.cpu = cpu
 	s.reqs = append(s.reqs, req)
 	s.assigned = append(s.assigned, t)
-	return true
 }
