@@ -15,21 +15,22 @@ func init() {
 	agent.Register("example-lifo", "example: a centralized LIFO with topology-aware placement (examples/lifo)", New)
 }
 
+// task embeds agent.Task: gtid, seqnum, its run state, the CPU it runs on
+// and its place in the stack.
 type task struct {
 	agent.Task
-	cpu, last int // where it runs and where it last ran, -1 for none
-	queued    bool
+	last int // where it last ran, -1 for never
 }
 
 type policy struct {
 	enc    *agent.Enclave
 	global *agent.Global
 	loop   agent.CentralLoop[task]
-	stack  agent.FIFO[*task] // the top (newest) at the front
+	stack  agent.RunQueue[*task] // a FIFO with the top (newest) at the front
+	cpus   agent.CPUs[*task]     // the task committed to each CPU
 
-	running []*task // by CPU
-	reqs    []*agent.RunRequest
-	picked  []*task
+	reqs   []*agent.RunRequest
+	picked []*task
 }
 
 // New makes the policy's channel (polled by the global agent, the
@@ -41,59 +42,67 @@ func New(s *agent.Setup) (agent.Policy, error) {
 	}
 	ch.SetEnclaveDefault()
 	p := &policy{enc: s.Enclave, global: agent.NewGlobal(s.Enclave, s.Params.GlobalCPU),
-		running: make([]*task, s.Enclave.Topology().NumCPUs())}
-	d := agent.NewDispatcher(func(agent.Gtid) *task { return &task{cpu: -1, last: -1} }, func(t *task) *agent.Task { return &t.Task })
+		cpus: agent.NewCPUs[*task](s.Enclave.Topology().NumCPUs())}
+	d := agent.NewDispatcher(func(agent.Gtid) *task { return &task{last: -1} }, func(t *task) *agent.Task { return &t.Task })
 	p.loop = agent.CentralLoop[task]{Global: p.global, Channel: ch, Dispatcher: d}
 	return p, nil
 }
 
 // Run is every agent thread's body: the library's global-agent loop.
-func (p *policy) Run(a *agent.Agent) { p.loop.Run(a, &handler{p: p}, p) }
+func (p *policy) Run(a *agent.Agent) { p.loop.Run(a, &handler{p: p, a: a}, p) }
 
 type handler struct {
 	p *policy
+	a *agent.Agent
 }
+
+// Each handler first checks that the message fits the task's state, as
+// upstream's FifoTaskState checks: a message that does not is a bug, and
+// crashes the agent with the task and message named.
 
 func (h *handler) TaskNew(t *task, m agent.Message) {
 	if m.Runnable {
-		h.p.push(t)
-	}
-}
-func (h *handler) TaskRunnable(t *task, m agent.Message)  { h.p.push(t) }
-func (h *handler) TaskBlocked(t *task, m agent.Message)   { h.p.off(t) }
-func (h *handler) TaskPreempted(t *task, m agent.Message) { h.p.off(t); h.p.push(t) }
-func (h *handler) TaskYield(t *task, m agent.Message)     { h.p.off(t); h.p.pushBottom(t) }
-func (h *handler) TaskDead(t *task, m agent.Message)      { h.p.forget(t) }
-func (h *handler) TaskDeparted(t *task, m agent.Message)  { h.p.forget(t) }
-
-func (p *policy) push(t *task) {
-	if !t.queued {
-		p.stack.PushFront(t)
-		t.queued = true
+		h.p.stack.PushFront(h.a, t)
 	}
 }
 
-// pushBottom queues a task that yielded under all the others: a yield
-// asks to let them run (a LIFO that put it on top would starve the rest,
-// which ghosttest's churn scenario catches).
-func (p *policy) pushBottom(t *task) {
-	if !t.queued {
-		p.stack.PushBack(t)
-		t.queued = true
-	}
+func (h *handler) TaskRunnable(t *task, m agent.Message) {
+	t.Expect("example-lifo", "TASK_WAKEUP", agent.Blocked)
+	h.p.stack.PushFront(h.a, t)
 }
 
-func (p *policy) off(t *task) {
-	if t.cpu >= 0 && p.running[t.cpu] == t {
-		p.running[t.cpu] = nil
-	}
-	t.cpu = -1
+func (h *handler) TaskBlocked(t *task, m agent.Message) {
+	t.Expect("example-lifo", "TASK_BLOCKED", agent.OnCPU, agent.Queued)
+	h.p.forget(h.a, t)
+	t.State = agent.Blocked
 }
 
-func (p *policy) forget(t *task) {
-	p.off(t)
-	p.stack.Remove(t)
-	t.queued = false
+func (h *handler) TaskPreempted(t *task, m agent.Message) {
+	t.Expect("example-lifo", "TASK_PREEMPT", agent.OnCPU, agent.Queued)
+	h.p.cpus.Clear(t)
+	h.p.stack.PushFront(h.a, t)
+}
+
+// TaskYield queues a task that yielded under all the others: a yield asks
+// to let them run (a LIFO that put it on top would starve the rest, which
+// ghosttest's churn scenario catches).
+func (h *handler) TaskYield(t *task, m agent.Message) {
+	t.Expect("example-lifo", "TASK_YIELD", agent.OnCPU, agent.Queued)
+	h.p.cpus.Clear(t)
+	h.p.stack.Push(h.a, t)
+}
+
+func (h *handler) TaskDead(t *task, m agent.Message) {
+	t.Expect("example-lifo", "TASK_DEAD", agent.Blocked)
+	h.p.forget(h.a, t)
+}
+
+func (h *handler) TaskDeparted(t *task, m agent.Message) { h.p.forget(h.a, t) }
+
+// forget takes t off its CPU and out of the stack.
+func (p *policy) forget(a *agent.Agent, t *task) {
+	p.cpus.Clear(t)
+	p.stack.Remove(a, t)
 }
 
 // Schedule gives each idle CPU the newest runnable task, nearest its last
@@ -102,18 +111,12 @@ func (p *policy) Schedule(a *agent.Agent) int {
 	if p.stack.Len() == 0 {
 		return 0
 	}
-	var idle agent.CPUSet
-	cpus := p.enc.CPUs()
-	for cpu := cpus.First(); cpu >= 0; cpu = cpus.Next(cpu + 1) {
-		if cpu != p.global.CPU() && p.running[cpu] == nil {
-			idle.Add(cpu)
-		}
-	}
+	idle := p.enc.CPUs().AndNot(p.cpus.Busy())
+	idle.Remove(p.global.CPU())
 	idle = a.AvailCPUs(idle) // not those a CFS task holds
 	p.reqs, p.picked = p.reqs[:0], p.picked[:0]
 	for p.stack.Len() > 0 && !idle.Empty() {
-		t, _ := p.stack.PopFront()
-		t.queued = false
+		t, _ := p.stack.Pop(a)
 		cpu := idle.First()
 		if t.last >= 0 {
 			cpu, _, _ = p.enc.Topology().NearestIn(t.last, idle)
@@ -126,10 +129,11 @@ func (p *policy) Schedule(a *agent.Agent) int {
 	a.CommitGroup("example-lifo", p.reqs, func(i int, ok bool) {
 		t, cpu := p.picked[i], p.reqs[i].CPU()
 		if !ok {
-			p.push(t) // stale or busy: next round
+			p.stack.PushFront(a, t) // stale or busy: next round
 			return
 		}
-		t.cpu, t.last, p.running[cpu] = cpu, cpu, t
+		p.cpus.Assign(cpu, t, a.Now())
+		t.last = cpu
 	})
 	return len(p.reqs)
 }
