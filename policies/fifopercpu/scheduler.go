@@ -22,39 +22,25 @@ type task struct {
 // scheduler is shared by the process's agent threads (like upstream's
 // FifoScheduler, whose per-CPU state is indexed by CPU).
 type scheduler struct {
-	enc        *agent.Enclave
-	p          agent.Params
-	chans      []*agent.Channel // by CPU
-	def        *agent.Channel
-	d          *agent.Dispatcher[task]
-	rq         []agent.RunQueue[*task] // by CPU
-	cpus       agent.CPUs[*task]       // the task each CPU's agent committed there
-	ids        []int                   // the enclave's CPUs
-	next       int                     // round-robin placement
-	discovered bool
+	loop *agent.PerCPULoop[task]
+	rq   []agent.RunQueue[*task] // by CPU
+	cpus agent.CPUs[*task]       // the task each CPU's agent committed there
+	ids  []int                   // the enclave's CPUs
+	next int                     // round-robin placement
 }
 
-// New makes the per-CPU channels (each waking its own CPU's agent) and
-// takes the first as the enclave's default, where TASK_NEW arrives.
+// New makes the per-CPU channels (each waking its own CPU's agent, the
+// first the enclave's default, where TASK_NEW arrives) and runqueues.
 func New(s *agent.Setup) (agent.Policy, error) {
-	n := s.Enclave.Topology().NumCPUs()
-	sc := &scheduler{
-		enc: s.Enclave, p: s.Params,
-		chans: make([]*agent.Channel, n), rq: make([]agent.RunQueue[*task], n), cpus: agent.NewCPUs[*task](n),
+	loop, err := agent.NewPerCPULoop(s, func(agent.Gtid) *task { return &task{home: -1} })
+	if err != nil {
+		return nil, err
 	}
-	set := s.Enclave.CPUs()
-	for c := set.First(); c >= 0; c = set.Next(c + 1) {
-		ch, err := s.Enclave.MakeChannel(s.Params.QueueElems, c)
-		if err != nil {
-			return nil, err
-		}
-		sc.chans[c] = ch
-		sc.ids = append(sc.ids, c)
+	n := s.Enclave.Topology().NumCPUs()
+	sc := &scheduler{loop: loop, rq: make([]agent.RunQueue[*task], n), cpus: agent.NewCPUs[*task](n), ids: s.Enclave.CPUs().Slice()}
+	for _, c := range sc.ids {
 		sc.rq[c].Costs = agent.QueueCosts{Push: s.Params.ContainerOpCycles, Pop: s.Params.ContainerOpCycles}
 	}
-	sc.def = sc.chans[sc.ids[0]]
-	sc.def.SetEnclaveDefault()
-	sc.d = agent.NewDispatcher(func(g agent.Gtid) *task { return &task{home: -1} }, func(t *task) *agent.Task { return &t.Task })
 	return sc, nil
 }
 
@@ -138,7 +124,7 @@ func (s *scheduler) enqueue(a *agent.Agent, t *task) {
 func (s *scheduler) place(a *agent.Agent, t *task) {
 	cpu := s.ids[s.next%len(s.ids)]
 	s.next++
-	if _, err := s.chans[cpu].AssociateTask(a, t.Gtid, t.Seqnum); err != nil {
+	if _, err := s.loop.Channels[cpu].AssociateTask(a, t.Gtid, t.Seqnum); err != nil {
 		// A message is on its way to the old channel (ESTALE): the task
 		// stays unplaced, and Blocked in the policy's view, until a
 		// wakeup places it. (Upstream CHECKs that the association

@@ -83,3 +83,101 @@ func (l *CentralLoop[T]) Run(a *Agent, h TaskHandler[T], p CentralPolicy) {
 		l.Channel.Poll(a, p.NextWake(a.Now()))
 	}
 }
+
+// NewCentralLoop returns the loop of a centralized policy with what every
+// one starts from: a channel of Params.QueueElems slots that wakes no
+// agent (the global agent polls it) and is the enclave's default, so
+// every task's and agent's messages arrive there; the global agent's role,
+// starting on Params.GlobalCPU; and a dispatcher whose tasks newTask
+// makes. Set MsgCycles and Stats on it as needed.
+func NewCentralLoop[T any, P interface {
+	*T
+	TaskPtr
+}](s *Setup, newTask func(Gtid) *T) (*CentralLoop[T], error) {
+	ch, err := s.Enclave.MakeChannel(s.Params.QueueElems)
+	if err != nil {
+		return nil, err
+	}
+	ch.SetEnclaveDefault()
+	return &CentralLoop[T]{
+		Global:     NewGlobal(s.Enclave, s.Params.GlobalCPU),
+		Channel:    ch,
+		Dispatcher: NewDispatcher(newTask, func(t *T) *Task { return P(t).base() }),
+	}, nil
+}
+
+// PerCPUPolicy is what PerCPULoop needs from a per-CPU policy: its
+// decision for one CPU.
+type PerCPUPolicy interface {
+	// Schedule decides for agent a's own CPU, after a's channel was
+	// drained: typically a local commit (Agent.RunLocal), which blocks
+	// the agent until it is needed again, or a LocalYield. barrier is
+	// the agent barrier read before the drain, for either call.
+	Schedule(a *Agent, barrier uint32)
+}
+
+// PerCPULoop is the loop of every agent thread of a per-CPU policy, as
+// ghost-userspace's per-CPU FIFO (FifoAgent::AgentThread) and the paper's
+// Fig 3: each CPU's agent has a channel of its own that wakes it; it reads
+// its agent barrier, drains its channel and schedules its CPU. The first
+// CPU's channel is the enclave's default, where TASK_NEW arrives; that
+// CPU's agent adopts the tasks already in the enclave (discovery, for an
+// in-place upgrade) before its first round. Make it with NewPerCPULoop.
+type PerCPULoop[T any] struct {
+	// Channels are the agents' channels, by CPU (nil outside the
+	// enclave).
+	Channels   []*Channel
+	Dispatcher *Dispatcher[T]
+
+	first      int // the CPU whose channel is the default
+	discovered bool
+}
+
+// NewPerCPULoop makes a channel of Params.QueueElems slots for each CPU of
+// the enclave, waking that CPU's agent, the first CPU's the enclave's
+// default, and a dispatcher whose tasks newTask makes.
+func NewPerCPULoop[T any, P interface {
+	*T
+	TaskPtr
+}](s *Setup, newTask func(Gtid) *T) (*PerCPULoop[T], error) {
+	cpus := s.Enclave.CPUs()
+	l := &PerCPULoop[T]{
+		Channels:   make([]*Channel, s.Enclave.Topology().NumCPUs()),
+		Dispatcher: NewDispatcher(newTask, func(t *T) *Task { return P(t).base() }),
+		first:      cpus.First(),
+	}
+	for c := cpus.First(); c >= 0; c = cpus.Next(c + 1) {
+		ch, err := s.Enclave.MakeChannel(s.Params.QueueElems, c)
+		if err != nil {
+			return nil, err
+		}
+		l.Channels[c] = ch
+	}
+	l.Channels[l.first].SetEnclaveDefault()
+	return l, nil
+}
+
+// Run is the body of agent thread a (Policy.Run of a per-CPU policy). h
+// handles the messages: make it once per agent thread (a pointer), as
+// converting a struct value to the interface at each message allocates.
+func (l *PerCPULoop[T]) Run(a *Agent, h TaskHandler[T], p PerCPUPolicy) {
+	me := a.CPU().ID
+	ch := l.Channels[me]
+	// The agent's own messages (its CPU's) go to its channel.
+	for {
+		if _, err := ch.AssociateTask(a, a.Gtid(), a.Barrier()); err == nil {
+			break
+		}
+	}
+	if me == l.first && !l.discovered {
+		// Tasks already in the enclave (an in-place upgrade) report to
+		// the default channel, this CPU's.
+		l.discovered = true
+		l.Dispatcher.DiscoverTasks(a, ch, h)
+	}
+	for !a.Finished() {
+		barrier := a.Barrier()
+		Drain(a, ch, l.Dispatcher, h, 0)
+		p.Schedule(a, barrier)
+	}
+}
