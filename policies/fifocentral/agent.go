@@ -30,14 +30,15 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 		return 0
 	}
 	now := a.Now()
-	s.reqs, s.assigned, s.yielding = s.reqs[:0], s.assigned[:0], s.yielding[:0]
+	s.round.Start()
+	s.yielding = s.yielding[:0]
 	var take func(*task) bool // the fast path's: false when its program ran the task
 	if s.bpf != nil {
 		take = func(t *task) bool { return s.revoke(a, t) }
 	}
 	set := s.enc.CPUs()
 	for cpu := set.First(); cpu >= 0 && s.rq.Len() > 0; cpu = set.Next(cpu + 1) {
-		if cpu == s.global.CPU() {
+		if cpu == s.loop.Global.CPU() {
 			continue // the global agent's CPU never gets a task
 		}
 		if cur := s.cpus.Of(cpu); cur != nil && (s.slice == 0 || now-s.cpus.Since(cpu) < s.slice) {
@@ -52,13 +53,9 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 		if !ok {
 			break
 		}
-		req := a.RunRequest(cpu)
-		req.Open(agent.RunRequestOptions{Target: next.Gtid, TargetBarrier: next.Seqnum, CommitFlags: agent.CommitAtTxnCommit})
-		s.reqs = append(s.reqs, req)
-		s.assigned = append(s.assigned, next)
+		s.round.Run(a, cpu, next)
 	}
-	a.CommitGroup("fifo-central", s.reqs, func(i int, ok bool) {
-		t, cpu := s.assigned[i], s.reqs[i].CPU()
+	n := s.round.Commit(a, "fifo-central", func(t *task, cpu int, ok bool) {
 		if !ok {
 			t.prioBoost = true
 			s.enqueue(a, t)
@@ -76,5 +73,5 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 		s.enqueue(a, t)
 	}
 	s.publishWaiting(a)
-	return len(s.reqs)
+	return n
 }

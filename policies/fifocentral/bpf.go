@@ -67,7 +67,7 @@ func newBPFPath(s *scheduler) (*bpfPath, error) {
 // if it can run now (off its CPU, no message in flight) and that CPU is
 // not the global agent's.
 func (s *scheduler) publish(a *agent.Agent, t *task) {
-	if s.bpf == nil || t.pubCPU >= 0 || t.last < 0 || t.last == s.global.CPU() || s.bpf.rings[t.last] == nil {
+	if s.bpf == nil || t.pubCPU >= 0 || t.last < 0 || t.last == s.loop.Global.CPU() || s.bpf.rings[t.last] == nil {
 		return
 	}
 	if a.Readiness(&t.Task) != agent.Ready {

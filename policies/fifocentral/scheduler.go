@@ -36,22 +36,17 @@ type task struct {
 }
 
 type scheduler struct {
-	enc    *agent.Enclave
-	p      agent.Params
-	ch     *agent.Channel
-	d      *agent.Dispatcher[task]
-	global *agent.Global
-	rq     agent.RunQueue[*task]
-	cpus   agent.CPUs[*task] // the task committed to each CPU, and when
-	slice  agent.Time
-	opts   Options
-
-	loop agent.CentralLoop[task]
-	bpf  *bpfPath // nil without Params.BPF
+	enc   *agent.Enclave
+	p     agent.Params
+	loop  *agent.CentralLoop[task]
+	rq    agent.RunQueue[*task]
+	cpus  agent.CPUs[*task] // the task committed to each CPU, and when
+	slice agent.Time
+	opts  Options
+	bpf   *bpfPath // nil without Params.BPF
 
 	// Scratch for one scheduling round.
-	reqs     []*agent.RunRequest
-	assigned []*task
+	round    agent.Round[*task]
 	yielding []*task
 }
 
@@ -61,28 +56,22 @@ func New(s *agent.Setup) (agent.Policy, error) { return NewWith(s, Options{}) }
 
 // NewWith is New with variant options.
 func NewWith(s *agent.Setup, opts Options) (agent.Policy, error) {
-	ch, err := s.Enclave.MakeChannel(s.Params.QueueElems)
+	loop, err := agent.NewCentralLoop(s, func(agent.Gtid) *task { return &task{last: -1, pubCPU: -1} })
 	if err != nil {
 		return nil, err
 	}
-	ch.SetEnclaveDefault()
 	sc := &scheduler{
-		enc: s.Enclave, p: s.Params, ch: ch,
-		global: agent.NewGlobal(s.Enclave, s.Params.GlobalCPU),
-		rq:     agent.RunQueue[*task]{Costs: agent.QueueCosts{Push: s.Params.ContainerOpCycles, Pop: s.Params.ContainerOpCycles}},
-		cpus:   agent.NewCPUs[*task](s.Enclave.Topology().NumCPUs()),
-		slice:  s.Params.TimeSlice(),
-		opts:   opts,
+		enc: s.Enclave, p: s.Params, loop: loop,
+		rq:    agent.RunQueue[*task]{Costs: agent.QueueCosts{Push: s.Params.ContainerOpCycles, Pop: s.Params.ContainerOpCycles}},
+		cpus:  agent.NewCPUs[*task](s.Enclave.Topology().NumCPUs()),
+		slice: s.Params.TimeSlice(),
+		opts:  opts,
 	}
-	sc.d = agent.NewDispatcher(func(agent.Gtid) *task { return &task{last: -1, pubCPU: -1} }, func(t *task) *agent.Task { return &t.Task })
 	if s.Params.BPF {
-		b, err := newBPFPath(sc)
-		if err != nil {
+		if sc.bpf, err = newBPFPath(sc); err != nil {
 			return nil, err
 		}
-		sc.bpf = b
 	}
-	sc.loop = agent.CentralLoop[task]{Global: sc.global, Channel: ch, Dispatcher: sc.d}
 	return sc, nil
 }
 
