@@ -50,8 +50,7 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 		return 0
 	}
 	now := a.Now()
-	s.reqs, s.assigned = s.reqs[:0], s.assigned[:0]
-	var taken agent.CPUSet
+	s.round.Start()
 	set := s.enc.CPUs()
 	for pass := 0; pass < numPasses; pass++ {
 		for cpu := set.First(); cpu >= 0; cpu = set.Next(cpu + 1) {
@@ -59,7 +58,7 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 			if best < 0 {
 				break
 			}
-			if cpu == s.global.CPU() || taken.Has(cpu) {
+			if cpu == s.loop.Global.CPU() || s.round.Has(cpu) {
 				continue // the global agent's CPU never gets a task
 			}
 			cur := s.cpus.Of(cpu)
@@ -88,15 +87,10 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 			if next == nil {
 				continue
 			}
-			req := a.RunRequest(cpu)
-			req.Open(agent.RunRequestOptions{Target: next.Gtid, TargetBarrier: next.Seqnum, CommitFlags: agent.CommitAtTxnCommit})
-			taken.Add(cpu)
-			s.reqs = append(s.reqs, req)
-			s.assigned = append(s.assigned, next)
+			s.round.Run(a, cpu, next)
 		}
 	}
-	a.CommitGroup("ghost-shinjuku", s.reqs, func(i int, ok bool) {
-		t, cpu := s.assigned[i], s.reqs[i].CPU()
+	n := s.round.Commit(a, "ghost-shinjuku", func(t *task, cpu int, ok bool) {
 		if !ok {
 			s.enqueue(a, t, true)
 			return
@@ -111,7 +105,7 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 		t := s.skipped[i]
 		s.rq[t.class].Requeue(a, t) // they keep their place
 	}
-	return len(s.reqs)
+	return n
 }
 
 // pop takes the first task of the best class up to maxClass that can run

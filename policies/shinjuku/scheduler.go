@@ -69,21 +69,17 @@ type task struct {
 }
 
 type scheduler struct {
-	enc    *agent.Enclave
-	p      agent.Params
-	opts   Options
-	ch     *agent.Channel
-	d      *agent.Dispatcher[task]
-	global *agent.Global
-	loop   agent.CentralLoop[task]
-	rq     [numClasses]agent.RunQueue[*task]
-	cpus   agent.CPUs[*task] // the task committed to each CPU, and when
-	slice  agent.Time
+	enc   *agent.Enclave
+	p     agent.Params
+	opts  Options
+	loop  *agent.CentralLoop[task]
+	rq    [numClasses]agent.RunQueue[*task]
+	cpus  agent.CPUs[*task] // the task committed to each CPU, and when
+	slice agent.Time
 
 	// Scratch for one scheduling round.
-	reqs     []*agent.RunRequest
-	assigned []*task
-	skipped  []*task
+	round   agent.Round[*task]
+	skipped []*task
 }
 
 // New builds ghost-shinjuku.
@@ -97,22 +93,18 @@ func NewShenango(s *agent.Setup) (agent.Policy, error) {
 // NewWith builds the policy with opts. Its one channel is the enclave's
 // default and wakes no agent: the global agent polls it.
 func NewWith(s *agent.Setup, opts Options) (agent.Policy, error) {
-	ch, err := s.Enclave.MakeChannel(s.Params.QueueElems)
+	loop, err := agent.NewCentralLoop(s, func(agent.Gtid) *task { return &task{} })
 	if err != nil {
 		return nil, err
 	}
-	ch.SetEnclaveDefault()
 	sc := &scheduler{
-		enc: s.Enclave, p: s.Params, opts: opts, ch: ch,
-		global: agent.NewGlobal(s.Enclave, s.Params.GlobalCPU),
-		cpus:   agent.NewCPUs[*task](s.Enclave.Topology().NumCPUs()),
-		slice:  s.Params.TimeSlice(),
+		enc: s.Enclave, p: s.Params, opts: opts, loop: loop,
+		cpus:  agent.NewCPUs[*task](s.Enclave.Topology().NumCPUs()),
+		slice: s.Params.TimeSlice(),
 	}
 	for c := range sc.rq {
 		sc.rq[c].Costs = agent.QueueCosts{Push: s.Params.ContainerOpCycles, Pop: s.Params.ContainerOpCycles}
 	}
-	sc.d = agent.NewDispatcher(func(agent.Gtid) *task { return &task{} }, func(t *task) *agent.Task { return &t.Task })
-	sc.loop = agent.CentralLoop[task]{Global: sc.global, Channel: ch, Dispatcher: sc.d}
 	return sc, nil
 }
 
