@@ -14,6 +14,23 @@
 // A policy registers itself with agent.Register from its package's init
 // function; the test imports that package (for its side effect) and this
 // one. `go test -update` writes the baselines instead of comparing.
+//
+// For a policy's decisions one by one, NewKernel builds a small kernel
+// (invariant checker on) with one enclave running the policy's agents,
+// and records its typed trace (Trace: every message posted or dropped,
+// transaction's final state and context switch, in the format of the
+// kernel's own scenario goldens); Trace.Compare compares it with a golden
+// file under the test's testdata, which `go test -update` writes:
+//
+//	func TestScenario(t *testing.T) {
+//		k := ghosttest.NewKernel(t, "my-policy", ghosttest.KernelConfig{CPUs: "0-3"})
+//		a := k.Spawn("A", func(th *kernel.Thread) { th.Run(30 * sim.Microsecond); th.Block() })
+//		k.At(90*sim.Microsecond, "wake A", func() { k.Wake(a) })
+//		k.Run(400 * sim.Microsecond)
+//		k.Trace.Compare(t, "testdata/scenario.txt", "A runs, blocks and is woken")
+//	}
+//
+// Every built-in policy has one (policies/NAME/scenario_test.go).
 package ghosttest
 
 import (
@@ -34,8 +51,9 @@ import (
 )
 
 // update is the -update flag of the test binary that imports ghosttest:
-// CompareWithBaseline writes the baseline instead of comparing.
-var update = flag.Bool("update", false, "ghosttest: write baselines (CompareWithBaseline) instead of comparing")
+// CompareWithBaseline writes the baseline and Trace.Compare the golden
+// trace instead of comparing.
+var update = flag.Bool("update", false, "ghosttest: write baselines (CompareWithBaseline) and traces (Trace.Compare) instead of comparing")
 
 // Scenario is a short experiment a policy runs in: configs and -set
 // overrides as the ghostsim command takes them.
