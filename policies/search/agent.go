@@ -36,14 +36,15 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 	// Idle CPUs: the enclave's, minus the global agent's and those with a
 	// thread committed, confirmed with CPU_AVAIL (no CFS task wants them).
 	cand := s.enc.CPUs().AndNot(s.cpus.Busy())
-	cand.Remove(s.global.CPU())
+	cand.Remove(s.loop.Global.CPU())
 	if cand.Empty() {
 		return 0 // a thread's BLOCKED, PREEMPT or DEAD will free one
 	}
 	idle := a.AvailCPUs(cand)
 	cfsHeld := idle != cand
 	now := a.Now()
-	s.reqs, s.assigned, s.skipped = s.reqs[:0], s.assigned[:0], s.skipped[:0]
+	s.round.Start()
+	s.skipped = s.skipped[:0]
 	for !idle.Empty() {
 		t, ok := s.rq.Pop(a)
 		if !ok {
@@ -69,12 +70,9 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 		if !s.revoke(a, t) {
 			continue // the BPF program took it: TASK_ON_CPU follows
 		}
-		req := a.RunRequest(cpu)
-		req.Open(agent.RunRequestOptions{Target: t.Gtid, TargetBarrier: t.Seqnum, CommitFlags: agent.CommitAtTxnCommit})
+		s.round.Run(a, cpu, t)
 		idle.Remove(cpu)
 		t.dist = d
-		s.reqs = append(s.reqs, req)
-		s.assigned = append(s.assigned, t)
 	}
 	// Skipped threads go back where they were, revisited next round.
 	for _, t := range s.skipped {
@@ -83,11 +81,7 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 	if cfsHeld && s.rq.Len() > 0 {
 		s.retry = true // CFS may give its CPUs back without a message
 	}
-	if len(s.reqs) == 0 {
-		return 0
-	}
-	a.CommitGroup("search", s.reqs, func(i int, ok bool) {
-		t, cpu := s.assigned[i], s.reqs[i].CPU()
+	return s.round.Commit(a, "search", func(t *thread, cpu int, ok bool) {
 		if !ok {
 			s.stats.Add(s.cFailed, 1)
 			s.requeue(a, t)
@@ -102,7 +96,6 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 		}
 		t.last = cpu
 	})
-	return len(s.reqs)
 }
 
 // place picks t's CPU among idle (§4.4): with NUMA, only CPUs of its

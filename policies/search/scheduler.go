@@ -50,13 +50,11 @@ type thread struct {
 }
 
 type scheduler struct {
-	enc    *agent.Enclave
-	topo   *agent.Topology
-	p      agent.Params
-	hold   agent.Time
-	ch     *agent.Channel
-	d      *agent.Dispatcher[thread]
-	global *agent.Global
+	enc  *agent.Enclave
+	topo *agent.Topology
+	p    agent.Params
+	hold agent.Time
+	loop *agent.CentralLoop[thread]
 	// rq is the heap, least runtime first (the key is the runtime when
 	// the thread entered; a requeued thread keeps its place).
 	rq agent.RunQueue[*thread]
@@ -68,14 +66,11 @@ type scheduler struct {
 	cHold, cNUMA, cNew, cFailed int
 	cPlace                      [agent.NumDistances]int
 
-	loop agent.CentralLoop[thread]
-
 	// bpf is the fast path's state, nil without Params.BPF (bpf.go).
 	bpf *bpfPath
 
 	// Scratch for one scheduling round.
-	reqs      []*agent.RunRequest
-	assigned  []*thread
+	round     agent.Round[*thread]
 	skipped   []*thread
 	retry     bool       // look again soon
 	holdUntil agent.Time // earliest hold-back expiry (Never: none)
@@ -88,19 +83,18 @@ var placeNames = [agent.NumDistances]string{"place_same_cpu", "place_smt", "plac
 // New makes the global channel (polled: no wakeup; the enclave's default,
 // so every thread's messages go there) and the global agent's state.
 func New(s *agent.Setup) (agent.Policy, error) {
-	ch, err := s.Enclave.MakeChannel(s.Params.QueueElems)
+	loop, err := agent.NewCentralLoop(s, func(agent.Gtid) *thread { return &thread{last: -1, pubRing: -1} })
 	if err != nil {
 		return nil, err
 	}
-	ch.SetEnclaveDefault()
 	topo := s.Enclave.Topology()
 	sc := &scheduler{
-		enc: s.Enclave, topo: topo, p: s.Params, ch: ch,
-		hold:   agent.Time(s.Params.HoldUs * float64(agent.Microsecond)),
-		global: agent.NewGlobal(s.Enclave, s.Params.GlobalCPU),
-		cpus:   agent.NewCPUs[*thread](topo.NumCPUs()),
-		stats:  agent.NewStats(),
+		enc: s.Enclave, topo: topo, p: s.Params, loop: loop,
+		hold:  agent.Time(s.Params.HoldUs * float64(agent.Microsecond)),
+		cpus:  agent.NewCPUs[*thread](topo.NumCPUs()),
+		stats: agent.NewStats(),
 	}
+	loop.MsgCycles, loop.Stats = s.Params.ContainerOpCycles, sc.stats // a gtid → thread lookup per message
 	c := s.Params.ContainerOpCycles
 	sc.rq = agent.RunQueue[*thread]{Key: func(t *thread) int64 { return int64(t.runtime) },
 		Costs: agent.QueueCosts{Push: c, Pop: c, Remove: c}} // removal: a linear scan
@@ -111,16 +105,10 @@ func New(s *agent.Setup) (agent.Policy, error) {
 	}
 	sc.cNew = sc.stats.Counter("place_new")
 	sc.cFailed = sc.stats.Counter("commit_failures")
-	sc.d = agent.NewDispatcher(func(agent.Gtid) *thread { return &thread{last: -1, pubRing: -1} },
-		func(t *thread) *agent.Task { return &t.Task })
-	sc.loop = agent.CentralLoop[thread]{Global: sc.global, Channel: ch, Dispatcher: sc.d,
-		MsgCycles: s.Params.ContainerOpCycles, Stats: sc.stats}
 	if s.Params.BPF {
-		b, err := newBPFPath(sc)
-		if err != nil {
+		if sc.bpf, err = newBPFPath(sc); err != nil {
 			return nil, err
 		}
-		sc.bpf = b
 	}
 	return sc, nil
 }
