@@ -23,29 +23,22 @@ type task struct {
 }
 
 type policy struct {
-	enc    *agent.Enclave
-	global *agent.Global
-	loop   agent.CentralLoop[task]
-	stack  agent.RunQueue[*task] // a FIFO with the top (newest) at the front
-	cpus   agent.CPUs[*task]     // the task committed to each CPU
-
-	reqs   []*agent.RunRequest
-	picked []*task
+	enc   *agent.Enclave
+	loop  *agent.CentralLoop[task]
+	stack agent.RunQueue[*task] // a FIFO with the top (newest) at the front
+	cpus  agent.CPUs[*task]     // the task committed to each CPU
+	round agent.Round[*task]    // the transactions of one round, reused
 }
 
-// New makes the policy's channel (polled by the global agent, the
-// enclave's default) and its state.
+// New makes the library's centralized loop (its channel, polled by the
+// global agent and the enclave's default, and its task table) and the
+// policy's state.
 func New(s *agent.Setup) (agent.Policy, error) {
-	ch, err := s.Enclave.MakeChannel(s.Params.QueueElems)
+	loop, err := agent.NewCentralLoop(s, func(agent.Gtid) *task { return &task{last: -1} })
 	if err != nil {
 		return nil, err
 	}
-	ch.SetEnclaveDefault()
-	p := &policy{enc: s.Enclave, global: agent.NewGlobal(s.Enclave, s.Params.GlobalCPU),
-		cpus: agent.NewCPUs[*task](s.Enclave.Topology().NumCPUs())}
-	d := agent.NewDispatcher(func(agent.Gtid) *task { return &task{last: -1} }, func(t *task) *agent.Task { return &t.Task })
-	p.loop = agent.CentralLoop[task]{Global: p.global, Channel: ch, Dispatcher: d}
-	return p, nil
+	return &policy{enc: s.Enclave, loop: loop, cpus: agent.NewCPUs[*task](s.Enclave.Topology().NumCPUs())}, nil
 }
 
 // Run is every agent thread's body: the library's global-agent loop.
@@ -112,9 +105,9 @@ func (p *policy) Schedule(a *agent.Agent) int {
 		return 0
 	}
 	idle := p.enc.CPUs().AndNot(p.cpus.Busy())
-	idle.Remove(p.global.CPU())
+	idle.Remove(p.loop.Global.CPU())
 	idle = a.AvailCPUs(idle) // not those a CFS task holds
-	p.reqs, p.picked = p.reqs[:0], p.picked[:0]
+	p.round.Start()
 	for p.stack.Len() > 0 && !idle.Empty() {
 		t, _ := p.stack.Pop(a)
 		cpu := idle.First()
@@ -122,12 +115,9 @@ func (p *policy) Schedule(a *agent.Agent) int {
 			cpu, _, _ = p.enc.Topology().NearestIn(t.last, idle)
 		}
 		idle.Remove(cpu)
-		r := a.RunRequest(cpu)
-		r.Open(agent.RunRequestOptions{Target: t.Gtid, TargetBarrier: t.Seqnum, CommitFlags: agent.CommitAtTxnCommit})
-		p.reqs, p.picked = append(p.reqs, r), append(p.picked, t)
+		p.round.Run(a, cpu, t)
 	}
-	a.CommitGroup("example-lifo", p.reqs, func(i int, ok bool) {
-		t, cpu := p.picked[i], p.reqs[i].CPU()
+	return p.round.Commit(a, "example-lifo", func(t *task, cpu int, ok bool) {
 		if !ok {
 			p.stack.PushFront(a, t) // stale or busy: next round
 			return
@@ -135,7 +125,6 @@ func (p *policy) Schedule(a *agent.Agent) int {
 		p.cpus.Assign(cpu, t, a.Now())
 		t.last = cpu
 	})
-	return len(p.reqs)
 }
 
 // NextWake: only a message frees a CPU or queues a task.

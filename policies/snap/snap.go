@@ -49,7 +49,7 @@ type scheduler struct {
 	enc                       *agent.Enclave
 	topo                      *agent.Topology
 	p                         agent.Params
-	loop                      agent.CentralLoop[task]
+	loop                      *agent.CentralLoop[task]
 	workers                   agent.RunQueue[*task]
 	ants                      agent.RunQueue[*task]
 	cpus                      agent.CPUs[*task] // the thread committed to each CPU
@@ -58,34 +58,26 @@ type scheduler struct {
 
 	retry bool
 	// Scratch for one round.
-	reqs     []*agent.RunRequest
-	assigned []*task
-	skipped  []*task
+	round   agent.Round[*task]
+	skipped []*task
 }
 
 // New makes the global channel (the enclave's default, polled by the
 // global agent).
 func New(s *agent.Setup) (agent.Policy, error) {
-	ch, err := s.Enclave.MakeChannel(s.Params.QueueElems)
+	loop, err := agent.NewCentralLoop(s, func(agent.Gtid) *task { return &task{last: -1} })
 	if err != nil {
 		return nil, err
 	}
-	ch.SetEnclaveDefault()
 	n := s.Enclave.Topology().NumCPUs()
-	sc := &scheduler{enc: s.Enclave, topo: s.Enclave.Topology(), p: s.Params, cpus: agent.NewCPUs[*task](n), stats: agent.NewStats()}
+	sc := &scheduler{enc: s.Enclave, topo: s.Enclave.Topology(), p: s.Params, loop: loop, cpus: agent.NewCPUs[*task](n), stats: agent.NewStats()}
+	loop.MsgCycles, loop.Stats = s.Params.ContainerOpCycles, sc.stats
 	// Pushes are charged, pops are not (as this policy always charged).
 	sc.workers.Costs = agent.QueueCosts{Push: s.Params.ContainerOpCycles}
 	sc.ants.Costs = sc.workers.Costs
 	sc.cOverAnt = sc.stats.Counter("worker_over_antagonist")
 	sc.cMoved = sc.stats.Counter("worker_moved")
 	sc.cFailed = sc.stats.Counter("commit_failed")
-	sc.loop = agent.CentralLoop[task]{
-		Global:     agent.NewGlobal(s.Enclave, s.Params.GlobalCPU),
-		Channel:    ch,
-		Dispatcher: agent.NewDispatcher(func(agent.Gtid) *task { return &task{last: -1} }, func(t *task) *agent.Task { return &t.Task }),
-		MsgCycles:  s.Params.ContainerOpCycles,
-		Stats:      sc.stats,
-	}
 	return sc, nil
 }
 
@@ -208,7 +200,8 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 	if idle != free && s.workers.Len()+s.ants.Len() > 0 {
 		s.retry = true // CFS may give CPUs back without a message
 	}
-	s.reqs, s.assigned, s.skipped = s.reqs[:0], s.assigned[:0], s.skipped[:0]
+	s.round.Start()
+	s.skipped = s.skipped[:0]
 	// Threads still getting off a CPU, or with a message in flight, sit
 	// out the round (skipped).
 	for s.workers.Len() > 0 && !(idle.Empty() && antCPUs.Empty()) {
@@ -237,11 +230,7 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 		t.preempted = true // keep its place
 		s.enqueue(a, t)
 	}
-	if len(s.reqs) == 0 {
-		return 0
-	}
-	a.CommitGroup("snap", s.reqs, func(i int, ok bool) {
-		t, cpu := s.assigned[i], s.reqs[i].CPU()
+	return s.round.Commit(a, "snap", func(t *task, cpu int, ok bool) {
 		if !ok {
 			s.stats.Add(s.cFailed, 1)
 			t.preempted = true
@@ -252,7 +241,6 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 		s.cpus.Assign(cpu, t, a.Now()) // an antagonist displaced: its PREEMPT requeues it
 		t.last = cpu
 	})
-	return len(s.reqs)
 }
 
 // open places t on the CPU of pool nearest its last CPU and opens the
@@ -264,9 +252,6 @@ func (s *scheduler) open(a *agent.Agent, t *task, pool *agent.CPUSet) {
 		cpu, _, considered = s.topo.NearestIn(t.last, *pool)
 	}
 	a.ChargeCycles(cyclesPerCPUConsidered * int64(considered))
-	req := a.RunRequest(cpu)
-	req.Open(agent.RunRequestOptions{Target: t.Gtid, TargetBarrier: t.Seqnum, CommitFlags: agent.CommitAtTxnCommit})
+	s.round.Run(a, cpu, t)
 	pool.Remove(cpu)
-	s.reqs = append(s.reqs, req)
-	s.assigned = append(s.assigned, t)
 }
