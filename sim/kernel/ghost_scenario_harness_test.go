@@ -51,13 +51,10 @@ import (
 //     messages, not tasks.
 //   - §9.15 cost-placement, group-commit-idle-targets: times checked
 //     against the machine's costs (line transfers, IPIs, commit work).
-//   - crash-mid-commit: kills the agent from the commit callback, inside
-//     the ioctl.
 //   - priority-changed: a probe run finds the instant of the second.
-//   - rtla-*: count the agent's wakeups with and without the flag.
-//   - set-class-of, txn-outputs, txn-final-states: agents that keep each
-//     task's seqnum, and checks relating outputs (commit_time,
-//     cpu_seqnum) to each other; txn-final-states's table of attempts.
+//   - txn-final-states: a table of attempts, each noted with its
+//     padded description (and its golden moves with the IDLE-gtid change
+//     under way).
 //   - need-cpu-not-idle: to be converted once the IDLE-gtid change to
 //     the commit path has landed (its golden moves with it).
 //   - bpf-pnt-races, spawn-ghost-child, affinity-of-ghost-tasks: a BPF

@@ -40,6 +40,8 @@ import (
 //	at T [what=(TEXT)]                the input's commands, as an event at T ("--- TEXT")
 //	wake X | kill P [crash] | hang P | destroy [enclave=I] | enter X [enclave=I]
 //	close-queue Q | set-default Q | post-info MODE | open-ctl | close-ctl
+//	kill-on-commit P gtid=X after=T [what=(TEXT)]
+//	                                  crash P T after X's first COMPLETE commit (inside the ioctl)
 //	run-until T                       run the simulation up to T
 //	trace                             the trace lines recorded since the last trace
 //	tasks                             every task's state, class and last CPU
@@ -49,7 +51,8 @@ import (
 // sleep, fifo Q [known=(X, ...)], global-fifo Q cpus=LIST [known=...],
 // run T, drain Q, poll Q, collect Q N [type=TYPE] (poll and drain until N
 // messages), wait-for Q TYPE, poll-for Q TYPE, barrier, seq X,
-// all-dead X..., overflow Q, qlen Q,
+// collect-seqs Q N (until N tasks were heard of: each one's last seqnum,
+// $s.NAME), all-dead X..., finished, fail TEXT (panic), overflow Q, qlen Q,
 // commit CPU TXN, open CPU TXN (TXN: gtid=X seq=V agent-barrier=V
 // run-flags=(...) flags=(...), COMMIT_AT_TXN_COMMIT unless flags= says),
 // group-commit|submit|sync-commit cpus=LIST, txn CPU, abort CPU,
@@ -267,6 +270,18 @@ func (r *scriptRun) world(cmd string, cargs []datadriven.CmdArg, input string) s
 		r.ctl = r.ctl[1:]
 	case "set-default":
 		r.queue(a.pos(0)).SetDefault()
+	case "kill-on-commit":
+		// Kill P (a crash) after= the first COMPLETE commit of gtid=,
+		// from the trace's commit callback: inside the committing ioctl.
+		p, x, after := r.proc(a.pos(0)), r.task(a.must("gtid")), parseTime(a.must("after"))
+		what, _ := a.get("what")
+		r.s.crashOK[p] = true
+		r.s.onCommit = func(c commitRecord) {
+			if c.gtid == x.Gtid() && c.state == TxnComplete && r.s.onCommit != nil {
+				r.s.onCommit = nil
+				r.s.at(c.at+after, what, func() { p.Kill(true, nil) })
+			}
+		}
 	case "post-info":
 		r.s.postInfo = postInfo(r.s, a.pos(0))
 	case "run-until":
@@ -674,6 +689,22 @@ func (x *agentEnv) step(st step) any {
 			}
 		}
 		return out
+	case "collect-seqs":
+		// Poll and drain until n tasks were heard of; each task's last
+		// seqnum, by name.
+		q, n := r.queue(g.pos(0)), atoi(g.pos(1))
+		seqs := map[string]uint32{}
+		for len(seqs) < n {
+			a.Poll(q, sim.Never)
+			for _, m := range a.drain(q) {
+				seqs[r.s.k.TaskByGtid(m.Gtid).Name()] = m.Seqnum
+			}
+		}
+		return seqs
+	case "finished":
+		return a.Finished()
+	case "fail":
+		panic(st.raw)
 	case "all-dead":
 		for _, n := range g.positional() {
 			if r.task(n).State() != TaskDead {
@@ -832,6 +863,10 @@ func field(v any, f string) any {
 			return v.CommitTime
 		case "cpu_seqnum":
 			return v.CPUSeqnum
+		}
+	case map[string]uint32:
+		if n, ok := v[f]; ok {
+			return n
 		}
 	case assoc:
 		switch f {
