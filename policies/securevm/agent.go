@@ -301,9 +301,15 @@ func (s *scheduler) decide(a *agent.Agent, co *core, barrier uint32) {
 		if x < 0 {
 			continue
 		}
-		o := agent.RunRequestOptions{Target: agent.GtidIdle}
+		// A CPU with no vCPU runs the idle task. ALLOW_TASK_ONCPU lets
+		// that commit succeed on a CPU already idle, where the idle task
+		// is on the CPU (without it the kernel fails TARGET_ONCPU, and with
+		// it the whole group), as ghost-userspace's sync-group agents open
+		// every member (tests/api_test.cc SyncGroupScheduler, IdlingAgent).
+		o := agent.RunRequestOptions{Target: agent.GtidIdle, CommitFlags: agent.AllowTaskOnCPU}
 		if v := co.assign[i]; v != nil {
 			o.Target, o.TargetBarrier = v.Gtid, v.Seqnum
+			o.CommitFlags = 0
 			if v == co.cur[i] {
 				o.CommitFlags |= agent.AllowTaskOnCPU
 			}

@@ -57,7 +57,7 @@ func TestScenarioTxnFinalStates(t *testing.T) {
 		try("A with an old barrier", 2, Txn{Gtid: A.Gtid(), TaskBarrier: bA - 1})
 		try("blocked task B", 2, Txn{Gtid: B.Gtid(), TaskBarrier: a.seq(B.Gtid())})
 		try("running A to cpu2", 2, Txn{Gtid: A.Gtid(), TaskBarrier: bA})
-		try("NULL to cpu1 with DO_NOT_PREEMPT", 1, Txn{Gtid: GtidNull, RunFlags: RunDoNotPreempt})
+		try("IDLE to cpu1 with DO_NOT_PREEMPT", 1, Txn{Gtid: GtidIdle, RunFlags: RunDoNotPreempt})
 		bC := a.seq(C.Gtid())
 		try("runnable C to cpu3 (no agent)", 3, Txn{Gtid: C.Gtid(), TaskBarrier: bC})
 		s.at(a.Now(), "CFS task X wakes on cpu2", func() { s.k.Wake(X) })

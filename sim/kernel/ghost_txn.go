@@ -153,6 +153,10 @@ func (k *Kernel) validateAndLatch(c *cpuState, tx *Txn, runCPU int, caller *Task
 	}
 	e := c.g.enclave
 	var next *Task
+	// idle: the gtid is IDLE, so upstream's next is the idle task, which
+	// is checked like a task (idleOnCPU: it is running, c.curr == nil).
+	idle := tx.Gtid == GtidIdle
+	idleOnCPU := idle && c.curr == nil
 	switch {
 	case tx.Gtid > 0:
 		t := k.TaskByGtid(tx.Gtid)
@@ -190,7 +194,13 @@ func (k *Kernel) validateAndLatch(c *cpuState, tx *Txn, runCPU int, caller *Task
 			}
 		}
 		next = t
-	case tx.Gtid == GtidNull, tx.Gtid == GtidIdle, tx.Gtid == GtidAgent:
+	case idle:
+		// validate_next_offcpu on rq->idle: the idle task is running
+		// when the CPU is idle.
+		if idleOnCPU && tx.CommitFlags&AllowTaskOnCPU == 0 {
+			return TxnTargetOnCPU, false
+		}
+	case tx.Gtid == GtidNull, tx.Gtid == GtidAgent:
 	default:
 		return TxnInvalidTarget, false
 	}
@@ -200,12 +210,14 @@ func (k *Kernel) validateAndLatch(c *cpuState, tx *Txn, runCPU int, caller *Task
 	if caller == nil || caller.g == nil || !caller.g.isAgent || caller.g.enclave != e {
 		return TxnNotPermitted, false
 	}
-	if tx.RunFlags&RunDoNotPreempt != 0 {
+	// Upstream checks DO_NOT_PREEMPT and ghost_can_schedule only with a
+	// next: a task or the idle task, not NULL or AGENT.
+	if (next != nil || idle) && tx.RunFlags&RunDoNotPreempt != 0 {
 		if cur := c.curr; (cur != nil && cur.class == ClassGhost) || c.g.latched != nil {
 			return TxnAgentStale, false
 		}
 	}
-	if next != nil && !k.ghostCanSchedule(c) {
+	if (next != nil || idle) && !k.ghostCanSchedule(c) {
 		return TxnCPUUnavail, false
 	}
 	local := caller != nil && caller.g.agentCPU == c.id && tx.Gtid != GtidAgent
@@ -214,8 +226,10 @@ func (k *Kernel) validateAndLatch(c *cpuState, tx *Txn, runCPU int, caller *Task
 	}
 
 	// Success.
-	if next != nil && next.state == TaskRunning {
-		// ALLOW_TASK_ONCPU on the CPU it runs on: nothing moves.
+	if (next != nil && next.state == TaskRunning) || idleOnCPU {
+		// ALLOW_TASK_ONCPU on the CPU it runs on (a task, or IDLE on an
+		// idle CPU): nothing moves, no agent-barrier increment, no
+		// reschedule.
 		c.g.latched = nil
 		c.g.runFlags = tx.RunFlags
 		c.g.cpuSeqnum++ // every successful commit counts
