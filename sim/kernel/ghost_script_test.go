@@ -47,22 +47,38 @@ import (
 //	tasks                             every task's state, class and last CPU
 //	stats | enclaves                  the kernel's fault counters; each enclave and agent process
 //
-// The agent steps (agentEnv.step) are the scripted agents' calls: idle,
-// sleep, fifo Q [known=(X, ...)], global-fifo Q cpus=LIST [known=...],
-// run T, drain Q, poll Q, collect Q N [type=TYPE] (poll and drain until N
-// messages), wait-for Q TYPE, poll-for Q TYPE, barrier, seq X,
-// collect-seqs Q N (until N tasks were heard of: each one's last seqnum,
-// $s.NAME), all-dead X..., finished, fail TEXT (panic), overflow Q, qlen Q,
-// commit CPU TXN, open CPU TXN (TXN: gtid=X seq=V agent-barrier=V
-// run-flags=(...) flags=(...), COMMIT_AT_TXN_COMMIT unless flags= says),
-// group-commit|submit|sync-commit cpus=LIST, txn CPU, abort CPU,
-// local-yield [barrier=V], status-word X, agent-status-word CPU,
-// associate Q X seq=V, discover, adopt Q [note] (discover, associate,
-// return the runnable), ping CPU, note TEXT (with {VAR.FIELD}),
-// at +T what=(TEXT) do=(COMMAND), loop ... end, for VAR in $LIST ... end,
-// break-if $V VALUE (when it prints as VALUE); "VAR = step" keeps a step's result; any world
-// command runs inline. Values: $VAR.FIELD, a task's name (its gtid),
-// NULL, IDLE, AGENT, numbers; seq=sw reads the task's status word.
+// The agent steps (agentEnv.step), one a line; "VAR = STEP" keeps a step's
+// result, and any world command runs inline:
+//
+//	idle | sleep | finished           sleep until finished; until woken; a.Finished()
+//	fifo Q [known=(X, ...)]           the tests' FIFO agent, per-CPU (ghost_fifo_test.go)
+//	global-fifo Q cpus=LIST [known=(X, ...)]
+//	                                  the same, centralized over cpus
+//	run T                             compute for T
+//	poll Q | drain Q                  Poll until a message; consume every message (noted)
+//	wait-for Q TYPE | poll-for Q TYPE drain until a message of TYPE (LocalYield or Poll between)
+//	collect Q N [type=TYPE]           poll and drain until N messages (of TYPE)
+//	collect-seqs Q N                  poll and drain until N tasks were heard of: $s.NAME seqnums
+//	barrier | seq X                   the agent barrier; X's barrier from its status word
+//	commit CPU TXN | open CPU TXN     TXN: gtid=X [seq=V|sw] [agent-barrier=V]
+//	                                  [run-flags=(F, ...)] [flags=(F, ...)|none]
+//	                                  (COMMIT_AT_TXN_COMMIT unless flags= says)
+//	group-commit|submit|sync-commit cpus=LIST
+//	txn CPU | abort CPU | ping CPU    the slot's state; Abort; Ping
+//	local-yield [barrier=V]           LocalYield (its error)
+//	status-word X | agent-status-word CPU
+//	associate Q X seq=V | discover    ASSOCIATE_QUEUE ($r.status, $r.err); every status word
+//	adopt Q [note]                    discover, associate with Q, the runnable tasks' gtids
+//	all-dead X... | overflow Q | qlen Q
+//	note TEXT                         an agent line; {VAR.FIELD} is replaced by its value
+//	at +T what=(TEXT) do=(COMMAND)    a world command as an event T from now
+//	loop ... end | for VAR in $LIST ... end | break-if $V VALUE
+//	fail TEXT                         panic (an agent crash the trace check reports)
+//
+// Values: $VAR.FIELD (a message's seq, gtid, cpu, wake_up_cpu, ...; a
+// status word's barrier, oncpu, runnable, avail, flags; a txn's state,
+// commit_time, cpu_seqnum; a task's gtid, cpu, state), a task's name (its
+// gtid), NULL, IDLE, AGENT, numbers.
 //
 // The Go scenarios that stay in Go need callbacks or checks a script
 // cannot say; ghost_scenario_harness_test.go lists them.
