@@ -24,52 +24,6 @@ func (s *scenario) countPosts(typ MsgType) int {
 	return n
 }
 
-// TestScenarioNeedCPUNotIdle: after a commit of the IDLE gtid with
-// NEED_CPU_NOT_IDLE, the first switch of the CPU to a task that is not
-// ghOSt or idle sends one MSG_CPU_NOT_IDLE naming that task; without the
-// flag, or a second time, nothing is sent.
-//
-// Reference: docs/GHOST-SEMANTICS.md §1.3, §3.3, §6.6; ghost.c
-// prepare_task_switch, cpu_deliver_msg_not_idle; ghost-userspace
-// tests/api_test.cc (FullIdlingAgent).
-func TestScenarioNeedCPUNotIdle(t *testing.T) {
-	s := newScenario(t, "skylake112", SetOf(0, 1), EnclaveConfig{})
-	q, _ := s.e.CreateQueue(64)
-	q.SetDefault()
-	s.agents("ag", func(a *sagent) {
-		if a.CPU() != 0 {
-			a.idle()
-			return
-		}
-		a.note("commit IDLE to cpu1 without NEED_CPU_NOT_IDLE")
-		a.commit(1, Txn{Gtid: GtidIdle, CommitFlags: CommitAtTxnCommit | AllowTaskOnCPU})
-		a.Run(sim.Us(18))
-		a.drain(q)
-		a.note("commit IDLE to cpu1 with NEED_CPU_NOT_IDLE")
-		a.commit(1, Txn{Gtid: GtidIdle, RunFlags: RunNeedCPUNotIdle, CommitFlags: CommitAtTxnCommit | AllowTaskOnCPU})
-		m := a.pollFor(q, MsgCPUNotIdle)
-		a.note("cpu%d is not idle: it switched to gtid=%d", m.CPU, m.Gtid)
-		a.Run(sim.Us(30))
-		a.drain(q)
-		a.idle()
-	})
-	s.at(sim.Us(10), "CFS task C wakes on cpu1", func() { s.cfs("C", 1, func(th *Thread) { th.Run(sim.Us(3)) }) })
-	var D *Task
-	s.at(sim.Us(30), "CFS task D wakes on cpu1", func() { D = s.cfs("D", 1, func(th *Thread) { th.Run(sim.Us(3)) }) })
-	s.at(sim.Us(45), "CFS task E wakes on cpu1", func() { s.cfs("E", 1, func(th *Thread) { th.Run(sim.Us(3)) }) })
-	s.run(sim.Us(100))
-	if n := s.countPosts(MsgCPUNotIdle); n != 1 {
-		t.Errorf("%d MSG_CPU_NOT_IDLE, want 1 (for D)", n)
-	}
-	_ = D
-	s.check("need-cpu-not-idle", `
-IDLE committed to cpu1 without the flag: CFS task C takes cpu1, no message.
-IDLE committed with NEED_CPU_NOT_IDLE: CFS task D takes cpu1 and the agent gets
-one MSG_CPU_NOT_IDLE naming D; the flag is spent, so E sends nothing.
-Reference: docs/GHOST-SEMANTICS.md §1.3, §3.3; ghost.c prepare_task_switch,
-cpu_deliver_msg_not_idle.`)
-}
-
 // TestScenarioPriorityChanged: a nice change of a ghOSt task sends
 // TASK_PRIORITY_CHANGED and forces the running task off (PREEMPT); while
 // the task's TASK_NEW is still held (it entered ghOSt running and has not

@@ -53,10 +53,7 @@ import (
 //     against the machine's costs (line transfers, IPIs, commit work).
 //   - priority-changed: a probe run finds the instant of the second.
 //   - txn-final-states: a table of attempts, each noted with its
-//     padded description (and its golden moves with the IDLE-gtid change
-//     under way).
-//   - need-cpu-not-idle: to be converted once the IDLE-gtid change to
-//     the commit path has landed (its golden moves with it).
+//     padded description.
 //   - bpf-pnt-races, spawn-ghost-child, affinity-of-ghost-tasks: a BPF
 //     program, a thread's clone and affinity masks written in Go.
 
