@@ -4,6 +4,17 @@
 // tracking, CPU sets and topology helpers, deterministic runqueue
 // containers, and a registry of policies.
 //
+// On top of these it holds what ghost-userspace's schedulers share
+// (BasicDispatchScheduler and the FIFO schedulers), so that a policy
+// writes only its decisions: the agents' loops (CentralLoop for a global
+// agent, the paper's Fig 4; PerCPULoop for per-CPU agents, Fig 3); the
+// per-task state every policy keeps (Task: State, a RunState checked with
+// Expect in every handler, as upstream's FifoTaskState); the per-CPU table
+// (CPUs) and runqueues (RunQueue, a FIFO or a heap) that record it; the
+// pick of a task that can run now (RunQueue.PopRunnable, Agent.Readiness);
+// and the commits with their outcome checks (Round and Agent.CommitGroup
+// for a group commit, Agent.RunLocal for a per-CPU agent's own CPU).
+//
 // Policies import this package and nothing below it: it re-exports the
 // ABI types a policy needs, so a policy sees exactly what a real agent
 // sees — messages, status words, transactions and topology — and can move

@@ -10,79 +10,79 @@ import (
 
 // minimal is a complete ghOSt policy: one global agent takes every runnable
 // task in arrival order and runs it on the first idle CPU, with one group
-// commit per round. Real policies (package policies) add preemption,
-// placement and the hot handoff.
+// commit per round. The library holds the loop, the runqueue, the per-CPU
+// table and the commit; the policy holds its decisions. Real policies
+// (package policies) add preemption, placement and the hot handoff.
 type minimal struct {
-	enc     *agent.Enclave
-	ch      *agent.Channel
-	d       *agent.Dispatcher[task]
-	global  *agent.Global
-	loop    agent.CentralLoop[task]
-	rq      agent.FIFO[*task]
-	running []*task // by CPU
-	reqs    []*agent.RunRequest
-	picked  []*task
+	enc   *agent.Enclave
+	loop  *agent.CentralLoop[task]
+	rq    agent.RunQueue[*task] // a FIFO
+	cpus  agent.CPUs[*task]     // the task committed to each CPU
+	round agent.Round[*task]
 }
 
+// task embeds agent.Task: gtid, seqnum, run state, CPU, runqueue place.
 type task struct {
 	agent.Task
-	cpu int
 }
 
-// handler turns messages into runqueue changes.
+// handler turns messages into runqueue changes, checking each against the
+// task's state.
 type handler struct {
 	p *minimal
+	a *agent.Agent
 }
 
-func (h handler) TaskNew(t *task, m agent.Message) {
+func (h *handler) TaskNew(t *task, m agent.Message) {
 	if m.Runnable {
-		h.p.rq.PushBack(t)
+		h.p.rq.Push(h.a, t)
 	}
 }
-func (h handler) TaskRunnable(t *task, m agent.Message)  { h.p.rq.PushBack(t) }
-func (h handler) TaskBlocked(t *task, m agent.Message)   { h.p.off(t) }
-func (h handler) TaskPreempted(t *task, m agent.Message) { h.p.off(t); h.p.rq.PushFront(t) }
-func (h handler) TaskYield(t *task, m agent.Message)     { h.p.off(t); h.p.rq.PushBack(t) }
-func (h handler) TaskDead(t *task, m agent.Message)      { h.p.off(t); h.p.rq.Remove(t) }
-func (h handler) TaskDeparted(t *task, m agent.Message)  { h.p.off(t); h.p.rq.Remove(t) }
+func (h *handler) TaskRunnable(t *task, m agent.Message) {
+	t.Expect("example-minimal", "TASK_WAKEUP", agent.Blocked)
+	h.p.rq.Push(h.a, t)
+}
+func (h *handler) TaskBlocked(t *task, m agent.Message) {
+	h.p.forget(h.a, t)
+	t.State = agent.Blocked
+}
+func (h *handler) TaskPreempted(t *task, m agent.Message) {
+	h.p.cpus.Clear(t)
+	h.p.rq.PushFront(h.a, t)
+}
+func (h *handler) TaskYield(t *task, m agent.Message)    { h.p.cpus.Clear(t); h.p.rq.Push(h.a, t) }
+func (h *handler) TaskDead(t *task, m agent.Message)     { h.p.forget(h.a, t) }
+func (h *handler) TaskDeparted(t *task, m agent.Message) { h.p.forget(h.a, t) }
 
-func (p *minimal) off(t *task) {
-	if t.cpu >= 0 && p.running[t.cpu] == t {
-		p.running[t.cpu] = nil
-	}
-	t.cpu = -1
+func (p *minimal) forget(a *agent.Agent, t *task) {
+	p.cpus.Clear(t)
+	p.rq.Remove(a, t)
 }
 
 // Run is every agent thread's body: the library's global-agent loop
 // (drain the channel, Schedule, poll; the other agents sleep; hot handoff
 // and discovery included) around the policy's own decisions.
-func (p *minimal) Run(a *agent.Agent) { p.loop.Run(a, &handler{p: p}, p) }
+func (p *minimal) Run(a *agent.Agent) { p.loop.Run(a, &handler{p: p, a: a}, p) }
 
 // Schedule commits the head of the queue to each idle CPU in one group
 // commit.
 func (p *minimal) Schedule(a *agent.Agent) int {
-	p.reqs, p.picked = p.reqs[:0], p.picked[:0]
+	p.round.Start()
 	cpus := p.enc.CPUs()
 	for cpu := cpus.First(); cpu >= 0 && p.rq.Len() > 0; cpu = cpus.Next(cpu + 1) {
-		if cpu == p.global.CPU() || p.running[cpu] != nil {
+		if cpu == p.loop.Global.CPU() || p.cpus.Of(cpu) != nil {
 			continue
 		}
-		t, _ := p.rq.PopFront()
-		r := a.RunRequest(cpu)
-		r.Open(agent.RunRequestOptions{Target: t.Gtid, TargetBarrier: t.Seqnum, CommitFlags: agent.CommitAtTxnCommit})
-		p.reqs, p.picked = append(p.reqs, r), append(p.picked, t)
+		t, _ := p.rq.Pop(a)
+		p.round.Run(a, cpu, t)
 	}
-	if len(p.reqs) > 0 {
-		a.CommitRunRequests(p.reqs)
-	}
-	for i, r := range p.reqs {
-		if t := p.picked[i]; r.State() == agent.TxnComplete {
-			t.cpu, p.running[r.CPU()] = r.CPU(), t
+	return p.round.Commit(a, "example-minimal", func(t *task, cpu int, ok bool) {
+		if ok {
+			p.cpus.Assign(cpu, t, a.Now())
 		} else {
-			p.rq.PushFront(t) // stale or busy: try again next round
+			p.rq.PushFront(a, t) // stale or busy: try again next round
 		}
-	}
-	return len(p.reqs)
+	})
 }
 
 // NextWake: only a message can free a CPU or queue a task.
@@ -97,17 +97,14 @@ var registerOnce sync.Once
 // agent.Register from its package's init function.
 func Example_registerPolicy() {
 	registerOnce.Do(func() {
-		agent.Register("example-minimal", "a global FIFO in 60 lines", func(s *agent.Setup) (agent.Policy, error) {
-			ch, err := s.Enclave.MakeChannel(s.Params.QueueElems) // polled: no wakeup CPU
+		agent.Register("example-minimal", "a global FIFO in 70 lines", func(s *agent.Setup) (agent.Policy, error) {
+			// A polled channel, the enclave's default; the global role;
+			// the task table.
+			loop, err := agent.NewCentralLoop(s, func(agent.Gtid) *task { return &task{} })
 			if err != nil {
 				return nil, err
 			}
-			ch.SetEnclaveDefault()
-			p := &minimal{enc: s.Enclave, ch: ch, global: agent.NewGlobal(s.Enclave, s.Params.GlobalCPU),
-				running: make([]*task, s.Enclave.Topology().NumCPUs())}
-			p.d = agent.NewDispatcher(func(agent.Gtid) *task { return &task{cpu: -1} }, func(t *task) *agent.Task { return &t.Task })
-			p.loop = agent.CentralLoop[task]{Global: p.global, Channel: ch, Dispatcher: p.d}
-			return p, nil
+			return &minimal{enc: s.Enclave, loop: loop, cpus: agent.NewCPUs[*task](s.Enclave.Topology().NumCPUs())}, nil
 		})
 	})
 
