@@ -291,3 +291,29 @@ func TestRunQueueNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestTaskExpect: a message the state does not allow panics (an agent
+// crash) naming the policy, the message, the task and its state.
+func TestTaskExpect(t *testing.T) {
+	tests := []struct {
+		state RunState
+		ok    []RunState
+		want  any
+	}{
+		{Blocked, []RunState{Blocked}, nil},
+		{Queued, []RunState{OnCPU, Queued}, nil},
+		{OnCPU, []RunState{Blocked}, "my-policy: TASK_WAKEUP for task 7 in state on-cpu"},
+		{Queued, nil, "my-policy: TASK_WAKEUP for task 7 in state queued"},
+	}
+	for _, tt := range tests {
+		x := &rqTask{Task: Task{Gtid: 7, State: tt.state}}
+		got := func() (r any) {
+			defer func() { r = recover() }()
+			x.Expect("my-policy", "TASK_WAKEUP", tt.ok...)
+			return nil
+		}()
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("state %v, allowed %v (-want +got):\n%s", tt.state, tt.ok, diff)
+		}
+	}
+}
