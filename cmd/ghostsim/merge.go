@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/ghostsim/ghostsim/configs"
 	"github.com/ghostsim/ghostsim/experiment"
+	"github.com/ghostsim/ghostsim/experiment/repro"
 	"github.com/ghostsim/ghostsim/results"
 )
 
@@ -195,11 +197,18 @@ func (l mergeLine) at() string { return fmt.Sprintf("%s:%d", l.file, l.line) }
 // sweep.csv and the figure as the unsharded run would have. Exit 2 for
 // bad input, each problem one line on stderr.
 func runMerge(args []string, stdout, stderr io.Writer) int {
+	return runMergeParts(args, repro.Parts(), stdout, stderr)
+}
+
+// runMergeParts is runMerge with the repro parts given (a test passes its
+// own).
+func runMergeParts(args []string, parts []repro.Part, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ghostsim merge", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var pf plotFlags
 	pf.declare(fs)
 	quiet := fs.Bool("q", false, "quiet: no line saying what was written")
+	jobs := fs.Int("j", runtime.GOMAXPROCS(0), "run up to `N` simulations at once (a repro part's batches after the first)")
 	bad := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "ghostsim merge: "+format+"\n", a...)
 		return exitUsage
@@ -208,7 +217,7 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 	for rest := args; ; {
 		if err := fs.Parse(rest); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, `usage: ghostsim merge [-plot METRIC:CLASS] [-format LIST] [-q] OUT_DIR SHARD_FILE...
+				fmt.Fprint(stdout, `usage: ghostsim merge [-plot METRIC:CLASS] [-format LIST] [-j N] [-q] OUT_DIR SHARD_FILE...
 
 Merges the JSON lines of a sweep run in shards (-shard I/N, or a Kubernetes
 Indexed Job or Slurm job array; see docs/SCALE-OUT.md) into OUT_DIR's
@@ -216,6 +225,12 @@ results.jsonl, sweep.csv and figure, the files an unsharded -out run writes.
 It checks that the files hold every point of one sweep exactly once, all with
 the same sweep config hash and ghostsim version. Exit status: 0 merged, 2 bad
 input (each problem one line on stderr).
+
+The shards of a repro part (ghostsim repro -shard I/N NAME) merge the same
+way: merge checks them, runs what depends on them (Fig 6's knee refinement)
+with -j N, and prints and writes into OUT_DIR what 'ghostsim repro -out
+OUT_DIR NAME' does. Exit status: 0 every claim passes, 1 a claim fails or a
+run fails, 2 bad input.
 
 Flags:
 `)
@@ -238,6 +253,18 @@ Flags:
 		return bad("%v", err)
 	}
 	dir, files := pos[0], pos[1:]
+	if isReproShard(files) {
+		if pf.plotArg != "" {
+			return bad("-plot chooses a sweep's figure; a repro part draws its own")
+		}
+		env := repro.Env{Jobs: *jobs}
+		if !*quiet && isTerminal(stderr) {
+			env.Progress = func(label string) func(done, total int) {
+				return countProgress(true, stderr, label, "simulations")
+			}
+		}
+		return mergeRepro(parts, dir, files, env, pf.formats, *quiet, stdout, stderr)
+	}
 	var lines []mergeLine
 	for _, f := range files {
 		ls, err := readShard(f)

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"image/color"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -35,14 +39,18 @@ func runReproParts(args []string, parts []repro.Part, stdout, stderr io.Writer) 
 	out := fs.String("out", "out", "write data and plots (and for all, report.md and report.html) into `DIR`")
 	jobs := fs.Int("j", runtime.GOMAXPROCS(0), "run up to `N` simulations at once")
 	quiet := fs.Bool("q", false, "no progress on stderr")
-	reproFormats = append(formatList(nil), defaultFormats...)
-	fs.Var(&reproFormats, "format", "write figures as `LIST`, comma-separated of png, svg and pdf (default png,svg)")
+	formats := append(formatList(nil), defaultFormats...)
+	fs.Var(&formats, "format", "write figures as `LIST`, comma-separated of png, svg and pdf (default png,svg)")
+	shardArg := fs.String("shard", "", "run shard `I/N` of the part's runs (those whose index ≡ I mod N) and write\n"+
+		"DIR/NAME-shard-I-of-N.jsonl for ghostsim merge (docs/SCALE-OUT.md); without it,\n"+
+		"JOB_COMPLETION_INDEX (with -shards) or SLURM_ARRAY_TASK_ID choose the shard")
+	shards := fs.Int("shards", 0, "the number of shards `N`, for a Kubernetes Indexed Job's JOB_COMPLETION_INDEX")
 	var names []string
 	for _, p := range parts {
 		names = append(names, p.Name)
 	}
 	usage := func() {
-		fmt.Fprintf(stdout, "usage: ghostsim repro [-out DIR] [-j N] [-q] NAME\n\nNAME is one of:\n")
+		fmt.Fprintf(stdout, "usage: ghostsim repro [-out DIR] [-j N] [-q] [-format LIST] [-shard I/N] NAME\n\nNAME is one of:\n")
 		for _, p := range parts {
 			fmt.Fprintf(stdout, "  %-6s  %s\n", p.Name, p.Summary)
 		}
@@ -69,8 +77,17 @@ func runReproParts(args []string, parts []repro.Part, stdout, stderr io.Writer) 
 			return countProgress(true, stderr, label, "simulations")
 		}
 	}
+	sh, err := resolveShard(*shardArg, *shards)
+	if err != nil {
+		fmt.Fprintf(stderr, "ghostsim repro: %v\n", err)
+		return exitUsage
+	}
 	if fs.Arg(0) == "all" {
-		return reproAll(parts, env, *out, !*quiet, stdout, stderr)
+		if sh.N > 0 {
+			fmt.Fprintf(stderr, "ghostsim repro: shard %d/%d from %s: shard one part at a time (repro -shard I/N NAME), not all\n", sh.I, sh.N, sh.from)
+			return exitUsage
+		}
+		return reproAll(parts, env, *out, formats, !*quiet, stdout, stderr)
 	}
 	var part *repro.Part
 	for i := range parts {
@@ -82,7 +99,10 @@ func runReproParts(args []string, parts []repro.Part, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "ghostsim repro: unknown figure %q (valid: %s, all)\n", fs.Arg(0), strings.Join(names, ", "))
 		return exitUsage
 	}
-	res, _, err := reproPart(*part, env, *out, stdout)
+	if sh.N > 0 {
+		return runReproShard(*part, env, sh, *out, *quiet, stderr)
+	}
+	res, _, err := reproPart(*part, env, *out, formats, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "ghostsim repro %s: %v\n", fs.Arg(0), err)
 		return exitFailure
@@ -94,9 +114,9 @@ func runReproParts(args []string, parts []repro.Part, stdout, stderr io.Writer) 
 }
 
 // reproPart runs one part, prints its table, writes its data files and
-// figures into dir and says what it wrote. It returns the result and the
-// figures drawn (base names, each as name.png and name.svg).
-func reproPart(p repro.Part, env repro.Env, dir string, stdout io.Writer) (*repro.Result, []string, error) {
+// figures (as each of formats) into dir and says what it wrote. It
+// returns the result and the figures drawn (base names).
+func reproPart(p repro.Part, env repro.Env, dir string, formats []string, stdout io.Writer) (*repro.Result, []string, error) {
 	res, err := p.Run(env)
 	if err != nil {
 		return nil, nil, err
@@ -110,47 +130,37 @@ func reproPart(p repro.Part, env repro.Env, dir string, stdout io.Writer) (*repr
 			return nil, nil, err
 		}
 	}
-	figs, err := plotRepro(dir, res.Data)
+	figs, err := plotRepro(dir, res.Data, formats)
 	if err != nil {
 		return nil, nil, err
 	}
-	switch p.Name {
-	case "fig5":
-		fmt.Fprintf(stdout, "wrote %s, %s and %s\n", filepath.Join(dir, "fig5.csv"), filepath.Join(dir, "fig5.png"), filepath.Join(dir, "fig5.svg"))
-	case "fig6":
-		fmt.Fprintf(stdout, "wrote %s, %s and fig6a/b/c as PNG and SVG in %s\n",
-			filepath.Join(dir, "fig6.csv"), filepath.Join(dir, "fig6-knee.csv"), dir)
-	case "fig7":
-		fmt.Fprintf(stdout, "wrote %s and fig7-{quiet,loaded}-{64B,64kB} as PNG and SVG in %s\n", filepath.Join(dir, "fig7.csv"), dir)
-	case "fig8":
-		fmt.Fprintf(stdout, "wrote %s and fig8-throughput, fig8-p99 as PNG and SVG in %s\n", filepath.Join(dir, "fig8.csv"), dir)
-	case "table3":
-	default:
-		var files []string
-		for _, f := range res.Files {
-			files = append(files, filepath.Join(dir, f.Name))
-		}
-		if len(files) > 0 {
-			fmt.Fprintf(stdout, "wrote %s\n", strings.Join(files, ", "))
-		}
+	var files []string
+	for _, f := range res.Files {
+		files = append(files, filepath.Join(dir, f.Name))
+	}
+	switch {
+	case len(figs) > 0:
+		fmt.Fprintf(stdout, "wrote %s and %s as %s in %s\n", strings.Join(files, ", "), strings.Join(figs, ", "), strings.Join(formats, ", "), dir)
+	case len(files) > 0:
+		fmt.Fprintf(stdout, "wrote %s\n", strings.Join(files, ", "))
 	}
 	return res, figs, nil
 }
 
 // plotRepro draws the figures of a part's data into dir and returns their
 // base names; a table's nil data draws none.
-func plotRepro(dir string, data any) ([]string, error) {
+func plotRepro(dir string, data any, formats []string) ([]string, error) {
 	switch d := data.(type) {
 	case nil:
 		return nil, nil
 	case *repro.Fig5Data:
-		return []string{"fig5"}, plotFig5(dir, d.Lines)
+		return []string{"fig5"}, plotFig5(dir, d.Lines, formats)
 	case *repro.Fig6Data:
-		return plotFig6Panels(dir, d)
+		return plotFig6Panels(dir, d, formats)
 	case *repro.Fig7Data:
-		return plotFig7Panels(dir, d.Cells)
+		return plotFig7Panels(dir, d.Cells, formats)
 	case *repro.Fig8Data:
-		return plotFig8Panels(dir, d.Rows)
+		return plotFig8Panels(dir, d.Rows, formats)
 	default:
 		return nil, fmt.Errorf("no figure for %T", data)
 	}
@@ -178,12 +188,13 @@ func printClaims(w io.Writer, claims []repro.Claim) int {
 func printTable3(w io.Writer, r *results.Result) { repro.PrintTable3(w, r) }
 
 // plotFig5 draws txns/s against enclave CPUs, one line per machine.
-func plotFig5(dir string, lines []repro.Fig5Line) error {
-	p := plot.New()
-	p.Title.Text = "Global agent scalability (round-robin, 5 yielding threads per CPU)"
-	p.X.Label.Text = "CPUs in the enclave"
-	p.Y.Label.Text = "transactions committed per second (millions)"
-	p.Add(plotter.NewGrid())
+func plotFig5(dir string, lines []repro.Fig5Line, formats []string) error {
+	var names []string
+	for _, l := range lines {
+		names = append(names, l.Machine)
+	}
+	p, leg := newReproPlot("Fig 5 on "+strings.Join(names, ", ")+": scalability workload,\nglobal agent (round-robin, 5 yielding threads per CPU)",
+		"CPUs in the enclave", "transactions committed (M/s)")
 	for i, l := range lines {
 		xy := make(plotter.XYs, len(l.CPUs))
 		for j := range l.CPUs {
@@ -193,21 +204,103 @@ func plotFig5(dir string, lines []repro.Fig5Line) error {
 		if err != nil {
 			return err
 		}
-		ln.Color = plotColors[i%len(plotColors)]
-		ln.Width = vg.Points(1.5)
-		p.Add(ln)
-		p.Legend.Add(l.Machine, ln)
+		// A marker on every few points only: a line has one point per CPU.
+		var marks plotter.XYs
+		for j := i; j < len(xy); j += max(1, len(xy)/12) {
+			marks = append(marks, xy[j])
+		}
+		pts, err := plotter.NewScatter(marks)
+		if err != nil {
+			return err
+		}
+		styleSeries(i, ln, pts)
+		p.Add(ln, pts)
+		leg.Add(l.Machine, ln, pts)
 	}
-	p.Legend.Top = true
-	return savePlot(p, 8*vg.Inch, 5*vg.Inch, dir, "fig5")
+	return saveFigure(p, leg, dir, "fig5", formats)
 }
 
-// savePlot writes p as dir/name.FORMAT for each of repro's -format
-// formats (reproFormats), in the paper-column style (paperStyle): w × h
-// scaled to 3.3 in wide.
-func savePlot(p *plot.Plot, w, h vg.Length, dir, name string) error {
+// newReproPlot starts a repro figure in the sweep figures' paper-column
+// style (paperStyle; saveFigure puts the legend below the plot).
+func newReproPlot(title, xlabel, ylabel string) (*plot.Plot, *plot.Legend) {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = xlabel
+	p.Y.Label.Text = ylabel
+	p.Add(plotter.NewGrid())
+	p.X.Tick.Marker, p.Y.Tick.Marker = enoughTicks{}, enoughTicks{}
 	paperStyle(p)
-	return writeFormats(p.Draw, paperWidth, h*paperWidth/w, dir, name, reproFormats)
+	leg := plot.NewLegend()
+	return p, &leg
+}
+
+// enoughTicks labels a linear axis enough to read values off: gonum's
+// default ticks, and when they label fewer than four, their minor ticks
+// too (every second one when that would be more than eight labels).
+type enoughTicks struct{}
+
+func (enoughTicks) Ticks(min, max float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(min, max)
+	labelled := 0
+	for _, t := range ticks {
+		if t.Label != "" {
+			labelled++
+		}
+	}
+	if labelled >= 4 {
+		return ticks
+	}
+	// DefaultTicks gives the labelled ticks first, then the minor ones.
+	slices.SortFunc(ticks, func(a, b plot.Tick) int { return cmp.Compare(a.Value, b.Value) })
+	step := 1
+	if len(ticks) > 8 {
+		step = 2
+	}
+	// Keep a labelled tick labelled: count the steps from the first one.
+	first := 0
+	for i, t := range ticks {
+		if t.Label != "" {
+			first = i
+			break
+		}
+	}
+	for i := range ticks {
+		if (i-first)%step == 0 {
+			ticks[i].Label = strconv.FormatFloat(math.Round(ticks[i].Value*1e9)/1e9, 'f', -1, 64)
+		}
+	}
+	return ticks
+}
+
+// barFills are bar colours whose lightness rises steadily (viridis), so
+// that bars read apart in grayscale; each bar also has a black outline.
+var barFills = []color.Color{
+	color.RGBA{R: 0x44, G: 0x01, B: 0x54, A: 0xff},
+	color.RGBA{R: 0x3b, G: 0x52, B: 0x8b, A: 0xff},
+	color.RGBA{R: 0x21, G: 0x90, B: 0x8d, A: 0xff},
+	color.RGBA{R: 0x5d, G: 0xc8, B: 0x63, A: 0xff},
+	color.RGBA{R: 0xfd, G: 0xe7, B: 0x25, A: 0xff},
+}
+
+// barFill is the fill of bar series i of n: n steps of viridis from dark
+// to light.
+func barFill(i, n int) color.Color {
+	if n <= 1 {
+		return barFills[0]
+	}
+	f := float64(i) / float64(n-1) * float64(len(barFills)-1)
+	k := min(int(f), len(barFills)-2)
+	a, b := barFills[k].(color.RGBA), barFills[k+1].(color.RGBA)
+	t := f - float64(k)
+	mix := func(x, y uint8) uint8 { return uint8(float64(x) + t*(float64(y)-float64(x)) + 0.5) }
+	return color.RGBA{R: mix(a.R, b.R), G: mix(a.G, b.G), B: mix(a.B, b.B), A: 0xff}
+}
+
+// styleBars gives bar series i of n its fill and outline.
+func styleBars(b *plotter.BarChart, i, n int) {
+	b.Color = barFill(i, n)
+	b.LineStyle.Width = vg.Points(0.4)
+	b.LineStyle.Color = color.Black
 }
 
 var plotColors = []color.Color{

@@ -36,7 +36,7 @@ func (o *reproOutcome) ok() bool { return o.Err == nil && o.Res.Failed() == 0 }
 // from the parts' estimates, scaled by how the finished parts compared
 // with theirs. The exit code is 0 only when every part ran and every claim
 // passed.
-func reproAll(parts []repro.Part, env repro.Env, dir string, progress bool, stdout, stderr io.Writer) int {
+func reproAll(parts []repro.Part, env repro.Env, dir string, formats []string, progress bool, stdout, stderr io.Writer) int {
 	start := time.Now()
 	now := time.Now
 	var outs []*reproOutcome
@@ -55,7 +55,7 @@ func reproAll(parts []repro.Part, env repro.Env, dir string, progress bool, stdo
 		}
 		fmt.Fprintf(stdout, "== %s: %s\n", p.Name, p.Summary)
 		t0 := now()
-		res, figs, err := reproPart(p, env, dir, stdout)
+		res, figs, err := reproPart(p, env, dir, formats, stdout)
 		o := &reproOutcome{Part: p, Res: res, Figs: figs, Err: err, Wall: now().Sub(t0)}
 		outs = append(outs, o)
 		doneEst += p.Estimate

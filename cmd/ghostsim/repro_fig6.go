@@ -13,20 +13,21 @@ import (
 )
 
 // plotFig6Panels draws Fig 6's three panels (experiment/repro's Fig6
-// computes their data) and returns their names.
-func plotFig6Panels(dir string, d *repro.Fig6Data) ([]string, error) {
+// computes their data; fig6.csv and fig6-knee.csv hold it) and returns
+// their names.
+func plotFig6Panels(dir string, d *repro.Fig6Data, formats []string) ([]string, error) {
 	panels := []struct {
 		file, title string
 		lines       []int
 		batch       bool
 	}{
-		{"fig6a", "6a: p99 latency vs throughput", []int{0, 1, 2}, false},
-		{"fig6b", "6b: ghOSt-Shinjuku with and without Shenango", []int{1, 3}, false},
-		{"fig6c", "6c: CPUs used by the batch app vs offered load", []int{0, 3, 4}, true},
+		{"fig6a", "6a on xeon48, RocksDB: p99 latency vs throughput,\nShinjuku, ghOSt-Shinjuku and CFS-Shinjuku", []int{0, 1, 2}, false},
+		{"fig6b", "6b on xeon48, RocksDB: p99 latency vs throughput,\nghOSt-Shinjuku with and without Shenango", []int{1, 3}, false},
+		{"fig6c", "6c on xeon48, RocksDB with a batch app:\nthe batch app's CPUs under Shinjuku, ghOSt, CFS", []int{0, 3, 4}, true},
 	}
 	var figs []string
 	for _, p := range panels {
-		if err := plotFig6(dir, p.file, p.title, d.Lines, d.Knees, p.lines, p.batch); err != nil {
+		if err := plotFig6(dir, p.file, p.title, d.Lines, d.Knees, p.lines, p.batch, formats); err != nil {
 			return nil, err
 		}
 		figs = append(figs, p.file)
@@ -35,20 +36,19 @@ func plotFig6Panels(dir string, d *repro.Fig6Data) ([]string, error) {
 }
 
 // plotFig6 draws one panel: p99 (log scale) against throughput, or the
-// batch app's CPUs against offered load.
-func plotFig6(dir, file, title string, lines []repro.Fig6Line, knees [][]repro.XY, which []int, batch bool) error {
-	p := plot.New()
-	p.Title.Text = title
+// batch app's CPUs against offered load; one line per system, styled as a
+// sweep's lines (styleSeries), the legend below.
+func plotFig6(dir, file, title string, lines []repro.Fig6Line, knees [][]repro.XY, which []int, batch bool, formats []string) error {
+	xl, yl := "throughput (k requests/s)", "p99 latency (µs)"
 	if batch {
-		p.X.Label.Text = "offered load (k requests/s)"
-		p.Y.Label.Text = "CPUs used by the batch app"
-	} else {
-		p.X.Label.Text = "throughput (k requests/s)"
-		p.Y.Label.Text = "p99 latency (µs)"
-		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		xl, yl = "offered load (k requests/s)", "CPUs used by the batch app"
 	}
-	p.Add(plotter.NewGrid())
+	p, leg := newReproPlot("Fig "+title, xl, yl)
+	if !batch {
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = logTicks{}
+	}
+	var kneeAll plotter.XYs
 	for n, i := range which {
 		l := lines[i]
 		var xy plotter.XYs
@@ -63,36 +63,33 @@ func plotFig6(dir, file, title string, lines []repro.Fig6Line, knees [][]repro.X
 		if err != nil {
 			return err
 		}
-		ln.Color = plotColors[n%len(plotColors)]
-		pts.Color = ln.Color
+		styleSeries(n, ln, pts)
 		p.Add(ln, pts)
-		p.Legend.Add(l.Label, ln, pts)
-		if !batch && len(knees[i]) > 0 {
-			// The knee measured again over longer windows: what the
-			// saturation claims use.
-			kxy := make(plotter.XYs, len(knees[i]))
-			for j, k := range knees[i] {
-				kxy[j] = plotter.XY{X: k.X, Y: k.Y}
+		leg.Add(l.Label, ln, pts)
+		if !batch {
+			for _, k := range knees[i] {
+				kneeAll = append(kneeAll, plotter.XY{X: k.X, Y: k.Y})
 			}
-			sc, err := plotter.NewScatter(kxy)
-			if err != nil {
-				return err
-			}
-			sc.Color = ln.Color
-			sc.Shape = draw.TriangleGlyph{}
-			sc.Radius = vg.Points(4)
-			p.Add(sc)
-			p.Legend.Add(fmt.Sprintf("%s, %d s windows", l.Label, repro.Fig6RefineMs/1000), sc)
 		}
+	}
+	if len(kneeAll) > 0 {
+		// The knee measured again over longer windows: what the
+		// saturation claims use.
+		sc, err := plotter.NewScatter(kneeAll)
+		if err != nil {
+			return err
+		}
+		sc.GlyphStyle = draw.GlyphStyle{Color: color.Black, Radius: vg.Points(4), Shape: draw.RingGlyph{}}
+		p.Add(sc)
+		leg.Add(fmt.Sprintf("knee measured over %d s windows", repro.Fig6RefineMs/1000), sc)
 	}
 	if !batch {
 		sat := plotter.NewFunction(func(float64) float64 { return 1000 })
 		sat.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 		sat.Color = color.Gray{Y: 96}
+		sat.Width = vg.Points(0.8)
 		p.Add(sat)
-		p.Legend.Add("p99 = 1 ms (saturation)", sat)
+		leg.Add("p99 = 1 ms (saturation)", sat)
 	}
-	p.Legend.Top = true
-	p.Legend.Left = !batch
-	return savePlot(p, 7*vg.Inch, 4.5*vg.Inch, dir, file)
+	return saveFigure(p, leg, dir, file, formats)
 }

@@ -1,7 +1,8 @@
 package main
 
 import (
-	"gonum.org/v1/plot"
+	"image/color"
+
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
@@ -9,32 +10,29 @@ import (
 )
 
 // plotFig8Panels draws Fig 8's throughput and tail panels, normalized to
-// CFS (experiment/repro's Fig8 computes their data), and returns their
-// names.
-func plotFig8Panels(dir string, rows []repro.Fig8Row) ([]string, error) {
+// CFS (experiment/repro's Fig8 computes their data; fig8.csv holds it),
+// and returns their names.
+func plotFig8Panels(dir string, rows []repro.Fig8Row, formats []string) ([]string, error) {
 	cfs := rows[repro.Fig8CFS]
-	if err := plotFig8(dir, "fig8-throughput", "8a–c: throughput normalized to CFS", "throughput / CFS", rows, func(r repro.Fig8Row, t string) float64 {
+	if err := plotFig8(dir, "fig8-throughput", "8a–c on rome256: Search throughput", "throughput / CFS's", rows, func(r repro.Fig8Row, t string) float64 {
 		return r.Tput[t] / cfs.Tput[t]
-	}); err != nil {
+	}, formats); err != nil {
 		return nil, err
 	}
-	if err := plotFig8(dir, "fig8-p99", "8d–f: p99 latency normalized to CFS", "p99 / CFS", rows, func(r repro.Fig8Row, t string) float64 {
+	if err := plotFig8(dir, "fig8-p99", "8d–f on rome256: Search p99 latency", "p99 latency / CFS's", rows, func(r repro.Fig8Row, t string) float64 {
 		return r.P99[t] / cfs.P99[t]
-	}); err != nil {
+	}, formats); err != nil {
 		return nil, err
 	}
 	return []string{"fig8-throughput", "fig8-p99"}, nil
 }
 
 // plotFig8 draws one panel: for each query type a group of bars, one per
-// system, of value(row, type).
-func plotFig8(dir, file, title, ylabel string, rows []repro.Fig8Row, value func(repro.Fig8Row, string) float64) error {
-	p := plot.New()
-	p.Title.Text = title
-	p.Y.Label.Text = ylabel
-	p.X.Label.Text = "query type"
-	p.Add(plotter.NewGrid())
-	w := vg.Points(12)
+// system, of value(row, type), with a line at 1 (CFS).
+func plotFig8(dir, file, title, ylabel string, rows []repro.Fig8Row, value func(repro.Fig8Row, string) float64, formats []string) error {
+	p, leg := newReproPlot("Fig "+title+",\nCFS vs the search policy and its ablations", "query type", ylabel+" (ratio)")
+	n := len(repro.Fig8Systems)
+	w := vg.Points(6)
 	top := 0.0
 	for s, sys := range repro.Fig8Systems {
 		vals := make(plotter.Values, len(repro.Fig8Types))
@@ -46,15 +44,18 @@ func plotFig8(dir, file, title, ylabel string, rows []repro.Fig8Row, value func(
 		if err != nil {
 			return err
 		}
-		b.Color = plotColors[s%len(plotColors)]
-		b.LineStyle.Width = 0
-		b.Offset = vg.Length(s-len(repro.Fig8Systems)/2) * w
+		styleBars(b, s, n)
+		b.Offset = vg.Length(2*s-(n-1)) * w / 2
 		p.Add(b)
-		p.Legend.Add(sys.Name, b)
+		leg.Add(sys.Name, b)
 	}
+	one := plotter.NewFunction(func(float64) float64 { return 1 })
+	one.Dashes = []vg.Length{vg.Points(3), vg.Points(2)}
+	one.Color = color.Gray{Y: 64}
+	one.Width = vg.Points(0.6)
+	p.Add(one)
 	p.NominalX(repro.Fig8Types...)
-	// Room above the tallest bar for the legend, so it covers no data.
-	p.Y.Min, p.Y.Max = 0, 1.5*top
-	p.Legend.Top = true
-	return savePlot(p, 8*vg.Inch, 4.5*vg.Inch, dir, file)
+	p.X.Min, p.X.Max = -0.5, float64(len(repro.Fig8Types))-0.5
+	p.Y.Min, p.Y.Max = 0, 1.05*top
+	return saveFigure(p, leg, dir, file, formats)
 }

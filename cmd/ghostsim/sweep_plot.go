@@ -575,7 +575,3 @@ func (l *formatList) Set(s string) error {
 	*l = f
 	return nil
 }
-
-// reproFormats are the formats savePlot writes repro's figures in: repro's
-// -format.
-var reproFormats = append(formatList(nil), defaultFormats...)

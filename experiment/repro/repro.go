@@ -72,6 +72,14 @@ type Env struct {
 	// labelled label (such as "fig6"), called after each run with the
 	// number done of total.
 	Progress func(label string) func(done, total int)
+	// Sweep, when set, runs each batch of the part's simulations in place
+	// of experiment.RunSweep and returns their results in point order:
+	// batch counts the part's batches from 0 in the order they run (a
+	// later batch may depend on an earlier one's results, as Fig 6's knee
+	// refinement does). `ghostsim repro -shard` runs a share of batch 0
+	// and stops the part; `ghostsim merge` hands the shards' results back
+	// as batch 0 and runs the rest (docs/SCALE-OUT.md).
+	Sweep func(label string, batch int, points []experiment.Point) ([]*results.Result, error)
 }
 
 // Part is one table or figure of the paper.
@@ -118,9 +126,10 @@ func Names() []string {
 
 // runner runs a part's simulations and hashes their configs.
 type runner struct {
-	env  Env
-	h    hash.Hash
-	runs int
+	env     Env
+	h       hash.Hash
+	runs    int
+	batches int // sweep calls so far
 }
 
 func newRunner(env Env) *runner { return &runner{env: env, h: sha256.New()} }
@@ -131,14 +140,26 @@ func (u *runner) record(r *results.Result) {
 	u.runs++
 }
 
-// sweep runs points, up to env.Jobs at once, and returns their results in
-// point order.
+// sweep runs points, up to env.Jobs at once (or through env.Sweep, as the
+// part's next batch), and returns their results in point order. Every
+// simulation of a part goes through it.
 func (u *runner) sweep(label string, points []experiment.Point) ([]*results.Result, error) {
-	var progress func(done, total int)
-	if u.env.Progress != nil {
-		progress = u.env.Progress(label)
+	batch := u.batches
+	u.batches++
+	var rs []*results.Result
+	var err error
+	if u.env.Sweep != nil {
+		rs, err = u.env.Sweep(label, batch, points)
+		if err == nil && len(rs) != len(points) {
+			err = fmt.Errorf("%s: batch %d gave %d results for %d points", label, batch, len(rs), len(points))
+		}
+	} else {
+		var progress func(done, total int)
+		if u.env.Progress != nil {
+			progress = u.env.Progress(label)
+		}
+		rs, err = experiment.RunSweep(points, u.env.Jobs, progress)
 	}
-	rs, err := experiment.RunSweep(points, u.env.Jobs, progress)
 	if err != nil {
 		return nil, err
 	}

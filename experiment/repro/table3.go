@@ -19,11 +19,11 @@ func Table3(env Env) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := experiment.Run(spec, experiment.Options{Workload: "microbench"})
+	rs, err := u.sweep("table3", []experiment.Point{{Spec: spec, Workload: "microbench"}})
 	if err != nil {
 		return nil, err
 	}
-	u.record(r)
+	r := rs[0]
 	var text strings.Builder
 	PrintTable3(&text, r)
 	var claims []Claim
