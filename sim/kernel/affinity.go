@@ -65,6 +65,12 @@ func (k *Kernel) setAffinity(c *cpuState, t *Task, set CPUSet) (sim.Time, bool) 
 			t.migrateTo = k.affinityDest(t)
 		}
 		if ghost {
+			// set_cpus_allowed_common dequeues the running task
+			// (DEQUEUE_SAVE): _dequeue_task_ghost's update_curr writes
+			// its runtime into the status word now.
+			k.updateCurr(tc, k.eng.Now())
+			t.g.sw.Runtime = t.runtime
+			t.g.swLine.write(c.id)
 			tc.g.mustResched = true // force_offcpu
 		} else if !move {
 			return cost, true

@@ -23,10 +23,14 @@ type StatusWord struct {
 	Flags uint32
 	// Gtid is the task's gtid.
 	Gtid Gtid
-	// SwitchTime is when the task last got on a CPU.
+	// SwitchTime is when the task (or agent) was last picked to switch
+	// in (ghost_prepare_switch's ghost_sw_set_time).
 	SwitchTime sim.Time
-	// Runtime is the task's CPU time as of its last accounting point
-	// (stale while it runs, as in ghOSt: ticks do not update it).
+	// Runtime is the task's CPU time (sum_exec_runtime) as of its last
+	// write by __update_curr_ghost: each schedule() that puts it back
+	// (put_prev_task_ghost), and sched_setaffinity on it while it runs.
+	// It is stale while the task runs, as in ghOSt: ticks do not update
+	// it.
 	Runtime sim.Time
 }
 

@@ -210,6 +210,7 @@ func (e *Enclave) AgentStatusWord(cpu int) StatusWord {
 	if a := g.agent; a != nil {
 		sw.Gtid = a.gtid()
 		sw.Flags |= a.g.sw.Flags & (SWTaskOnCPU | SWTaskRunnable)
+		sw.SwitchTime, sw.Runtime = a.g.sw.SwitchTime, a.g.sw.Runtime
 	}
 	return sw
 }

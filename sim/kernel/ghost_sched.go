@@ -22,6 +22,10 @@ func (k *Kernel) ghostPrologue(c *cpuState, prev *Task) {
 	}
 	if prev != nil && prev.class == ClassGhost && prev.g != nil {
 		k.ghostPrevMessages(c, prev)
+	} else if prev != nil && prev.g != nil && prev.g.isAgent {
+		// put_prev_task_ghost: the agent's runtime, as a task's in
+		// ghostPrevMessages.
+		prev.g.sw.Runtime = prev.runtime
 	}
 	// A latched task loses its latch to the agent or a higher class
 	// (unless DEFER_LATCHED_PREEMPTION_BY_AGENT and only the agent wants
@@ -175,6 +179,7 @@ func (k *Kernel) ghostSwitched(c *cpuState, prev, next *Task, now sim.Time) {
 		if next.g.isAgent {
 			k.agentPicked(c)
 			next.g.sw.Flags |= SWTaskOnCPU
+			next.g.sw.SwitchTime = now // pick_next_ghost_agent's ghost_prepare_switch
 		} else if next.class == ClassGhost {
 			if !next.affinity.Has(c.id) {
 				// _ghost_commit_txn does not check cpus_allowed: the

@@ -1,0 +1,121 @@
+package kernel
+
+import (
+	"testing"
+
+	"github.com/ghostsim/ghostsim/sim"
+)
+
+// TestStatusWordTimes pins the status word's switch_time and runtime to
+// what ghOSt's kernel writes there, and when:
+//
+//   - switch_time is written when the task is picked to switch in
+//     (ghost_prepare_switch: ghost_sw_set_time, with GHOST_SW_TASK_ONCPU),
+//     for tasks and for agents (pick_next_ghost_agent calls it too);
+//   - runtime is sum_exec_runtime, written by __update_curr_ghost(rq,
+//     true) only: when the task is put back (put_prev_task_ghost), when a
+//     running task is dequeued (a block, or sched_setaffinity's
+//     DEQUEUE_SAVE on the running task), and when a message about the
+//     running task is produced; never by the tick (task_tick_ghost passes
+//     update_sw = false), so it is stale while the task runs.
+//
+// Reference: google/ghost-kernel kernel/sched/ghost.c ghost_prepare_switch,
+// __update_curr_ghost, _put_prev_task_ghost, _dequeue_task_ghost,
+// _task_tick_ghost; docs/GHOST-SEMANTICS.md §2.
+func TestStatusWordTimes(t *testing.T) {
+	s := newScenario(t, "skylake112", SetOf(0, 1), EnclaveConfig{})
+	q, _ := s.e.CreateQueue(64)
+	q.SetDefault()
+	s.agents("ag", func(a *sagent) {
+		if a.CPU() == 1 {
+			a.idle()
+			return
+		}
+		newFIFO().global(a, q, SetOf(1))
+	})
+	tick := s.k.tickPeriod
+	type snap struct {
+		at      sim.Time
+		sw      StatusWord
+		runtime sim.Time // A.Runtime() then
+	}
+	var snaps []snap
+	var A *Task
+	look := func() { snaps = append(snaps, snap{s.k.Now(), A.g.sw, A.Runtime()}) }
+	A = s.ghost("A", 0, func(th *Thread) {
+		th.Run(3 * tick) // several ticks while it runs
+		th.Sleep(sim.Us(20))
+		th.Run(sim.Us(5))
+	})
+	// Z, a CFS task outside the enclave, narrows A's mask while A runs:
+	// A stays allowed on cpu1, is forced off, and its runtime is written
+	// at the system call.
+	var affAt sim.Time
+	var affSW StatusWord
+	var affRuntime sim.Time
+	s.at(tick+tick/2, "", func() { look() })
+	s.at(2*tick, "CFS task Z narrows A's affinity", func() {
+		spawn(t, s.k, TaskSpec{Name: "Z", Class: ClassCFS, Affinity: SetOf(2), CPU: 2, NUMAHome: -1, Program: func(th *Thread) {
+			th.SetAffinityOf(A, SetOf(1))
+			affAt, affSW, affRuntime = s.k.Now(), A.g.sw, A.Runtime()
+		}})
+	})
+	// cpu1's agent wakes once more, so that its switch_time is not 0.
+	s.at(4*tick, "cpu1's agent is woken", func() { s.k.wakeAgentOn(1, -1) })
+	s.run(5 * tick)
+	s.wantDead(ClassGhost, A)
+
+	// A's switches in and out, from the trace.
+	var ins, outs []sim.Time
+	for _, r := range s.switches {
+		if r.CPU == 1 && r.Next == A.ID() {
+			ins = append(ins, r.At)
+		}
+		if r.CPU == 1 && r.Prev == A.ID() {
+			outs = append(outs, r.At)
+		}
+	}
+	if len(ins) < 3 || len(outs) < 3 {
+		t.Fatalf("A switched in at %v and out at %v; want three of each (the affinity change forces it off, then it sleeps)", ins, outs)
+	}
+	// Mid-run, after a tick: switch_time is the first switch-in, runtime
+	// still the 0 of TASK_NEW although A has run for over a tick.
+	mid := snaps[0]
+	if mid.sw.SwitchTime != ins[0] || mid.sw.Runtime != 0 || mid.runtime <= 0 {
+		t.Errorf("at %v (A running since %v, ran %v): switch_time %v, runtime %v; want %v and 0 (ticks do not write it)",
+			mid.at, ins[0], mid.runtime, mid.sw.SwitchTime, mid.sw.Runtime, ins[0])
+	}
+	// sched_setaffinity on the running A writes its runtime at once.
+	if affAt == 0 || affSW.Runtime != affRuntime || affRuntime <= mid.runtime {
+		t.Errorf("after SetAffinityOf at %v: runtime %v, want A's runtime then, %v", affAt, affSW.Runtime, affRuntime)
+	}
+	// At the end: switch_time is the last switch-in, runtime the whole
+	// CPU time, written at the last switch-out.
+	sw := A.g.sw
+	if sw.SwitchTime != ins[len(ins)-1] {
+		t.Errorf("final switch_time %v, want the last switch-in %v (switch-ins %v)", sw.SwitchTime, ins[len(ins)-1], ins)
+	}
+	if sw.Runtime != A.Runtime() {
+		t.Errorf("final runtime %v, want A's CPU time %v", sw.Runtime, A.Runtime())
+	}
+
+	// The agent's status word: switch_time of its last switch-in on cpu1,
+	// runtime as of its last switch-out.
+	ag := s.e.Agent(1)
+	var agIn, agOut sim.Time = -1, -1
+	for _, r := range s.switches {
+		if r.CPU == 1 && r.Next == ag.ID() {
+			agIn = r.At
+		}
+		if r.CPU == 1 && r.Prev == ag.ID() {
+			agOut = r.At
+		}
+	}
+	asw := s.e.AgentStatusWord(1)
+	if agIn <= 0 || asw.SwitchTime != agIn {
+		t.Errorf("agent of cpu1: switch_time %v, want its last switch-in %v", asw.SwitchTime, agIn)
+	}
+	if agOut < 0 || s.k.Current(1) == ag || asw.Runtime != ag.Runtime() {
+		t.Errorf("agent of cpu1 (last out at %v): runtime %v, want %v", agOut, asw.Runtime, ag.Runtime())
+	}
+}
