@@ -104,9 +104,7 @@ func (p *policy) Schedule(a *agent.Agent) int {
 	if p.stack.Len() == 0 {
 		return 0
 	}
-	idle := p.enc.CPUs().AndNot(p.cpus.Busy())
-	idle.Remove(p.loop.Global.CPU())
-	idle = a.AvailCPUs(idle) // not those a CFS task holds
+	idle := a.AvailCPUs(p.loop.Targets().AndNot(p.cpus.Busy())) // not those a CFS task holds
 	p.round.Start()
 	for p.stack.Len() > 0 && !idle.Empty() {
 		t, _ := p.stack.Pop(a)

@@ -11,11 +11,8 @@ func (s *scheduler) Run(a *agent.Agent) { s.loop.Run(a, &handler{s: s, a: a}, s)
 
 // NextWake: without a slice only a message can make a new decision
 // possible, so the global agent polls until one arrives; with a slice,
-// also until the earliest running task's slice expires.
-func (s *scheduler) NextWake(agent.Time) agent.Time { return s.nextExpiry() }
-
-// nextExpiry is when the earliest running task's slice runs out, or Never.
-func (s *scheduler) nextExpiry() agent.Time {
+// also until the earliest running task's slice expires while tasks wait.
+func (s *scheduler) NextWake(agent.Time) agent.Time {
 	if s.rq.Len() == 0 {
 		return agent.Never
 	}
@@ -36,11 +33,8 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 	if s.bpf != nil {
 		take = func(t *task) bool { return s.revoke(a, t) }
 	}
-	set := s.enc.CPUs()
+	set := s.loop.Targets() // not the global agent's CPU
 	for cpu := set.First(); cpu >= 0 && s.rq.Len() > 0; cpu = set.Next(cpu + 1) {
-		if cpu == s.loop.Global.CPU() {
-			continue // the global agent's CPU never gets a task
-		}
 		if cur := s.cpus.Of(cpu); cur != nil && (s.slice == 0 || now-s.cpus.Since(cpu) < s.slice) {
 			continue
 		}

@@ -35,8 +35,7 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 	}
 	// Idle CPUs: the enclave's, minus the global agent's and those with a
 	// thread committed, confirmed with CPU_AVAIL (no CFS task wants them).
-	cand := s.enc.CPUs().AndNot(s.cpus.Busy())
-	cand.Remove(s.loop.Global.CPU())
+	cand := s.loop.Targets().AndNot(s.cpus.Busy())
 	if cand.Empty() {
 		return 0 // a thread's BLOCKED, PREEMPT or DEAD will free one
 	}

@@ -51,15 +51,15 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 	}
 	now := a.Now()
 	s.round.Start()
-	set := s.enc.CPUs()
+	set := s.loop.Targets() // not the global agent's CPU
 	for pass := 0; pass < numPasses; pass++ {
 		for cpu := set.First(); cpu >= 0; cpu = set.Next(cpu + 1) {
 			best := s.waiting()
 			if best < 0 {
 				break
 			}
-			if cpu == s.loop.Global.CPU() || s.round.Has(cpu) {
-				continue // the global agent's CPU never gets a task
+			if s.round.Has(cpu) {
+				continue
 			}
 			cur := s.cpus.Of(cpu)
 			maxClass := numClasses - 1

@@ -185,10 +185,9 @@ func (s *scheduler) Schedule(a *agent.Agent) int {
 		return 0
 	}
 	var free, antCPUs agent.CPUSet
-	set := s.enc.CPUs()
+	set := s.loop.Targets()
 	for cpu := set.First(); cpu >= 0; cpu = set.Next(cpu + 1) {
 		switch cur := s.cpus.Of(cpu); {
-		case cpu == s.loop.Global.CPU():
 		case cur == nil:
 			free.Add(cpu)
 		case !cur.worker:

@@ -84,6 +84,14 @@ func (l *CentralLoop[T]) Run(a *Agent, h TaskHandler[T], p CentralPolicy) {
 	}
 }
 
+// Targets returns the CPUs a round may give a task: the enclave's, but
+// the global agent's, which it spins on.
+func (l *CentralLoop[T]) Targets() CPUSet {
+	s := l.Global.enc.CPUs()
+	s.Remove(l.Global.CPU())
+	return s
+}
+
 // NewCentralLoop returns the loop of a centralized policy with what every
 // one starts from: a channel of Params.QueueElems slots that wakes no
 // agent (the global agent polls it) and is the enclave's default, so
