@@ -16,6 +16,11 @@
 // errors that spec types report as *sim.KeyError are located the same way by
 // [Meta.Wrap].
 //
+// A struct field tagged `toml:",tables"`, a map, takes the subtables its
+// struct has no field for, by name, as parsed ([policy.search] beside
+// [policy]'s own keys); DecodeTable later decodes one as strictly, for
+// whoever owns it.
+//
 // Keys are written as dotted TOML keys whose array-of-tables elements carry a
 // 0-based index: "machine.ghz", "workload.group[1].threads",
 // "workload.group[0].arrival.rate_per_s". A key segment that is not a bare

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ghostsim/ghostsim/sim"
 )
 
 var (
@@ -237,6 +239,14 @@ func (d *decoder) structValue(key string, line int, data any, rv reflect.Value) 
 	for _, name := range slices.Sorted(maps.Keys(tbl)) {
 		ck := joinKey(key, name)
 		f, ok := findField(fields, name)
+		if _, isTable := tbl[name].(map[string]any); !ok && isTable {
+			if rest, has := tablesField(rv); has {
+				// A table the struct has no field for: into its
+				// ",tables" map, under its name.
+				d.mapValue(key, line, map[string]any{name: tbl[name]}, rest)
+				continue
+			}
+		}
 		if !ok {
 			msg := "unknown key"
 			if s := suggest(name, fields); s != "" {
@@ -339,6 +349,41 @@ type field struct {
 	index []int  // reflect index path, through embedded structs
 }
 
+// tablesField returns the field of the struct rv tagged `toml:",tables"`,
+// if it has one: a map from string that takes every subtable the struct
+// has no field for, keyed by its name (a policy's own options,
+// [policy.NAME], beside [policy]'s own keys). Its own name is no key.
+func tablesField(rv reflect.Value) (reflect.Value, bool) {
+	t := rv.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if _, opt, _ := strings.Cut(f.Tag.Get("toml"), ","); opt == "tables" && f.IsExported() && f.Type.Kind() == reflect.Map {
+			return rv.Field(i), true
+		}
+	}
+	return reflect.Value{}, false
+}
+
+// DecodeTable decodes data, a table parsed from TOML (as a ",tables"
+// field holds it), into v, a pointer to a struct, as strictly as a config
+// file: an unknown key or a value of the wrong type is a *sim.KeyError
+// naming the key below key ("policy.search.hold_us"), for Meta.Wrap to
+// locate; several are joined. Fields the table leaves out keep their
+// values.
+func DecodeTable(key string, data map[string]any, v any) error {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("configs.DecodeTable: want a pointer to a struct, got %T", v)
+	}
+	d := &decoder{meta: newMeta()}
+	d.structValue(key, 0, data, rv.Elem())
+	errs := make([]error, len(d.errs))
+	for i, e := range d.errs {
+		errs[i] = sim.KeyErrorf(e.Key, "%s", e.Msg)
+	}
+	return errors.Join(errs...)
+}
+
 // structFields lists the fields of struct type t that TOML keys map to: the
 // name from the `toml` tag, else the Go name; `toml:"-"` and unexported fields
 // are skipped, and untagged embedded structs contribute their fields, outer
@@ -361,7 +406,10 @@ func structFields(t reflect.Type) []field {
 				if tag == "-" {
 					continue
 				}
-				name, _, _ := strings.Cut(tag, ",")
+				name, opt, _ := strings.Cut(tag, ",")
+				if opt == "tables" {
+					continue // tablesField
+				}
 				index := append(append([]int(nil), lv.index...), i)
 				ft := f.Type
 				if ft.Kind() == reflect.Pointer {

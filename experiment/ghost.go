@@ -21,7 +21,7 @@ func startGhost(spec *Spec, k *kernel.Kernel, es *EnclaveSpec, cpus kernel.CPUSe
 	if err != nil {
 		return nil, err
 	}
-	params, fault := spec.params(es), spec.fault(es)
+	params, fault := spec.params(es, policy), spec.fault(es)
 	p, err := agent.Launch(k, e, policy, params)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -385,6 +386,40 @@ func load(spec Spec, files, sets []string) (*Spec, *configs.Meta, error) {
 	return &spec, meta, nil
 }
 
+// checkPolicyTables checks that each [policy.NAME] table names a
+// registered policy that the run uses (ghostPolicy, or an enclave's
+// policy): a table for another policy would silently do nothing. The
+// table's keys themselves are its policy's to check, when it is
+// constructed. An error is reported at the table's first key, which is
+// located for a file's table and a -set's alike.
+func checkPolicyTables(spec *Spec, ghostPolicy string, bad func(key, format string, args ...any)) {
+	used := []string{}
+	if ghostPolicy != "" {
+		used = append(used, ghostPolicy)
+	}
+	for _, es := range spec.enclaves() {
+		if es.Policy != "" && !slices.Contains(used, es.Policy) {
+			used = append(used, es.Policy)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(spec.Policy.Own)) {
+		key := "policy." + name
+		if keys := slices.Sorted(maps.Keys(spec.Policy.Own[name])); len(keys) > 0 {
+			key += "." + keys[0]
+		}
+		switch {
+		case !knownPolicy(name):
+			bad(key, "no policy is called %q (a [policy.NAME] table holds policy NAME's own options; policies: %s)", name, policyNames())
+		case !slices.Contains(used, name):
+			runs := "no ghOSt policy"
+			if len(used) > 0 {
+				runs = strings.Join(used, ", ")
+			}
+			bad(key, "a table of options for policy %s, but the run uses %s: remove [policy.%s] or run that policy", name, runs, name)
+		}
+	}
+}
+
 // ConfigError marks an error found while a run was being set up, before
 // any simulated time passed (an enclave that misses a group's CPUs, a
 // rocksdb enclave that overlaps the generator): the config or the options
@@ -483,12 +518,13 @@ func CheckRun(spec *Spec, workload, policy string) error {
 		}
 	}
 	ens := spec.enclaves()
+	checkPolicyTables(spec, ghostPolicy, bad)
 	for i := range ens {
 		es := &ens[i]
 		if (es.Policy == "" && ghostPolicy == "") || spec.Machine.CPUs == 0 {
 			continue
 		}
-		key, params := "policy.global_cpu", spec.params(es)
+		key, params := "policy.global_cpu", spec.params(es, "")
 		if es.PolicyParams != nil {
 			key = spec.enclaveKey(i, "policy_params.global_cpu")
 		}

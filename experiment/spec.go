@@ -37,8 +37,19 @@ type Spec struct {
 	Run      RunSpec       `toml:"run"`
 	Enclave  Enclaves      `toml:"enclave"`
 	Fault    FaultSpec     `toml:"fault"`
-	Policy   agent.Params  `toml:"policy"`
+	Policy   PolicySpec    `toml:"policy"`
 	Workload WorkloadSpec  `toml:"workload"`
+}
+
+// PolicySpec is the [policy] table: the keys every policy reads
+// (agent.Params) and, as [policy.NAME] subtables, each policy's own
+// options, which only that policy's constructor decodes and checks
+// (agent.Params.Options). A table must name a registered policy that the
+// run uses (CheckRun).
+type PolicySpec struct {
+	agent.Params
+	// Own holds the [policy.NAME] tables by policy name, as parsed.
+	Own map[string]map[string]any `toml:",tables"`
 }
 
 // RunSpec is the [run] table.
@@ -130,11 +141,15 @@ func (s *Spec) enclaveKey(i int, k string) string {
 }
 
 // params returns enclave es's policy parameters.
-func (s *Spec) params(es *EnclaveSpec) agent.Params {
+func (s *Spec) params(es *EnclaveSpec, policy string) agent.Params {
+	p := s.Policy.Params
 	if es.PolicyParams != nil {
-		return es.PolicyParams.Params
+		p = es.PolicyParams.Params
 	}
-	return s.Policy
+	if tbl, ok := s.Policy.Own[policy]; ok {
+		p.Options = func(v any) error { return configs.DecodeTable("policy."+policy, tbl, v) }
+	}
+	return p
 }
 
 // fault returns enclave es's fault timeline.
@@ -203,7 +218,7 @@ func DefaultSpec() Spec {
 	return Spec{
 		Kernel:   kernel.DefaultParams(),
 		Run:      RunSpec{DurationMs: 1000, Seed: 1},
-		Policy:   agent.DefaultParams(),
+		Policy:   PolicySpec{Params: agent.DefaultParams()},
 		Workload: WorkloadSpec{Hold: hold.DefaultSpec(), Microbench: microbench.DefaultSpec(), RocksDB: rocksdb.DefaultSpec(), Search: search.DefaultSpec(), Snap: snap.DefaultSpec(), Scalability: scalability.DefaultSpec(), VM: vm.DefaultSpec()},
 	}
 }

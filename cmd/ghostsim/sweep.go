@@ -44,7 +44,7 @@ func runSweep(o *options, info experiment.WorkloadInfo, spec *experiment.Spec, m
 			spec.Run.Seed, spec.Machine.Name, spec.Machine.CPUs, spec.Machine.GHz, o.workload, len(points), policyName(p.Policy),
 			sim.Ms(p.Spec.Run.DurationMs), sim.Ms(p.Spec.Run.WarmupMs), strings.Join(meta.Files(), " "))
 	}
-	return runPoints(o, points, nil, args, stdout, stderr)
+	return runPoints(o, points, nil, func(err error) error { return relabel(meta.Wrap(err), labels) }, args, stdout, stderr)
 }
 
 // runGrid runs the -sweep flags' cross product (the first flag outermost).
@@ -101,6 +101,17 @@ func runGrid(o *options, info experiment.WorkloadInfo, files, sets []string, lab
 			values[a.Name] = a.Values[combo[i]]
 		}
 		spec, meta, err := experiment.LoadWorkload(o.workload, files, psets)
+		if err == nil && policyAt >= 0 {
+			// A [policy.NAME] table of another swept policy is for
+			// that policy's points.
+			own := maps.Clone(spec.Policy.Own)
+			for _, other := range axes[policyAt].Texts {
+				if other != policy {
+					delete(own, other)
+				}
+			}
+			spec.Policy.Own = own
+		}
 		if err == nil {
 			err = experiment.Check(spec, o.workload)
 		}
@@ -156,7 +167,10 @@ func runGrid(o *options, info experiment.WorkloadInfo, files, sets []string, lab
 	for _, a := range axes {
 		order = append(order, a.Name)
 	}
-	return runPoints(o, points, order, args, stdout, stderr)
+	// A policy's constructor checks its [policy.NAME] table when a point
+	// runs; the axes do not move the config's keys, so the first point's
+	// meta locates them.
+	return runPoints(o, points, order, func(err error) error { return relabel(firstMeta.Wrap(err), labels) }, args, stdout, stderr)
 }
 
 // runPoints runs a sweep's points with -j workers and prints one JSON line
@@ -166,8 +180,9 @@ func runGrid(o *options, info experiment.WorkloadInfo, files, sets []string, lab
 // follow, sorted. Every result carries its place in the sweep
 // (results.Sweep). A shard (-shard, o.shard) runs only its points, and
 // -out then writes their JSON lines alone, as shard-I-of-N.jsonl, for
-// ghostsim merge.
-func runPoints(o *options, points []experiment.Point, pointOrder []string, args []string, stdout, stderr io.Writer) int {
+// ghostsim merge. wrap locates a run's config errors (a policy's
+// constructor checks its own [policy.NAME] table only when it runs).
+func runPoints(o *options, points []experiment.Point, pointOrder []string, wrap func(error) error, args []string, stdout, stderr io.Writer) int {
 	hash, err := sweepHash(points)
 	if err != nil {
 		return fail(stderr, args, err)
@@ -182,7 +197,7 @@ func runPoints(o *options, points []experiment.Point, pointOrder []string, args 
 	}
 	rs, err := experiment.RunSweep(mine, o.jobs, countProgress(!o.quiet && isTerminal(stderr), stderr, "ghostsim", "points done"))
 	if err != nil {
-		if isConfigError(err) {
+		if err = wrap(err); isConfigError(err) {
 			printConfigErrors(stderr, o, err)
 			return exitUsage
 		}

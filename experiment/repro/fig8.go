@@ -19,10 +19,10 @@ var Fig8Systems = []struct {
 }{
 	{"CFS", "", nil},
 	{"ghOSt", "search", nil},
-	{"ghOSt, no NUMA", "search", []string{"policy.numa=false"}},
-	{"ghOSt, no CCX", "search", []string{"policy.ccx=false", "policy.hold_us=0"}},
-	{"ghOSt, no hold-back", "search", []string{"policy.hold_us=0"}},
-	{"ghOSt, no heuristics", "search", []string{"policy.numa=false", "policy.ccx=false", "policy.hold_us=0"}},
+	{"ghOSt, no NUMA", "search", []string{"policy.search.numa=false"}},
+	{"ghOSt, no CCX", "search", []string{"policy.search.ccx=false", "policy.search.hold_us=0"}},
+	{"ghOSt, no hold-back", "search", []string{"policy.search.hold_us=0"}},
+	{"ghOSt, no heuristics", "search", []string{"policy.search.numa=false", "policy.search.ccx=false", "policy.search.hold_us=0"}},
 	// The BPF fast path (paper §3.2, §5: future work, no claim): an idling
 	// CPU runs a ready thread from its CCX's ring (docs/BPF-STUDY.md).
 	{"ghOSt + BPF fast path", "search", []string{"policy.bpf=true"}},

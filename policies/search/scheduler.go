@@ -83,14 +83,18 @@ var placeNames = [agent.NumDistances]string{"place_same_cpu", "place_smt", "plac
 // New makes the global channel (polled: no wakeup; the enclave's default,
 // so every thread's messages go there) and the global agent's state.
 func New(s *agent.Setup) (agent.Policy, error) {
+	p, err := options(s.Params)
+	if err != nil {
+		return nil, err
+	}
 	loop, err := agent.NewCentralLoop(s, func(agent.Gtid) *thread { return &thread{last: -1, pubRing: -1} })
 	if err != nil {
 		return nil, err
 	}
 	topo := s.Enclave.Topology()
 	sc := &scheduler{
-		enc: s.Enclave, topo: topo, p: s.Params, loop: loop,
-		hold:  agent.Time(s.Params.HoldUs * float64(agent.Microsecond)),
+		enc: s.Enclave, topo: topo, p: p, loop: loop,
+		hold:  agent.Time(p.HoldUs * float64(agent.Microsecond)),
 		cpus:  agent.NewCPUs[*thread](topo.NumCPUs()),
 		stats: agent.NewStats(),
 	}

@@ -38,6 +38,13 @@ type Params struct {
 	// an idling CPU runs a thread the agent left in the shared region
 	// without waiting for the agent's next loop. Off by default.
 	BPF bool `toml:"bpf"`
+	// Options decodes the policy's own table, [policy.NAME] (NAME its
+	// registered name), into v, a pointer to a struct with toml tags
+	// holding the defaults: keys the table leaves out keep them; an
+	// unknown key or a wrong type is a *sim.KeyError naming it
+	// (policy.NAME.KEY), which the command locates at its file and line.
+	// A constructor calls it once; nil when the run gives no such table.
+	Options func(v any) error `toml:"-"`
 }
 
 // DefaultParams: the global agent on the enclave's first CPU, no slice,
