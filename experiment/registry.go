@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"fmt"
+	"strings"
 
 	_ "github.com/ghostsim/ghostsim/policies" // registers the built-in policies
 	"github.com/ghostsim/ghostsim/sim/agent"
@@ -30,6 +31,11 @@ type WorkloadInfo struct {
 	// without ghOSt; an unknown name is an error listing the valid ones.
 	// Nil means -policy names a ghOSt policy.
 	Systems func(policy string) (ghostPolicy string, err error)
+	// Baseline words, for -list, the systems the workload runs besides a
+	// ghOSt policy given as -policy (every workload takes any registered
+	// policy): what runs without -policy, or the fixed systems -policy
+	// names.
+	Baseline string
 	// SweepAliases, optional, maps short names that -sweep accepts to the
 	// config keys they stand for, such as "load" to the key of the offered
 	// load. A swept result's point is keyed by the name given.
@@ -73,8 +79,9 @@ func (w WorkloadInfo) GhostPolicy(policy string) (string, error) {
 func Workloads() []WorkloadInfo {
 	return []WorkloadInfo{
 		{
-			Name:    "hold",
-			Summary: "engine benchmark: N pending events with exponential holds ([workload.hold])",
+			Name:     "hold",
+			Baseline: "no ghOSt threads: an agent of -policy has nothing to schedule",
+			Summary:  "engine benchmark: N pending events with exponential holds ([workload.hold])",
 			New: func(spec *Spec) (workloads.Workload, error) {
 				if err := spec.Workload.Hold.Validate(); err != nil {
 					return nil, err
@@ -83,9 +90,10 @@ func Workloads() []WorkloadInfo {
 			},
 		},
 		{
-			Name:    "microbench",
-			Summary: "the paper's Table 3: ghOSt and kernel operation costs measured by the paper's methods",
-			Untimed: true,
+			Name:     "microbench",
+			Baseline: "the measurements make their own enclaves and agents; an agent of -policy has nothing to schedule",
+			Summary:  "the paper's Table 3: ghOSt and kernel operation costs measured by the paper's methods",
+			Untimed:  true,
 			New: func(spec *Spec) (workloads.Workload, error) {
 				if err := spec.Workload.Microbench.Validate(); err != nil {
 					return nil, err
@@ -94,8 +102,9 @@ func Workloads() []WorkloadInfo {
 			},
 		},
 		{
-			Name:    "rocksdb",
-			Summary: "the paper's Fig 6: RocksDB requests on Shinjuku-style systems; -policy names the system ([workload.rocksdb])",
+			Name:     "rocksdb",
+			Baseline: "-policy " + strings.Join(rocksdb.Systems(), ", ") + ", or any policy below as a ghOSt system",
+			Summary:  "the paper's Fig 6: RocksDB requests on Shinjuku-style systems; -policy names the system ([workload.rocksdb])",
 			New: func(spec *Spec) (workloads.Workload, error) {
 				if err := spec.Workload.RocksDB.Validate(spec.Machine.CPUs); err != nil {
 					return nil, err
@@ -107,13 +116,15 @@ func Workloads() []WorkloadInfo {
 			Configs:      []string{"xeon48", "rocksdb.toml"},
 		},
 		{
-			Name:    "scalability",
-			Summary: "the paper's Fig 5 sweep: round-robin global agent, 5 yielding threads per CPU, txns/s vs enclave CPUs",
-			Sweep:   scalabilitySweep,
+			Name:     "scalability",
+			Baseline: "round-robin (the paper's) without -policy, or any policy below as the global agent",
+			Summary:  "the paper's Fig 5 sweep: round-robin global agent, 5 yielding threads per CPU, txns/s vs enclave CPUs",
+			Sweep:    scalabilitySweep,
 		},
 		{
-			Name:    "search",
-			Summary: "the paper's Fig 8: Google Search-like queries A, B, C on rome256; CFS, or ghOSt with -policy search ([workload.search])",
+			Name:     "search",
+			Baseline: "CFS without -policy, or any policy below (search: the paper's) as the ghOSt system",
+			Summary:  "the paper's Fig 8: Google Search-like queries A, B, C on rome256; CFS, or ghOSt with -policy search ([workload.search])",
 			New: func(spec *Spec) (workloads.Workload, error) {
 				if err := spec.Workload.Search.Validate(spec.Machine.Sockets); err != nil {
 					return nil, err
@@ -125,8 +136,9 @@ func Workloads() []WorkloadInfo {
 			Configs: []string{"rome256", "search.toml"},
 		},
 		{
-			Name:    "snap",
-			Summary: "the paper's Fig 7: Google Snap workers under MicroQuanta, or ghOSt with -policy snap, on one socket of skylake112 ([workload.snap])",
+			Name:     "snap",
+			Baseline: "MicroQuanta without -policy, or any policy below (snap: the paper's) as the ghOSt system",
+			Summary:  "the paper's Fig 7: Google Snap workers under MicroQuanta, or ghOSt with -policy snap, on one socket of skylake112 ([workload.snap])",
 			New: func(spec *Spec) (workloads.Workload, error) {
 				if err := spec.Workload.Snap.Validate(spec.Machine.CPUs); err != nil {
 					return nil, err
@@ -138,8 +150,9 @@ func Workloads() []WorkloadInfo {
 			Configs: []string{"skylake112", "snap.toml"},
 		},
 		{
-			Name:    "synthetic",
-			Summary: "thread groups from the config: open-loop requests, hogs, periodic work ([[workload.group]])",
+			Name:     "synthetic",
+			Baseline: "each group's class (cfs, microquanta); groups of class ghost run under any policy below",
+			Summary:  "thread groups from the config: open-loop requests, hogs, periodic work ([[workload.group]])",
 			New: func(spec *Spec) (workloads.Workload, error) {
 				if err := synthetic.Validate(spec.Workload.Group, spec.Machine.CPUs, spec.Machine.Sockets); err != nil {
 					return nil, err
@@ -149,8 +162,9 @@ func Workloads() []WorkloadInfo {
 			SweepAliases: map[string]string{"load": "workload.group[0].arrival.rate_per_s"},
 		},
 		{
-			Name:    "vm",
-			Summary: "the paper's Table 4: 32 bwaves vCPUs of VMs on 25 cores of skylake112; CFS, core_sched or -policy securevm ([workload.vm])",
+			Name:     "vm",
+			Baseline: "CFS without -policy (-set kernel.core_sched=true: in-kernel core scheduling), or any policy below (securevm: the paper's)",
+			Summary:  "the paper's Table 4: 32 bwaves vCPUs of VMs on 25 cores of skylake112; CFS, core_sched or -policy securevm ([workload.vm])",
 			New: func(spec *Spec) (workloads.Workload, error) {
 				if err := spec.Workload.VM.Validate(spec.Machine.CPUs); err != nil {
 					return nil, err

@@ -24,8 +24,14 @@ Usage:
            [-set key=value]... [-sweep KEY=FROM:TO:STEP|KEY=V1,V2,...]... [-j N]
            [-json] [-out DIR] [-q] [-check]
   ghostsim -list
-  ghostsim repro [-out DIR] [-j N] [-q] table3|fig5|fig6|fig7|fig8|table4|all   (a paper table or figure, its claims checked; all: every one and a report)
-  ghostsim compare [-tolerance LIST] [-q] BASELINE CANDIDATE   (exit 1 on a regression)
+  ghostsim repro [-out DIR] [-j N] [-format LIST] [-shard I/N] NAME|all
+  ghostsim merge [-j N] [-format LIST] [-plot METRIC:CLASS] OUT_DIR SHARD_FILE...
+  ghostsim compare [-tolerance LIST] [-q] BASELINE CANDIDATE
+
+Subcommands (each has its own -h):
+  repro    reproduce a paper table or figure (table3, fig5, fig6, fig7, fig8, table4) and check its claims; all: every one and a report
+  merge    put the shards of a sweep (-shard) or of a repro part (repro -shard) back together, as the unsharded run writes them
+  compare  compare results with a baseline's within tolerances; exit 1 on a regression
 
 Examples:
   ghostsim -config skylake112.toml -config synthetic-requests.toml -workload synthetic
@@ -74,6 +80,9 @@ func printList(w io.Writer) {
 			def += " (configs without -config: " + strings.Join(wl.Configs, " ") + ")"
 		}
 		fmt.Fprintf(tw, "  %s\t%s%s\n", wl.Name, wl.Summary, def)
+		if wl.Baseline != "" {
+			fmt.Fprintf(tw, "  \t  systems: %s\n", wl.Baseline)
+		}
 	}
 	fmt.Fprintln(tw, "Policies (-policy NAME):")
 	ps := experiment.Policies()

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -527,6 +528,23 @@ func TestList(t *testing.T) {
 		if !strings.Contains(out, w.Summary) {
 			t.Errorf("-list lacks the summary of %s:\n%s", w.Name, out)
 		}
+		// Every system the workload accepts: its baseline line, and each
+		// registered policy where the workload runs one.
+		if w.Baseline == "" || !strings.Contains(out, "systems: "+w.Baseline+"\n") {
+			t.Errorf("-list does not say which systems %s accepts:\n%s", w.Name, out)
+		}
+		if strings.Contains(w.Baseline, "any policy below") {
+			for _, p := range experiment.Policies() {
+				if _, err := w.GhostPolicy(p.Name); err != nil {
+					t.Errorf("-list says %s takes any policy, but -policy %s: %v", w.Name, p.Name, err)
+				}
+			}
+		}
+	}
+	for _, sys := range []string{"cfs-shinjuku", "cfs-shinjuku-batch", "ghost-shinjuku", "ghost-shinjuku-shenango", "shinjuku-dataplane"} {
+		if !strings.Contains(out, sys+",") {
+			t.Errorf("-list lacks rocksdb's system %s", sys)
+		}
 	}
 }
 
@@ -553,6 +571,12 @@ func TestHelp(t *testing.T) {
 	for _, w := range []string{"Usage:", "rome256", "hold", "repro", "fifo-central", "compare", "-sweep load="} {
 		if !strings.Contains(out, w) {
 			t.Errorf("-h lacks %q", w)
+		}
+	}
+	// Each subcommand: a usage line and a line saying what it does.
+	for _, sub := range []string{"repro", "merge", "compare"} {
+		if !strings.Contains(out, "\n  ghostsim "+sub+" [") || !regexp.MustCompile(`\n  `+sub+` +[a-z]`).MatchString(out) {
+			t.Errorf("-h does not list the %s subcommand with a line of its own:\n%s", sub, out)
 		}
 	}
 }
