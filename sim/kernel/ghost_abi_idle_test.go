@@ -54,7 +54,7 @@ func TestCommitIdleGtid(t *testing.T) {
 				c := &k.cpus[3]
 				// Put A on cpu3 as a commit would have.
 				c.g.txn = Txn{State: TxnState(0), CPU: 3, Gtid: A.Gtid(), TaskBarrier: A.g.sw.Barrier, CommitFlags: CommitAtTxnCommit}
-				if st, _ := k.commitTxn(0, 3, s.e.Agent(0), false); st != TxnComplete {
+				if st, _ := k.commitTxn(0, 3, s.e.Agent(0), false, false); st != TxnComplete {
 					t.Fatalf("committing A to cpu3: %v", st)
 				}
 				k.resched(3)
@@ -70,7 +70,7 @@ func TestCommitIdleGtid(t *testing.T) {
 				tx.State, tx.CPU = TxnState(0), tc.cpu // claimed by cpu0's agent
 				tx.CommitFlags |= CommitAtTxnCommit
 				c.g.txn = tx
-				got.state, got.resched = k.commitTxn(0, tc.cpu, s.e.Agent(0), false)
+				got.state, got.resched = k.commitTxn(0, tc.cpu, s.e.Agent(0), false, false)
 				got.barrier = c.g.agentBarrier - before
 				if got.state == TxnComplete && tx.RunFlags&RunNeedCPUNotIdle != 0 && c.g.runFlags&RunNeedCPUNotIdle == 0 {
 					t.Errorf("NEED_CPU_NOT_IDLE not latched on cpu%d", tc.cpu)

@@ -65,7 +65,7 @@ func (k *Kernel) ioctlStep(c *cpuState, t *Task, io *ioctlState) bool {
 	if cpu := io.pending; cpu >= 0 {
 		io.pending = -1
 		poison := io.failed && (io.sync || cpu == me)
-		state, resched := k.commitTxn(me, cpu, t, poison)
+		state, resched := k.commitTxn(me, cpu, t, poison, io.sync)
 		switch {
 		case state != TxnComplete:
 			io.failed = true
@@ -122,6 +122,7 @@ func (k *Kernel) ioctlStep(c *cpuState, t *Task, io *ioctlState) bool {
 	k.sendBatch(me, io.ipi)
 	if io.sync {
 		k.publishRendezvous(io)
+		k.publishSync(io, me, now)
 		t.g.ret = opResult{ok: !io.failed}
 		if !io.failed {
 			// ghost_sync_group releases the slots' ownership after a
@@ -219,5 +220,21 @@ func (k *Kernel) publishRendezvous(io *ioctlState) {
 			c.g.mustResched = true
 			k.resched(cpu)
 		}
+	}
+}
+
+// publishSync writes the outcome of a sync group into every member that
+// committed successfully, as ghost_sync_group does once the rendezvous is
+// published: COMPLETE, or POISONED when the group failed, each with this
+// moment's commit_time. (A member that failed, or was poisoned after a
+// failure, got its state when that happened; a successful member's
+// cpu_seqnum was written at its commit.)
+func (k *Kernel) publishSync(io *ioctlState, me int, now sim.Time) {
+	state := TxnComplete
+	if io.failed {
+		state = TxnPoisoned
+	}
+	for _, cpu := range io.latched {
+		k.finishTxn(&k.cpus[cpu], state, now, me)
 	}
 }

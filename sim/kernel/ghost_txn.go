@@ -85,7 +85,10 @@ func commitFlagsValid(f CommitFlags) bool {
 // wrote the slot asynchronously (txnOwner), nil if there is none. It
 // returns the final state and, on success, whether target needs a
 // reschedule; it writes the final state, commit_time and (on success)
-// cpu_seqnum into the slot.
+// cpu_seqnum into the slot. A sync group's member (sync) that succeeds
+// gets only its cpu_seqnum now and stays claimed: ghost_sync_group writes
+// its state and commit_time when it publishes the group's outcome
+// (publishSync).
 //
 // Preconditions: target is a CPU of an enclave; its slot is claimed
 // by runCPU (State == TxnState(runCPU), set by startIoctl or ioctlStep
@@ -99,7 +102,7 @@ func commitFlagsValid(f CommitFlags) bool {
 //
 // The checks run in the order of _ghost_commit_txn (ghost.c); the first
 // failure decides the state (docs/GHOST-SEMANTICS.md §3.7).
-func (k *Kernel) commitTxn(runCPU, target int, caller *Task, poison bool) (TxnState, bool) {
+func (k *Kernel) commitTxn(runCPU, target int, caller *Task, poison, sync bool) (TxnState, bool) {
 	c := &k.cpus[target]
 	tx := &c.g.txn
 	now := k.eng.Now()
@@ -112,20 +115,22 @@ func (k *Kernel) commitTxn(runCPU, target int, caller *Task, poison bool) (TxnSt
 		k.finishTxn(c, state, now, runCPU)
 		return state, false
 	}
-	k.finishTxn(c, TxnComplete, now, runCPU)
+	// _ghost_commit_txn writes cpu_seqnum only on success (the commit's
+	// increment, setLatch's or validateAndLatch's); a failure leaves the
+	// previous commit's value.
+	tx.CPUSeqnum = c.g.cpuSeqnum
+	if !sync {
+		k.finishTxn(c, TxnComplete, now, runCPU)
+	}
 	return TxnComplete, resched
 }
 
+// finishTxn writes a transaction's final state and commit_time
+// (_ghost_set_txn_state) on behalf of CPU by.
 func (k *Kernel) finishTxn(c *cpuState, state TxnState, now sim.Time, by int) {
 	tx := &c.g.txn
 	tx.State = state
 	tx.CommitTime = now
-	if state == TxnComplete {
-		// _ghost_commit_txn writes cpu_seqnum only on success (the
-		// commit's increment, setLatch's or validateAndLatch's); a
-		// failure leaves the previous commit's value.
-		tx.CPUSeqnum = c.g.cpuSeqnum
-	}
 	c.g.txnLine.write(by)
 	k.stats.GhostTxns[txnIndex(state)]++
 	if k.tracing() {
@@ -328,7 +333,7 @@ func (k *Kernel) commitLocalTarget(c *cpuState, where commitPoint) bool {
 	// takes the commit work.
 	k.chargeKernel(c.id, k.readCost(&c.g.txnLine, c.id)+k.costs.GhostTxnCommit)
 	owner := k.txnOwner(c)
-	state, _ := k.commitTxn(c.id, c.id, owner, false)
+	state, _ := k.commitTxn(c.id, c.id, owner, false, false)
 	if state == TxnComplete && c.g.latched != nil {
 		k.resched(c.id)
 	}
