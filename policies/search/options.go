@@ -1,7 +1,6 @@
 package search
 
 import (
-	"github.com/ghostsim/ghostsim/sim"
 	"github.com/ghostsim/ghostsim/sim/agent"
 )
 
@@ -20,7 +19,7 @@ func options(p agent.Params) (agent.Params, error) {
 		}
 	}
 	if !(o.HoldUs >= 0 && o.HoldUs <= 1e6) {
-		return p, sim.KeyErrorf("policy.search.hold_us", "must be in 0..1000000 (µs), got %v", o.HoldUs)
+		return p, agent.KeyErrorf("policy.search.hold_us", "must be in 0..1000000 (µs), got %v", o.HoldUs)
 	}
 	p.NUMA, p.CCX, p.HoldUs = o.NUMA, o.CCX, o.HoldUs
 	return p, nil

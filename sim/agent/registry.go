@@ -74,6 +74,14 @@ func (p *Params) Validate() error {
 	return errors.Join(errs...)
 }
 
+// KeyError is a configuration error naming its key (sim.KeyError): the
+// command locates it at its file and line.
+type KeyError = sim.KeyError
+
+// KeyErrorf returns a *KeyError for key with a formatted message, for a
+// constructor checking its [policy.NAME] options (policy.NAME.KEY).
+func KeyErrorf(key, format string, args ...any) *KeyError { return sim.KeyErrorf(key, format, args...) }
+
 // TimeSlice returns the slice as Time (0: none).
 func (p *Params) TimeSlice() Time { return sim.FromNs(p.TimeSliceUs * 1000) }
 
