@@ -299,7 +299,7 @@ func (k *Kernel) ghostTick(c *cpuState, now sim.Time) {
 		k.produceCPUMsg(c.id, Message{Type: MsgCPUTick})
 	}
 	if e.commitAtTick {
-		k.commitLocalTarget(c, atTick)
+		k.commitAllGreedy(c, e)
 	}
 	if l := c.g.latched; l != nil && cur == c.g.agent && c.g.runFlags&RunDeferLatchedAgt != 0 {
 		c.g.latched = nil
@@ -308,6 +308,29 @@ func (k *Kernel) ghostTick(c *cpuState, now sim.Time) {
 	if e.runnableTimeout > 0 {
 		k.watchdog(c, e, now)
 	}
+}
+
+// commitAllGreedy is ghost_commit_all_greedy_txns, which the tick runs on
+// every CPU of an enclave with commit_at_tick: c commits its own greedy
+// transaction, and every other CPU of e with one is kicked (resched IPI,
+// none for a polling idle CPU) to commit it on IRQ exit or in
+// balance_ghost, so that a CPU that does not tick (idle, NO_HZ) gets its
+// transaction too.
+func (k *Kernel) commitAllGreedy(c *cpuState, e *Enclave) {
+	k.commitLocalTarget(c, atTick)
+	var mask CPUSet
+	for cpu := e.cpus.First(); cpu >= 0; cpu = e.cpus.Next(cpu + 1) {
+		if cpu != c.id && k.cpus[cpu].g.txn.claimable(atIRQExit) {
+			mask.Add(cpu)
+		}
+	}
+	if mask.Empty() {
+		return
+	}
+	if writes := k.ipiTargets(c.id, &mask); writes > 0 {
+		k.chargeKernel(c.id, k.costs.IPISend*sim.Time(writes))
+	}
+	k.sendBatch(c.id, mask)
 }
 
 // notWaiting marks a ghOSt task that is not waiting to run (the watchdog

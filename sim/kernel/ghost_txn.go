@@ -334,7 +334,11 @@ func (k *Kernel) commitLocalTarget(c *cpuState, where commitPoint) bool {
 	k.chargeKernel(c.id, k.readCost(&c.g.txnLine, c.id)+k.costs.GhostTxnCommit)
 	owner := k.txnOwner(c)
 	state, _ := k.commitTxn(c.id, c.id, owner, false, false)
-	if state == TxnComplete && c.g.latched != nil {
+	// No reschedule in agent context (_ghost_commit_txn: agents have
+	// absolute priority; the latched task runs when the agent blocks):
+	// rescheduling now would have the running agent displace the latch.
+	// In balance_ghost the CPU is scheduling already.
+	if state == TxnComplete && c.g.latched != nil && (where == atSchedule || c.curr != c.g.agent) {
 		k.resched(c.id)
 	}
 	return true

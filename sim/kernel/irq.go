@@ -88,6 +88,15 @@ func (k *Kernel) tick(c *cpuState) {
 	}
 	k.ghostTick(c, now)
 	k.triggerLoadBalance(c, now)
+	if c.curr != nil && !c.switching && c.g.enclave != nil && c.g.agent != nil {
+		// The tick interrupted a task, and its return to user mode
+		// commits the CPU's greedy transaction, commit_at_tick or not
+		// (exit_to_user_mode_prepare -> ghost_commit_greedy_txn). An idle
+		// CPU's tick returns to the kernel and commits nothing. (The
+		// model does not tell a task's system calls from its user code:
+		// every tick that finds a task current returns to user mode.)
+		k.commitLocalTarget(c, atIRQExit)
+	}
 }
 
 // sendIPI sends an IPI of kind from CPU from to CPU to: it arrives after
