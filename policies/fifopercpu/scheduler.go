@@ -118,22 +118,14 @@ func (s *scheduler) enqueue(a *agent.Agent, t *task) {
 	}
 }
 
-// place assigns a CPU round-robin (AssignCpu) and migrates the task there:
-// associate it with that CPU's channel, queue it, ping that agent. Tasks
-// never move again.
+// place assigns a CPU round-robin (AssignCpu) and migrates the task there
+// (associate it with that CPU's channel, queue it, ping that agent). Tasks
+// never move again. When a message is on its way to the old channel
+// (ESTALE) the task stays unplaced, and Blocked in the policy's view,
+// until a wakeup places it (upstream CHECKs that the association
+// succeeds).
 func (s *scheduler) place(a *agent.Agent, t *task) {
 	cpu := s.ids[s.next%len(s.ids)]
 	s.next++
-	if _, err := s.loop.Channels[cpu].AssociateTask(a, t.Gtid, t.Seqnum); err != nil {
-		// A message is on its way to the old channel (ESTALE): the task
-		// stays unplaced, and Blocked in the policy's view, until a
-		// wakeup places it. (Upstream CHECKs that the association
-		// succeeds.)
-		return
-	}
-	t.home = cpu
-	s.enqueue(a, t)
-	if cpu != a.CPU().ID {
-		a.Ping(cpu)
-	}
+	s.loop.Migrate(a, &t.Task, cpu, func() { t.home = cpu; s.enqueue(a, t) })
 }

@@ -165,6 +165,23 @@ func NewPerCPULoop[T any, P interface {
 	return l, nil
 }
 
+// Migrate moves task t to cpu, as upstream's FifoScheduler::Migrate and
+// docs/GHOST-SEMANTICS.md §4 order it: associate t with cpu's channel at
+// t's barrier, so its messages go there; then enqueue, which must put t
+// in cpu's runqueue; then ping cpu's agent, unless it is a's own, so it
+// sees t. When the association fails (ESTALE: a message about t is on its
+// way to its old channel) nothing else happens and Migrate reports false.
+func (l *PerCPULoop[T]) Migrate(a *Agent, t *Task, cpu int, enqueue func()) bool {
+	if _, err := l.Channels[cpu].AssociateTask(a, t.Gtid, t.Seqnum); err != nil {
+		return false
+	}
+	enqueue()
+	if cpu != a.CPU().ID {
+		a.Ping(cpu)
+	}
+	return true
+}
+
 // Run is the body of agent thread a (Policy.Run of a per-CPU policy). h
 // handles the messages: make it once per agent thread (a pointer), as
 // converting a struct value to the interface at each message allocates.
