@@ -29,13 +29,22 @@ func (h *handler) TaskNew(v *vcpu, m agent.Message) {
 	}
 }
 
-func (h *handler) TaskRunnable(v *vcpu, m agent.Message) { h.s.enqueue(h.a, v) }
+func (h *handler) TaskRunnable(v *vcpu, m agent.Message) {
+	v.Expect("securevm", "TASK_WAKEUP", agent.Blocked)
+	h.s.enqueue(h.a, v)
+}
 
-func (h *handler) TaskBlocked(v *vcpu, m agent.Message) { h.s.offCPU(h.a, v) }
+// TaskBlocked: a vCPU blocks on its CPU.
+func (h *handler) TaskBlocked(v *vcpu, m agent.Message) {
+	v.Expect("securevm", "TASK_BLOCKED", agent.OnCPU)
+	h.s.offCPU(h.a, v)
+	v.State = agent.Blocked
+}
 
 // TaskPreempted: a vCPU that this CPU's agent preempted to run stays the
 // core's current one for the decision at hand; any other queues again.
 func (h *handler) TaskPreempted(v *vcpu, m agent.Message) {
+	v.Expect("securevm", "TASK_PREEMPT", agent.OnCPU)
 	if v.cpu == h.a.CPU().ID && m.CPU == v.cpu && !m.WasLatched {
 		h.s.account(v, h.a.Now())
 		v.offByAgent = true
@@ -46,11 +55,16 @@ func (h *handler) TaskPreempted(v *vcpu, m agent.Message) {
 }
 
 func (h *handler) TaskYield(v *vcpu, m agent.Message) {
+	v.Expect("securevm", "TASK_YIELD", agent.OnCPU)
 	h.s.offCPU(h.a, v)
 	h.s.enqueue(h.a, v)
 }
 
-func (h *handler) TaskDead(v *vcpu, m agent.Message) { h.s.remove(h.a, v) }
+// TaskDead: a dying vCPU blocked first (its BLOCKED came before).
+func (h *handler) TaskDead(v *vcpu, m agent.Message) {
+	v.Expect("securevm", "TASK_DEAD", agent.Blocked)
+	h.s.remove(h.a, v)
+}
 
 func (h *handler) TaskDeparted(v *vcpu, m agent.Message) { h.s.remove(h.a, v) }
 
@@ -78,6 +92,7 @@ func (s *scheduler) remove(a *agent.Agent, v *vcpu) {
 		v.dead = true
 		s.live--
 	}
+	v.State = agent.Blocked
 }
 
 // account charges v's run since it was last accounted.
@@ -207,6 +222,7 @@ func (s *scheduler) settle(a *agent.Agent, co *core) {
 			}
 			co.cur[i] = v
 			v.cpu = co.cpus[i]
+			v.State = agent.OnCPU
 		} else if co.cur[i] != v {
 			s.enqueue(a, v)
 		}

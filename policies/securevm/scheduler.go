@@ -39,7 +39,13 @@ const (
 	slackQuantum = 5 * agent.Millisecond
 )
 
-// vcpu is the policy's view of a ghOSt task: a vCPU of a VM.
+// vcpu is the policy's view of a ghOSt task: a vCPU of a VM. Its State
+// (agent.Task's) is Blocked (new and blocked, or dead), Queued (on its
+// node's runqueue, or in flight in a sync group not yet settled) or
+// OnCPU (a core's current vCPU once a group put it there, still while the
+// PREEMPT of a group that displaced it is on its way); every message
+// handler checks it with Expect, so a message the policy does not expect
+// in that state is an agent crash, as in the other policies.
 type vcpu struct {
 	agent.Task
 	vm       int
@@ -179,6 +185,7 @@ func (s *scheduler) enqueue(a *agent.Agent, v *vcpu) {
 	a.ChargeCycles(s.p.ContainerOpCycles)
 	v.queued = true
 	v.cpu = -1
+	v.State = agent.Queued
 	s.rq[v.node] = append(s.rq[v.node], v)
 	// An idle core of the node, else of any node, picks it up.
 	for pass := 0; pass < 2; pass++ {
