@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"flag"
 	"fmt"
 	"image/color"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -51,11 +49,15 @@ func runReproParts(args []string, parts []repro.Part, stdout, stderr io.Writer) 
 	}
 	usage := func() {
 		fmt.Fprintf(stdout, "usage: ghostsim repro [-out DIR] [-j N] [-q] [-format LIST] [-shard I/N] NAME\n\nNAME is one of:\n")
+		w := 6
 		for _, p := range parts {
-			fmt.Fprintf(stdout, "  %-6s  %s\n", p.Name, p.Summary)
+			w = max(w, len(p.Name))
 		}
-		fmt.Fprintf(stdout, "  %-6s  every part above, with report.md and report.html in DIR: each claim's\n"+
-			"          PASS/FAIL and numbers, the figures, config hashes, version and wall time per part\n\nFlags:\n", "all")
+		for _, p := range parts {
+			fmt.Fprintf(stdout, "  %-*s  %s\n", w, p.Name, p.Summary)
+		}
+		fmt.Fprintf(stdout, "  %-*s  every part above but the studies, with report.md and report.html in DIR: each\n"+
+			"  %*s  claim's PASS/FAIL and numbers, the figures, config hashes, version and wall time per part\n\nFlags:\n", w, "all", w, "")
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
 	}
@@ -87,7 +89,13 @@ func runReproParts(args []string, parts []repro.Part, stdout, stderr io.Writer) 
 			fmt.Fprintf(stderr, "ghostsim repro: shard %d/%d from %s: shard one part at a time (repro -shard I/N NAME), not all\n", sh.I, sh.N, sh.from)
 			return exitUsage
 		}
-		return reproAll(parts, env, *out, formats, !*quiet, stdout, stderr)
+		var paper []repro.Part
+		for _, p := range parts {
+			if !p.Study {
+				paper = append(paper, p)
+			}
+		}
+		return reproAll(paper, env, *out, formats, !*quiet, stdout, stderr)
 	}
 	var part *repro.Part
 	for i := range parts {
@@ -161,6 +169,8 @@ func plotRepro(dir string, data any, formats []string) ([]string, error) {
 		return plotFig7Panels(dir, d.Cells, formats)
 	case *repro.Fig8Data:
 		return plotFig8Panels(dir, d.Rows, formats)
+	case *repro.BPFStudyData:
+		return plotBPFStudy(dir, d, formats)
 	default:
 		return nil, fmt.Errorf("no figure for %T", data)
 	}
@@ -170,6 +180,9 @@ func plotRepro(dir string, data any, formats []string) ([]string, error) {
 // fail.
 func printClaims(w io.Writer, claims []repro.Claim) int {
 	failed := 0
+	if len(claims) == 0 {
+		return 0 // a study
+	}
 	fmt.Fprintln(w, "\nclaims (docs/PAPER-CLAIMS.md):")
 	for _, c := range claims {
 		status := "PASS"
@@ -234,42 +247,34 @@ func newReproPlot(title, xlabel, ylabel string) (*plot.Plot, *plot.Legend) {
 	return p, &leg
 }
 
-// enoughTicks labels a linear axis enough to read values off: gonum's
-// default ticks, and when they label fewer than four, their minor ticks
-// too (every second one when that would be more than eight labels).
+// enoughTicks labels a linear axis enough to read values off: every
+// multiple of a round step (1, 2, 2.5 or 5 times a power of ten) chosen to
+// give four to eight labels, with an unlabelled tick halfway between
+// (gonum's default ticks may label two, or odd values such as 5, 25, 45).
 type enoughTicks struct{}
 
 func (enoughTicks) Ticks(min, max float64) []plot.Tick {
-	ticks := plot.DefaultTicks{}.Ticks(min, max)
-	labelled := 0
-	for _, t := range ticks {
-		if t.Label != "" {
-			labelled++
-		}
+	if !(max > min) {
+		return plot.DefaultTicks{}.Ticks(min, max)
 	}
-	if labelled >= 4 {
-		return ticks
-	}
-	// DefaultTicks gives the labelled ticks first, then the minor ones.
-	slices.SortFunc(ticks, func(a, b plot.Tick) int { return cmp.Compare(a.Value, b.Value) })
-	step := 1
-	if len(ticks) > 8 {
-		step = 2
-	}
-	// Keep a labelled tick labelled: count the steps from the first one.
-	first := 0
-	for i, t := range ticks {
-		if t.Label != "" {
-			first = i
+	span := max - min
+	step := math.Pow10(int(math.Floor(math.Log10(span))) - 1)
+	for _, m := range []float64{1, 2, 2.5, 5, 10, 20, 25, 50, 100} {
+		if span/(m*step) <= 8 {
+			step *= m
 			break
 		}
 	}
-	for i := range ticks {
-		if (i-first)%step == 0 {
-			ticks[i].Label = strconv.FormatFloat(math.Round(ticks[i].Value*1e9)/1e9, 'f', -1, 64)
+	var out []plot.Tick
+	for k := math.Ceil(min / (step / 2)); k*step/2 <= max*(1+1e-12); k++ {
+		v := k * step / 2
+		t := plot.Tick{Value: v}
+		if int64(k)%2 == 0 {
+			t.Label = strconv.FormatFloat(math.Round(v*1e9)/1e9, 'f', -1, 64)
 		}
+		out = append(out, t)
 	}
-	return ticks
+	return out
 }
 
 // barFills are bar colours whose lightness rises steadily (viridis), so

@@ -100,6 +100,23 @@ func TestReproAllReport(t *testing.T) {
 	}
 }
 
+// TestReproAllSkipsStudies: repro all runs the paper's parts, not a
+// study.
+func TestReproAllSkipsStudies(t *testing.T) {
+	parts := fakeParts(false, false)[1:]
+	parts = append(parts, repro.Part{Name: "studyD", Summary: "a study", Study: true, Run: func(repro.Env) (*repro.Result, error) {
+		t.Error("repro all ran a study")
+		return &repro.Result{}, nil
+	}})
+	var stdout, stderr bytes.Buffer
+	if code := runReproParts([]string{"-q", "-out", t.TempDir(), "all"}, parts, &stdout, &stderr); code != exitOK {
+		t.Errorf("exit %d\n%s", code, stderr.String())
+	}
+	if strings.Contains(stdout.String(), "studyD") {
+		t.Errorf("repro all's output names the study:\n%s", stdout.String())
+	}
+}
+
 // TestReproAllPasses: exit 0 when every part's claims pass; with
 // -format svg the report inlines the SVG.
 func TestReproAllPasses(t *testing.T) {
@@ -125,9 +142,14 @@ func TestReproAllPasses(t *testing.T) {
 // usage lists each with all, and each has an estimate for repro all's
 // time left.
 func TestReproRegistry(t *testing.T) {
-	want := []string{"table3", "fig5", "fig6", "fig7", "fig8", "table4"}
+	want := []string{"table3", "fig5", "fig6", "fig7", "fig8", "table4", "bpf-study"}
 	if got := repro.Names(); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("registered parts %v, want %v", got, want)
+	}
+	for _, p := range repro.Parts() {
+		if p.Study != (p.Name == "bpf-study") {
+			t.Errorf("part %s: Study %v; only the BPF study is no part of the paper", p.Name, p.Study)
+		}
 	}
 	_, out, _ := ghostsim(t, "repro", "-h")
 	for _, p := range repro.Parts() {

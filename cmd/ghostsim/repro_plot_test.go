@@ -40,7 +40,16 @@ func fakeFigureData() []any {
 			rows[s].Tput[t], rows[s].P99[t] = float64(1000+10*s+i), float64(500-20*s+i)
 		}
 	}
+	var study repro.BPFStudyData
+	for _, c := range repro.BPFStudyCycles {
+		for _, bpf := range []bool{false, true} {
+			f := float64(c)
+			study.Rows = append(study.Rows, repro.BPFStudyRow{Cycles: c, BPF: bpf, LoopP50: f / 10, GapCPUs: f / 50,
+				P99: [3]float64{3000 + f, 300 + f, 7000 + f}, QPS: 60000 - 10*f, Runs: 100})
+		}
+	}
 	return []any{
+		&study,
 		&repro.Fig5Data{Lines: []repro.Fig5Line{{Machine: "m1", CPUs: []float64{1, 2, 3, 4}, TPS: []float64{1e6, 1.5e6, 1.4e6, 1.2e6}},
 			{Machine: "m2", CPUs: []float64{1, 2}, TPS: []float64{0.5e6, 0.8e6}}}},
 		&repro.Fig6Data{Lines: lines, Knees: knees},
@@ -51,8 +60,9 @@ func fakeFigureData() []any {
 
 // TestReproFigureStyle draws every repro figure from made-up data as PNG,
 // SVG and PDF and checks the paper-column style: 3.3 in wide (990 px at
-// 300 dpi, 237.6 pt), text at 8 and 9 pt only, a title, a valid PDF, and
-// each line of a line figure with its own marker and dash pattern.
+// 300 dpi, 237.6 pt; the BPF study's six panels a page's 7 in), text at
+// 8 and 9 pt only, a valid PDF, no config key in the text, and each line
+// of a line figure with its own dash pattern.
 func TestReproFigureStyle(t *testing.T) {
 	dir := t.TempDir()
 	formats := []string{"png", "svg", "pdf"}
@@ -64,7 +74,7 @@ func TestReproFigureStyle(t *testing.T) {
 		}
 		figs = append(figs, names...)
 	}
-	if want := 1 + 3 + len(repro.Fig7Modes)*len(repro.Fig7Sizes) + 2; len(figs) != want {
+	if want := 1 + 1 + 3 + len(repro.Fig7Modes)*len(repro.Fig7Sizes) + 2; len(figs) != want {
 		t.Errorf("drew %d figures %v, want %d", len(figs), figs, want)
 	}
 	fontSize := regexp.MustCompile(`font-size:([0-9.]+)px`)
@@ -72,8 +82,10 @@ func TestReproFigureStyle(t *testing.T) {
 		png, err := os.ReadFile(filepath.Join(dir, name+".png"))
 		if err != nil || len(png) < 24 || string(png[1:4]) != "PNG" {
 			t.Errorf("%s.png: not a PNG (%v)", name, err)
-		} else if w := binary.BigEndian.Uint32(png[16:20]); w != 990 {
+		} else if w := binary.BigEndian.Uint32(png[16:20]); w != 990 && name != "bpf-study" {
 			t.Errorf("%s.png is %d px wide, want 990 (3.3 in at 300 dpi)", name, w)
+		} else if name == "bpf-study" && w != 2100 {
+			t.Errorf("%s.png is %d px wide, want 2100 (7 in, a page's width, at 300 dpi)", name, w)
 		}
 		pdf, err := os.ReadFile(filepath.Join(dir, name+".pdf"))
 		if err != nil || !strings.HasPrefix(string(pdf), "%PDF-") || !strings.Contains(string(pdf[max(0, len(pdf)-32):]), "%%EOF") {
@@ -84,7 +96,7 @@ func TestReproFigureStyle(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := string(svg)
-		if !strings.Contains(s, `width="237.6pt"`) {
+		if !strings.Contains(s, `width="237.6pt"`) && !(name == "bpf-study" && strings.Contains(s, `width="504pt"`)) {
 			t.Errorf("%s.svg is not 237.6 pt (3.3 in) wide", name)
 		}
 		for _, m := range fontSize.FindAllStringSubmatch(s, -1) {

@@ -493,16 +493,21 @@ func writeFormats(draw1 func(draw.Canvas), w, h vg.Length, dir, name string, for
 	return nil
 }
 
-// logTicks labels a log axis enough to read values off: every 1, 2 and 5
-// of each decade when it spans up to two decades, every decade beyond (the
-// other integers as unlabelled minor ticks), and every integer multiple
-// when fewer than two labels would fall inside the range (and evenly
-// spaced ticks when even those would not).
+// logTicks labels a log axis enough to read values off: within a decade,
+// round linear steps (enoughTicks); otherwise every 1, 2 and 5 of each
+// decade when it spans up to two decades, every decade beyond (the other
+// integers as unlabelled minor ticks), and every integer multiple when
+// fewer than two labels would fall inside the range.
 type logTicks struct{}
 
 func (logTicks) Ticks(min, max float64) []plot.Tick {
 	if min <= 0 || max <= 0 || min > max {
 		return nil
+	}
+	if max < 10*min {
+		// Within a decade the 1-2-5 labels may leave most of the axis
+		// bare (7400..18900 would label 10000 alone): round linear steps.
+		return enoughTicks{}.Ticks(min, max)
 	}
 	lo, hi := int(math.Floor(math.Log10(min))), int(math.Ceil(math.Log10(max)))
 	inside := func(v float64) bool { return v >= min*(1-1e-9) && v <= max*(1+1e-9) }

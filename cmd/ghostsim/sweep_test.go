@@ -349,6 +349,9 @@ func TestLogTicks(t *testing.T) {
 	if got := labels(230, 5900); !slices.Equal(got, []string{"500", "1000", "2000", "5000"}) {
 		t.Errorf("230..5900: labels %q", got)
 	}
+	if got := labels(7400, 18900); len(got) < 4 || got[len(got)-1] != "18000" {
+		t.Errorf("7400..18900: labels %q, want four or more up to 18000", got)
+	}
 	for _, r := range [][2]float64{{120, 180}, {210, 390}, {0.0021, 0.0049}} {
 		if got := labels(r[0], r[1]); len(got) < 2 {
 			t.Errorf("%g..%g: labels %q, want at least two", r[0], r[1], got)
