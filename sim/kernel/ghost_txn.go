@@ -234,8 +234,14 @@ func (k *Kernel) validateAndLatch(c *cpuState, tx *Txn, runCPU int, caller *Task
 	if (next != nil && next.state == TaskRunning) || idleOnCPU {
 		// ALLOW_TASK_ONCPU on the CPU it runs on (a task, or IDLE on an
 		// idle CPU): nothing moves, no agent-barrier increment, no
-		// reschedule.
-		c.g.latched = nil
+		// reschedule. The latch is cleared as ghost_set_pnt_state(rq,
+		// NULL) does: a task latched meanwhile (committed, the CPU not
+		// yet rescheduled) gets PREEMPT(was_latched), as any displaced
+		// latch.
+		if old := c.g.latched; old != nil {
+			c.g.latched = nil
+			k.preemptLatched(c, old, runCPU)
+		}
 		c.g.runFlags = tx.RunFlags
 		c.g.cpuSeqnum++ // every successful commit counts
 		return TxnComplete, false
