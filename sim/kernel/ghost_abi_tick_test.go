@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/ghostsim/ghostsim/sim"
@@ -80,5 +81,46 @@ func TestCommitAtTickControl(t *testing.T) {
 				t.Errorf("A's transaction ended %v, want TXN_COMPLETE", st)
 			}
 		})
+	}
+}
+
+// TestTickCommitInAgentContext: a tick that finds the CPU's agent running
+// commits the greedy transaction on its return to user mode, but does not
+// reschedule (_ghost_commit_txn: an asynchronous commit in agent context
+// leaves resched false, agents having absolute priority): the latched task
+// waits for the agent to block and then runs. Rescheduling at once would
+// have the running agent displace the new latch (PREEMPT(was_latched)).
+//
+// Reference: google/ghost-kernel kernel/sched/ghost.c _ghost_commit_txn
+// ("asynchronously committed in agent context"), pick_next_ghost_agent.
+func TestTickCommitInAgentContext(t *testing.T) {
+	s := newScenario(t, "skylake112", SetOf(0, 1), EnclaveConfig{})
+	q, _ := s.e.CreateQueue(64)
+	q.SetDefault()
+	var A *Task
+	s.agents("ag", func(a *sagent) {
+		if a.CPU() == 1 {
+			a.Run(sim.Us(1500)) // busy through cpu1's tick at 1ms
+			a.idle()
+			return
+		}
+		a.Run(sim.Us(10))
+		a.open(1, Txn{Gtid: A.Gtid(), TaskBarrier: a.seq(A.Gtid())}) // greedy, never submitted
+		a.idle()
+	})
+	A = s.ghost("A", 0, func(th *Thread) { th.Run(sim.Us(5)) })
+	s.run(sim.Ms(2))
+	s.wantDead(ClassGhost, A)
+	commit := s.commitAt(1, A.Gtid(), 0)
+	if commit < sim.Ms(1) || commit > sim.Ms(1)+sim.Us(5) {
+		t.Errorf("A committed on cpu1 at %v, want at its tick (1ms)", commit)
+	}
+	if in := s.switchAt(1, A, 0); in < sim.Us(1500) {
+		t.Errorf("A switched in on cpu1 at %v, before the agent blocked (1.5ms)", in)
+	}
+	for _, l := range s.lines {
+		if strings.Contains(l, "was_latched") {
+			t.Errorf("the latch was displaced: %s", l)
+		}
 	}
 }
