@@ -115,9 +115,11 @@ func (k *Kernel) commitTxn(runCPU, target int, caller *Task, poison, sync bool) 
 		k.finishTxn(c, state, now, runCPU)
 		return state, false
 	}
-	// _ghost_commit_txn writes cpu_seqnum only on success (the commit's
-	// increment, setLatch's or validateAndLatch's); a failure leaves the
-	// previous commit's value.
+	// _ghost_commit_txn writes cpu_seqnum only on success, with an
+	// increment of its own (txn->cpu_seqnum = ++rq->ghost.cpu_seqnum) on
+	// top of ghost_set_pnt_state's (setLatch, or the already-on-CPU path;
+	// a ping has none); a failure leaves the previous commit's value.
+	c.g.cpuSeqnum++
 	tx.CPUSeqnum = c.g.cpuSeqnum
 	if !sync {
 		k.finishTxn(c, TxnComplete, now, runCPU)
@@ -243,7 +245,7 @@ func (k *Kernel) validateAndLatch(c *cpuState, tx *Txn, runCPU int, caller *Task
 			k.preemptLatched(c, old, runCPU)
 		}
 		c.g.runFlags = tx.RunFlags
-		c.g.cpuSeqnum++ // every successful commit counts
+		c.g.cpuSeqnum++ // ghost_set_pnt_state's increment
 		return TxnComplete, false
 	}
 	if tx.CommitFlags&ElideAgentBarrierInc == 0 {
@@ -254,8 +256,9 @@ func (k *Kernel) validateAndLatch(c *cpuState, tx *Txn, runCPU int, caller *Task
 	case GtidAgent:
 		// A ping: bump the barrier again and wake the agent; any latched
 		// task stays.
+		// (No ghost_set_pnt_state, so only the commit's own cpu_seqnum
+		// increment, in commitTxn.)
 		k.wakeAgentOn(c.id, runCPU)
-		c.g.cpuSeqnum++ // every successful commit counts
 		return TxnComplete, !local
 	case GtidNull, GtidIdle:
 		k.setLatch(c, nil, tx.RunFlags, runCPU)
