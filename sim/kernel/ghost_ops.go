@@ -221,7 +221,10 @@ func (k *Kernel) ghostEffect(c *cpuState, t *Task, o op) bool {
 			return true
 		}
 		g.ret = opResult{}
-		c.g.runFlags |= o.rf
+		// ghost_run re-latches whatever a remote agent latched here
+		// meanwhile with the yield's run flags: ghost_set_pnt_state(rq,
+		// rq->ghost.latched_task, run_flags).
+		k.setLatch(c, c.g.latched, o.rf, c.id)
 		k.blockInRun(c, t)
 		return false
 	case opGhostPing:
