@@ -52,7 +52,7 @@ type handler struct {
 
 func (h handler) TaskNew(t *task, m agent.Message) {
 	if m.Runnable {
-		h.s.place(h.a, t)
+		h.s.place(h.a, t, m)
 	}
 }
 
@@ -62,7 +62,7 @@ func (h handler) TaskRunnable(t *task, m agent.Message) {
 	t.Expect("fifo-percpu", "TASK_WAKEUP", agent.Blocked)
 	t.prioBoost = !m.Deferrable
 	if t.home < 0 {
-		h.s.place(h.a, t)
+		h.s.place(h.a, t, m)
 		return
 	}
 	h.s.enqueue(h.a, t)
@@ -119,13 +119,32 @@ func (s *scheduler) enqueue(a *agent.Agent, t *task) {
 }
 
 // place assigns a CPU round-robin (AssignCpu) and migrates the task there
-// (associate it with that CPU's channel, queue it, ping that agent). Tasks
-// never move again. When a message is on its way to the old channel
-// (ESTALE) the task stays unplaced, and Blocked in the policy's view,
-// until a wakeup places it (upstream CHECKs that the association
-// succeeds).
-func (s *scheduler) place(a *agent.Agent, t *task) {
+// at the seqnum of the message being handled (associate it with that
+// CPU's channel, queue it, ping that agent). Tasks never move again. When
+// a newer message of the task is on its way to the old channel (ESTALE)
+// the association fails and the task stays runnable but unplaced (Queued
+// with no home) until that message places it (upstream CHECKs that the
+// association succeeds, so its agent would crash here).
+func (s *scheduler) place(a *agent.Agent, t *task, m agent.Message) {
 	cpu := s.ids[s.next%len(s.ids)]
 	s.next++
-	s.loop.Migrate(a, &t.Task, cpu, func() { t.home = cpu; s.enqueue(a, t) })
+	if !s.loop.Migrate(a, &t.Task, cpu, m.Seqnum, func() { t.home = cpu; s.enqueue(a, t) }) {
+		t.State = agent.Queued
+	}
+}
+
+// TaskAffinityChanged and TaskPriorityChanged change nothing a per-CPU
+// FIFO decides on; they are the newer messages that can follow a runnable
+// task's TASK_NEW or TASK_WAKEUP, so they place a task whose placement
+// failed ESTALE. Without them it would never run: a runnable task gets no
+// wakeup.
+func (h handler) TaskAffinityChanged(t *task, m agent.Message) { h.s.retryPlace(h.a, t, m) }
+
+// TaskPriorityChanged: see TaskAffinityChanged.
+func (h handler) TaskPriorityChanged(t *task, m agent.Message) { h.s.retryPlace(h.a, t, m) }
+
+func (s *scheduler) retryPlace(a *agent.Agent, t *task, m agent.Message) {
+	if t.home < 0 && t.State == agent.Queued {
+		s.place(a, t, m)
+	}
 }
