@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/ghostsim/ghostsim/ghosttest"
-	"github.com/ghostsim/ghostsim/sim/agent"
 	"github.com/ghostsim/ghostsim/sim"
+	"github.com/ghostsim/ghostsim/sim/agent"
 	"github.com/ghostsim/ghostsim/sim/kernel"
 )
 
