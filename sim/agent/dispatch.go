@@ -5,8 +5,8 @@ import (
 )
 
 // Task is what the library tracks of each ghOSt task: its gtid and the
-// sequence number of the last message processed (Task<> in
-// ghost-userspace), which the dispatcher keeps; the policy's view of where
+// sequence number of the message being handled, or else of the last one
+// handled (Task<> in ghost-userspace), which the dispatcher keeps; the policy's view of where
 // it is (State, as upstream's FifoTaskState); and the CPU it holds in a
 // CPUs table and the RunQueue it is in, which those keep. Policies embed
 // it in their own task type.
@@ -138,6 +138,14 @@ func (d *Dispatcher[T]) Dispatch(m Message, h TaskHandler[T]) {
 	if m.Seqnum <= b.Seqnum {
 		panic(fmt.Sprintf("agent: task %d: message %v seqnum %d after %d", m.Gtid, m.Type, m.Seqnum, b.Seqnum))
 	}
+	// The task's seqnum is this message's before its handler runs, so a
+	// handler that commits, associates or publishes the task does it at
+	// the barrier it is handling, and Agent.Readiness inside a handler
+	// sees only newer messages as in flight. (Upstream's DispatchMessage
+	// advances it after the handler, whose code then passes msg.seqnum()
+	// wherever a barrier is needed; one rule here leaves no handler to
+	// get it wrong.)
+	b.Seqnum = m.Seqnum
 	switch m.Type {
 	case MsgTaskWakeup:
 		h.TaskRunnable(t, m)
@@ -162,13 +170,10 @@ func (d *Dispatcher[T]) Dispatch(m Message, h TaskHandler[T]) {
 	case MsgTaskDead:
 		h.TaskDead(t, m)
 		delete(d.tasks, m.Gtid)
-		return
 	case MsgTaskDeparted:
 		h.TaskDeparted(t, m)
 		delete(d.tasks, m.Gtid)
-		return
 	}
-	b.Seqnum = m.Seqnum
 }
 
 // DiscoverTasks rebuilds the task table of an agent that attached to a

@@ -169,9 +169,8 @@ func NewPerCPULoop[T any, P interface {
 // docs/GHOST-SEMANTICS.md §4 order it: associate t with cpu's channel at
 // barrier, so its messages go there; then enqueue, which must put t in
 // cpu's runqueue; then ping cpu's agent, unless it is a's own, so it sees
-// t. barrier is the seqnum of the message being handled (msg.seqnum()
-// upstream): the dispatcher advances t.Seqnum only after the handler
-// returns, so inside one t.Seqnum is the previous message's. When the
+// t. barrier is the seqnum of the message being handled (upstream passes
+// msg.seqnum(); inside a handler it is also t.Seqnum). When the
 // association fails (ESTALE: a newer message about t is on its way to
 // its old channel) nothing else happens and Migrate reports false.
 func (l *PerCPULoop[T]) Migrate(a *Agent, t *Task, cpu int, barrier uint32, enqueue func()) bool {
