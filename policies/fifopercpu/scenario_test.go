@@ -5,26 +5,11 @@ import (
 
 	"github.com/ghostsim/ghostsim/ghosttest"
 	_ "github.com/ghostsim/ghostsim/policies/fifopercpu"
-	"github.com/ghostsim/ghostsim/sim"
-	"github.com/ghostsim/ghostsim/sim/kernel"
 )
 
-// TestScenario pins fifo-percpu's decisions on a handful of ghOSt tasks in a
-// golden trace (testdata/scenario.txt; go test -update rewrites it): per-CPU agents on cpu0-2, each committing its own FIFO locally.
+// TestScenario pins fifo-percpu's decisions in a golden trace of the test kit's
+// Mix scenario (testdata/scenario.txt; go test -update rewrites it):
+// an agent per CPU runs the tasks placed on it round-robin, on cpu0-2.
 func TestScenario(t *testing.T) {
-	k := ghosttest.NewKernel(t, "fifo-percpu", ghosttest.KernelConfig{CPUs: "0-2"})
-	us := sim.Microsecond
-	a := k.Spawn("A", func(th *kernel.Thread) { th.Run(30 * us); th.Block(); th.Run(10 * us) })
-	b := k.Spawn("B", func(th *kernel.Thread) { th.Run(20 * us); th.Yield(); th.Run(20 * us) })
-	c := k.Spawn("C", func(th *kernel.Thread) { th.Run(120 * us) })
-	d := k.Spawn("D", func(th *kernel.Thread) { th.Run(10 * us) })
-	e := k.Spawn("E", func(th *kernel.Thread) { th.Run(10 * us) })
-	k.At(60*us, "CFS task X wakes on cpu2", func() { k.SpawnCFS("X", 2, func(th *kernel.Thread) { th.Run(15 * us) }) })
-	k.At(90*us, "wake A", func() { k.Wake(a) })
-	k.Run(400 * us)
-	k.RequireDone(a, b, c, d, e)
-	k.Trace.Compare(t, "testdata/scenario.txt", `
-fifo-percpu: A runs 30us and blocks, B yields after 20us, C runs 120us, D and E 10us
-each; CFS task X takes cpu2 at 60us (preempting the ghOSt task there) and A
-is woken at 90us.`)
+	ghosttest.Mix(t, "fifo-percpu", ghosttest.KernelConfig{CPUs: "0-2"}, 2, "testdata/scenario.txt")
 }

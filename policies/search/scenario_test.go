@@ -5,26 +5,12 @@ import (
 
 	"github.com/ghostsim/ghostsim/ghosttest"
 	_ "github.com/ghostsim/ghostsim/policies/search"
-	"github.com/ghostsim/ghostsim/sim"
-	"github.com/ghostsim/ghostsim/sim/kernel"
 )
 
-// TestScenario pins search's decisions on a handful of ghOSt tasks in a
-// golden trace (testdata/scenario.txt; go test -update rewrites it): its global agent on cpu0 runs the task with the least runtime first on cpu1-3.
+// TestScenario pins search's decisions in a golden trace of the test kit's
+// Mix scenario (testdata/scenario.txt; go test -update rewrites it):
+// its global agent on cpu0 runs the task with the least runtime first on
+// cpu1-3.
 func TestScenario(t *testing.T) {
-	k := ghosttest.NewKernel(t, "search", ghosttest.KernelConfig{CPUs: "0-3"})
-	us := sim.Microsecond
-	a := k.Spawn("A", func(th *kernel.Thread) { th.Run(30 * us); th.Block(); th.Run(10 * us) })
-	b := k.Spawn("B", func(th *kernel.Thread) { th.Run(20 * us); th.Yield(); th.Run(20 * us) })
-	c := k.Spawn("C", func(th *kernel.Thread) { th.Run(120 * us) })
-	d := k.Spawn("D", func(th *kernel.Thread) { th.Run(10 * us) })
-	e := k.Spawn("E", func(th *kernel.Thread) { th.Run(10 * us) })
-	k.At(60*us, "CFS task X wakes on cpu3", func() { k.SpawnCFS("X", 3, func(th *kernel.Thread) { th.Run(15 * us) }) })
-	k.At(90*us, "wake A", func() { k.Wake(a) })
-	k.Run(400 * us)
-	k.RequireDone(a, b, c, d, e)
-	k.Trace.Compare(t, "testdata/scenario.txt", `
-search: A runs 30us and blocks, B yields after 20us, C runs 120us, D and E 10us
-each; CFS task X takes cpu3 at 60us (preempting the ghOSt task there) and A
-is woken at 90us.`)
+	ghosttest.Mix(t, "search", ghosttest.KernelConfig{CPUs: "0-3"}, 3, "testdata/scenario.txt")
 }
