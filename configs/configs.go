@@ -241,9 +241,24 @@ func load(efs fs.FS, v any, names []string, sets []string) (*Meta, error) {
 	return meta, nil
 }
 
+// EmbeddedPrefix before a name ("embedded:snap") loads the embedded file
+// of that name whatever the disk holds: for a caller that must run the
+// shipped configs, such as the paper's reproductions, from any directory
+// (a directory named snap would otherwise stop -config snap).
+const EmbeddedPrefix = "embedded:"
+
 // open finds name on disk, else among the embedded files, and returns the
-// name to show in errors and the file's contents.
+// name to show in errors and the file's contents; a name with
+// EmbeddedPrefix only among the embedded files.
 func open(efs fs.FS, name string) (file string, data []byte, err error) {
+	if rest, ok := strings.CutPrefix(name, EmbeddedPrefix); ok {
+		if bare, ok := embeddedName(rest); ok {
+			if data, err := fs.ReadFile(efs, bare); err == nil {
+				return bare, data, nil
+			}
+		}
+		return name, nil, &Error{File: name, Msg: fmt.Sprintf("no embedded config of that name (embedded: %s)", strings.Join(names(efs), ", "))}
+	}
 	fi, statErr := os.Stat(name)
 	if statErr == nil {
 		if fi.IsDir() {

@@ -70,3 +70,27 @@ func TestTablesField(t *testing.T) {
 		t.Errorf("DecodeTable with a typo: %v", err)
 	}
 }
+
+// TestEmbeddedPrefix: "embedded:NAME" loads the embedded file whatever the
+// working directory holds (a directory or a file of that name), and
+// names no file on disk.
+func TestEmbeddedPrefix(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "tiny"), 0o755)
+	os.WriteFile(filepath.Join(dir, "tiny.toml"), []byte("[machine]\nname = \"from disk\"\n"), 0o644)
+	t.Chdir(dir)
+	var s testSpec
+	if _, err := load(testFS, &s, []string{"tiny"}, nil); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("tiny with a directory tiny here: %v, want the directory's error", err)
+	}
+	for _, name := range []string{"embedded:tiny", "embedded:tiny.toml"} {
+		var s testSpec
+		meta, err := load(testFS, &s, []string{name}, nil)
+		if err != nil || s.Machine.Name != "tiny-embedded" || meta.Files()[0] != "tiny.toml" {
+			t.Errorf("%s: machine %q, files %v, %v; want the embedded tiny.toml", name, s.Machine.Name, meta.Files(), err)
+		}
+	}
+	if _, err := load(testFS, &s, []string{"embedded:" + filepath.Join(dir, "tiny.toml")}, nil); err == nil || !strings.Contains(err.Error(), "no embedded config of that name") {
+		t.Errorf("embedded: with a path: %v, want no such embedded config", err)
+	}
+}

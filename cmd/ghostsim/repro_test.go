@@ -50,3 +50,17 @@ func TestReproUsage(t *testing.T) {
 		t.Errorf("repro -h: exit %d, output %q", code, out)
 	}
 }
+
+// TestReproFromAnyDirectory: a part loads the shipped configs whatever the
+// working directory holds — here a directory named like its machine and a
+// file named like its config, either of which -config would load first.
+func TestReproFromAnyDirectory(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "skylake112"), 0o755)
+	os.WriteFile(filepath.Join(dir, "skylake112.toml"), []byte("not toml ["), 0o644)
+	t.Chdir(dir)
+	code, out, stderr := ghostsim(t, "repro", "-q", "-out", "out", "table3")
+	if code != exitFailure || !strings.Contains(out, "row 8 ") || stderr != "" {
+		t.Errorf("repro table3 beside a skylake112 directory: exit %d (want 1: row 8), stderr %q", code, stderr)
+	}
+}

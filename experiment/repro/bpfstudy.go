@@ -41,7 +41,7 @@ func BPFStudy(env Env) (*Result, error) {
 	for _, c := range BPFStudyCycles {
 		for _, bpf := range []bool{false, true} {
 			sets := []string{fmt.Sprintf("policy.container_op_cycles=%d", c), fmt.Sprintf("policy.bpf=%t", bpf)}
-			spec, _, err := experiment.LoadWorkload("search", []string{"rome256"}, sets)
+			spec, _, err := experiment.LoadWorkload("search", embedded("rome256"), sets)
 			if err != nil {
 				return nil, err
 			}

@@ -34,7 +34,7 @@ func Fig5(env Env) (*Result, error) {
 	var points []experiment.Point
 	var owner []int
 	for i, name := range Fig5Machines {
-		spec, _, err := experiment.Load([]string{name}, []string{"workload.scalability.step=1"})
+		spec, _, err := experiment.Load(embedded(name), []string{"workload.scalability.step=1"})
 		if err != nil {
 			return nil, err
 		}

@@ -169,7 +169,7 @@ func fig6Point(sys int, load float64, ms int) (experiment.Point, error) {
 	if ms > 0 {
 		sets = append(sets, fmt.Sprintf("run.duration_ms=%d", ms))
 	}
-	spec, _, err := experiment.Load([]string{"xeon48", "rocksdb"}, sets)
+	spec, _, err := experiment.Load(embedded("xeon48", "rocksdb"), sets)
 	if err != nil {
 		return experiment.Point{}, err
 	}

@@ -54,7 +54,7 @@ func Fig7(env Env) (*Result, error) {
 			for _, seed := range fig7Seeds {
 				sets := []string{fmt.Sprintf("workload.snap.mode=%q", mode), fmt.Sprintf("run.seed=%d", seed),
 					fmt.Sprintf("run.duration_ms=%d", fig7WindowMs)}
-				spec, _, err := experiment.LoadWorkload("snap", []string{"skylake112", "snap"}, sets)
+				spec, _, err := experiment.LoadWorkload("snap", embedded("skylake112", "snap"), sets)
 				if err != nil {
 					return nil, err
 				}

@@ -76,7 +76,7 @@ func Fig8(env Env) (*Result, error) {
 		for _, seed := range fig8Seeds {
 			sets := append([]string{fmt.Sprintf("run.duration_ms=%d", fig8WindowMs), fmt.Sprintf("run.warmup_ms=%d", fig8WarmupMs),
 				fmt.Sprintf("run.seed=%d", seed)}, sys.Sets...)
-			spec, _, err := experiment.LoadWorkload("search", []string{"rome256", "search"}, sets)
+			spec, _, err := experiment.LoadWorkload("search", embedded("rome256", "search"), sets)
 			if err != nil {
 				return nil, err
 			}

@@ -17,6 +17,7 @@ import (
 	"hash"
 	"time"
 
+	"github.com/ghostsim/ghostsim/configs"
 	"github.com/ghostsim/ghostsim/experiment"
 	"github.com/ghostsim/ghostsim/results"
 )
@@ -124,6 +125,17 @@ func Names() []string {
 	var out []string
 	for _, p := range Parts() {
 		out = append(out, p.Name)
+	}
+	return out
+}
+
+// embedded names the shipped configs so that they load whatever the
+// working directory holds (configs.EmbeddedPrefix): a part reproduces the
+// paper's setup from any directory.
+func embedded(names ...string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = configs.EmbeddedPrefix + n
 	}
 	return out
 }

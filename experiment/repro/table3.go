@@ -15,7 +15,7 @@ import (
 // a claim within ±10 %.
 func Table3(env Env) (*Result, error) {
 	u := newRunner(env)
-	spec, _, err := experiment.Load([]string{"skylake112"}, nil)
+	spec, _, err := experiment.Load(embedded("skylake112"), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -35,7 +35,7 @@ func Table4(env Env) (*Result, error) {
 	for _, sc := range table4Scales {
 		for _, sys := range table4Systems {
 			sets := append([]string{fmt.Sprintf("workload.vm.scale=%g", sc)}, sys.sets...)
-			spec, _, err := experiment.LoadWorkload("vm", []string{"skylake112", "vm"}, sets)
+			spec, _, err := experiment.LoadWorkload("vm", embedded("skylake112", "vm"), sets)
 			if err != nil {
 				return nil, err
 			}
