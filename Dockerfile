@@ -9,7 +9,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=devel
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /ghostsim ./cmd/ghostsim
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/ghostsim/ghostsim/cli.version=${VERSION}" -o /ghostsim ./cmd/ghostsim
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /ghostsim /ghostsim

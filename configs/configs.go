@@ -32,7 +32,7 @@
 // starting each new element from its zero value.
 //
 // The package leaves out includes, environment variables and sweeps; those
-// belong to cmd/ghostsim.
+// belong to the command (package cli).
 package configs
 
 import (

@@ -3,12 +3,14 @@
 // a summary, or the result as JSON (docs/DESIGN.md §8, §9).
 //
 // Run `ghostsim -h` for the flags and `ghostsim -list` for the machines,
-// workloads and policies it knows. The command holds no model logic: it
-// parses flags, calls package experiment and formats what comes back.
+// workloads and policies it knows. The command is package cli; this file
+// only calls it, as a module with its own policies does.
 package main
 
-import "os"
+import (
+	"os"
 
-func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
-}
+	"github.com/ghostsim/ghostsim/cli"
+)
+
+func main() { os.Exit(cli.Main(os.Args[1:])) }

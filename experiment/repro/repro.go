@@ -6,7 +6,7 @@
 //
 // A part computes; it writes nothing. Its Result holds the text to print,
 // the data files (CSV) to write, the checked claims and the data its
-// figures are drawn from; the command (cmd/ghostsim) prints, writes and
+// figures are drawn from; the command (package cli) prints, writes and
 // plots them.
 package repro
 
