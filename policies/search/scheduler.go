@@ -101,7 +101,7 @@ func New(s *agent.Setup) (agent.Policy, error) {
 	loop.MsgCycles, loop.Stats = s.Params.ContainerOpCycles, sc.stats // a gtid → thread lookup per message
 	c := s.Params.ContainerOpCycles
 	sc.rq = agent.RunQueue[*thread]{Key: func(t *thread) int64 { return int64(t.runtime) },
-		Costs: agent.QueueCosts{Push: c, Pop: c, Remove: c}} // removal: a linear scan
+		Costs: agent.QueueCosts{Push: c, Pop: c, Remove: c}} // per level: an indexed heap, a removal is a sift
 	sc.cHold = sc.stats.Counter("holdbacks")
 	sc.cNUMA = sc.stats.Counter("numa_skips")
 	for d, name := range placeNames {

@@ -19,8 +19,9 @@ type Task struct {
 
 	cpu   int32 // the CPUs slot it holds, plus one (0: none)
 	queue any   // the *RunQueue it is in, nil if none
-	key   int64 // in a heap RunQueue: its key and insertion sequence
+	key   int64 // in a heap RunQueue: its key and insertion sequence,
 	seq   uint64
+	hidx  int32 // and its position in the heap (Heap.Index) while queued
 }
 
 // TaskHandler receives the task messages every policy must handle, one

@@ -29,7 +29,17 @@ func (a *HeapItem[T]) before(b *HeapItem[T]) bool {
 // Like the other containers it does not charge its own cost: a policy
 // charges Params.ContainerOpCycles times Levels() per push or pop (the
 // sift is one compare and swap per level of the tree).
+//
+// With Index set the heap tracks each value's position, so Remove finds
+// it without a scan and is O(log n), a push or a pop as well; without it
+// Remove scans the heap.
 type Heap[T comparable] struct {
+	// Index, when set, returns the slot in which the heap keeps x's
+	// position: the heap writes it whenever x moves, and -1 when x
+	// leaves. Each value must have its own slot and be in at most one
+	// heap that uses it. Set it before the first push.
+	Index func(x T) *int32
+
 	items []HeapItem[T]
 	next  uint64
 }
@@ -58,6 +68,7 @@ func (h *Heap[T]) PushItem(it HeapItem[T]) {
 		h.next = it.Seq + 1 // keep later pushes after it
 	}
 	h.items = append(h.items, it)
+	h.setIndex(len(h.items) - 1)
 	h.up(len(h.items) - 1)
 }
 
@@ -79,9 +90,18 @@ func (h *Heap[T]) Pop() (it HeapItem[T], ok bool) {
 }
 
 // Remove deletes the item whose value is x and reports whether it was
-// there. It scans the heap: O(n), for rare removals (a queued task that
-// departs).
+// there. With Index set it looks x's position up and sifts: O(log n).
+// Without it, it scans the heap: O(n), for rare removals (a queued task
+// that departs).
 func (h *Heap[T]) Remove(x T) bool {
+	if h.Index != nil {
+		i := int(*h.Index(x))
+		if i < 0 || i >= len(h.items) || h.items[i].Value != x {
+			return false
+		}
+		h.removeAt(i)
+		return true
+	}
 	for i := range h.items {
 		if h.items[i].Value == x {
 			h.removeAt(i)
@@ -97,9 +117,13 @@ func (h *Heap[T]) At(i int) HeapItem[T] { return h.items[i] }
 
 func (h *Heap[T]) removeAt(i int) HeapItem[T] {
 	it := h.items[i]
+	if h.Index != nil {
+		*h.Index(it.Value) = -1
+	}
 	n := len(h.items) - 1
 	if i != n {
 		h.items[i] = h.items[n]
+		h.setIndex(i)
 	}
 	var zero HeapItem[T]
 	h.items[n] = zero // drop the reference for the GC
@@ -118,7 +142,7 @@ func (h *Heap[T]) up(i int) {
 		if !h.items[i].before(&h.items[p]) {
 			return
 		}
-		h.items[i], h.items[p] = h.items[p], h.items[i]
+		h.swap(i, p)
 		i = p
 	}
 }
@@ -138,8 +162,24 @@ func (h *Heap[T]) down(i int) bool {
 		if !h.items[m].before(&h.items[i]) {
 			break
 		}
-		h.items[i], h.items[m] = h.items[m], h.items[i]
+		h.swap(i, m)
 		i = m
 	}
 	return i > start
+}
+
+// swap exchanges items i and j and records their new positions.
+func (h *Heap[T]) swap(i, j int) {
+	h.items[i], h.items[j] = h.items[j], h.items[i]
+	if h.Index != nil {
+		*h.Index(h.items[i].Value) = int32(i)
+		*h.Index(h.items[j].Value) = int32(j)
+	}
+}
+
+// setIndex records that item i is at position i.
+func (h *Heap[T]) setIndex(i int) {
+	if h.Index != nil {
+		*h.Index(h.items[i].Value) = int32(i)
+	}
 }

@@ -139,9 +139,10 @@ func (c *CPUs[T]) Expiry(slice Time, match func(T) bool) Time {
 
 // QueueCosts are the cycles a RunQueue charges its agent for the policy's
 // own work on it ([policy] container_op_cycles is the convention; 0 is
-// free). A heap multiplies Push and Pop by its Levels (a sift is one
-// compare and swap per level); Remove is charged per task in the queue,
-// the scan that finds it.
+// free). A heap multiplies Push, Pop and Remove by its Levels (a sift is
+// one compare and swap per level; the heap knows each task's position,
+// so a removal needs no search); a FIFO charges Remove per task in the
+// queue, the scan that finds it.
 type QueueCosts struct {
 	Push, Pop, Remove int64
 }
@@ -193,6 +194,7 @@ func (q *RunQueue[T]) Push(a *Agent, t T) bool {
 		return false
 	}
 	if q.Key != nil {
+		q.indexHeap()
 		b.key = q.Key(t)
 		b.seq = q.heap.Push(t, b.key)
 		charge(a, q.Costs.Push*int64(q.heap.Levels()))
@@ -232,11 +234,24 @@ func (q *RunQueue[T]) Requeue(a *Agent, t T) bool {
 	if b.queue != nil {
 		return false
 	}
+	q.indexHeap()
 	q.heap.PushItem(HeapItem[T]{Value: t, Key: b.key, Seq: b.seq})
 	charge(a, q.Costs.Push*int64(q.heap.Levels()))
 	q.enter(b)
 	return true
 }
+
+// indexHeap makes the heap keep each task's position in the task, so
+// that Remove is a sift, not a scan. Set once: making the func value
+// allocates.
+func (q *RunQueue[T]) indexHeap() {
+	if q.heap.Index == nil {
+		q.heap.Index = taskIndex[T]
+	}
+}
+
+// taskIndex is a heap RunQueue's Heap.Index: the slot in the task.
+func taskIndex[T TaskPtr](t T) *int32 { return &t.base().hidx }
 
 func (q *RunQueue[T]) enter(b *Task) {
 	b.queue = q
@@ -250,10 +265,11 @@ func (q *RunQueue[T]) Remove(a *Agent, t T) bool {
 	if b.queue != any(q) {
 		return false
 	}
-	charge(a, q.Costs.Remove*int64(q.Len()))
 	if q.Key != nil {
+		charge(a, q.Costs.Remove*int64(q.heap.Levels()))
 		q.heap.Remove(t)
 	} else {
+		charge(a, q.Costs.Remove*int64(q.fifo.Len()))
 		q.fifo.Remove(t)
 	}
 	b.queue = nil
