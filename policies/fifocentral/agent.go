@@ -7,7 +7,9 @@ import (
 // Run is every agent thread's loop (agent.CentralLoop): the global agent
 // drains the channel and schedules; the others yield until pinged into
 // the global role.
-func (s *scheduler) Run(a *agent.Agent) { s.loop.Run(a, &handler{s: s, a: a}, s) }
+func (s *scheduler) Run(a *agent.Agent) {
+	s.loop.Run(a, &handler{agent.NewQueueing(a, "fifo-central", s, &s.cpus), s}, s)
+}
 
 // NextWake: without a slice only a message can make a new decision
 // possible, so the global agent polls until one arrives; with a slice,

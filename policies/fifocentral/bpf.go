@@ -107,7 +107,7 @@ func (s *scheduler) revoke(a *agent.Agent, t *task) bool {
 func (h handler) TaskOnCPU(t *task, m agent.Message) {
 	t.Expect("fifo-central", "TASK_ON_CPU", agent.Queued)
 	t.pubCPU = -1
-	h.s.rq.Remove(h.a, t)
-	h.s.cpus.Assign(m.CPU, t, h.a.Now()) // a task it displaced has left: its message follows
+	h.s.rq.Remove(h.Agent, t)
+	h.s.cpus.Assign(m.CPU, t, h.Agent.Now()) // a task it displaced has left: its message follows
 	t.last = m.CPU
 }

@@ -75,58 +75,24 @@ func NewWith(s *agent.Setup, opts Options) (agent.Policy, error) {
 	return sc, nil
 }
 
+// handler is the library's message handling (agent.Queueing) plus the
+// fast path's TASK_ON_CPU (bpf.go).
 type handler struct {
+	*agent.Queueing[task, *task]
 	s *scheduler
-	a *agent.Agent
 }
 
-func (h handler) TaskNew(t *task, m agent.Message) {
-	if m.Runnable {
-		h.s.enqueue(h.a, t)
+// Enqueue (agent.Queue): a wakeup that is not deferrable is boosted, a
+// task that lost its CPU is marked preempted (a task already queued only
+// gets the flag, as upstream).
+func (s *scheduler) Enqueue(a *agent.Agent, t *task, m agent.Message, c agent.Cause) {
+	switch c {
+	case agent.CauseWakeup:
+		t.prioBoost = !m.Deferrable
+	case agent.CausePreempt:
+		t.preempted = true
 	}
-}
-
-func (h handler) TaskRunnable(t *task, m agent.Message) {
-	t.Expect("fifo-central", "TASK_WAKEUP", agent.Blocked)
-	t.prioBoost = !m.Deferrable
-	h.s.enqueue(h.a, t)
-}
-
-// TaskBlocked: usually on its CPU; queued when a slice-expiry commit put
-// it back in the FIFO as it blocked (it leaves the FIFO then).
-func (h handler) TaskBlocked(t *task, m agent.Message) {
-	t.Expect("fifo-central", "TASK_BLOCKED", agent.OnCPU, agent.Queued)
-	h.s.remove(h.a, t)
-	t.State = agent.Blocked
-}
-
-// TaskPreempted: a task already queued only gets the flag (upstream);
-// otherwise it goes back at the front.
-func (h handler) TaskPreempted(t *task, m agent.Message) {
-	t.Expect("fifo-central", "TASK_PREEMPT", agent.OnCPU, agent.Queued)
-	h.s.cpus.Clear(t)
-	t.preempted = true
-	h.s.enqueue(h.a, t)
-}
-
-func (h handler) TaskYield(t *task, m agent.Message) {
-	t.Expect("fifo-central", "TASK_YIELD", agent.OnCPU, agent.Queued)
-	h.s.cpus.Clear(t)
-	h.s.enqueue(h.a, t)
-}
-
-// TaskDead: a dying task blocks first (its BLOCKED came before).
-func (h handler) TaskDead(t *task, m agent.Message) {
-	t.Expect("fifo-central", "TASK_DEAD", agent.Blocked)
-	h.s.remove(h.a, t)
-}
-
-func (h handler) TaskDeparted(t *task, m agent.Message) { h.s.remove(h.a, t) }
-
-// remove takes t off its CPU and out of the runqueue.
-func (s *scheduler) remove(a *agent.Agent, t *task) {
-	s.cpus.Clear(t)
-	s.rq.Remove(a, t)
+	s.enqueue(a, t)
 }
 
 // enqueue: to the front if boosted or preempted, else to the back (a

@@ -6,7 +6,9 @@ import (
 
 // Run is each CPU's agent loop (agent.PerCPULoop, FifoAgent::AgentThread):
 // read the barrier, drain this CPU's channel, then Schedule.
-func (s *scheduler) Run(a *agent.Agent) { s.loop.Run(a, &handler{s: s, a: a}, s) }
+func (s *scheduler) Run(a *agent.Agent) {
+	s.loop.Run(a, &handler{agent.NewQueueing(a, "fifo-percpu", s, &s.cpus), s}, s)
+}
 
 // Schedule is FifoScheduler::Schedule for a's CPU: commit the next task
 // locally — the agent blocks inside the commit until it is woken — or

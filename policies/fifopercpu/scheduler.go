@@ -44,72 +44,32 @@ func New(s *agent.Setup) (agent.Policy, error) {
 	return sc, nil
 }
 
-// handler binds message callbacks to the agent that drains them.
+// handler is the library's message handling (agent.Queueing) plus the
+// retried placement of TaskAffinityChanged and TaskPriorityChanged.
 type handler struct {
+	*agent.Queueing[task, *task]
 	s *scheduler
-	a *agent.Agent
 }
 
-func (h handler) TaskNew(t *task, m agent.Message) {
-	if m.Runnable {
-		h.s.place(h.a, t, m)
+// Enqueue (agent.Queue): a task never placed gets a CPU now; a placed
+// one goes back on its CPU's runqueue, at the front when it was
+// preempted or woken (unless deferrable).
+func (s *scheduler) Enqueue(a *agent.Agent, t *task, m agent.Message, c agent.Cause) {
+	switch c {
+	case agent.CauseWakeup:
+		t.prioBoost = !m.Deferrable
+	case agent.CausePreempt:
+		t.prioBoost = true
 	}
-}
-
-// TaskRunnable (MSG_TASK_WAKEUP): a task placed before goes back on its
-// CPU's runqueue; a task never placed gets a CPU now.
-func (h handler) TaskRunnable(t *task, m agent.Message) {
-	t.Expect("fifo-percpu", "TASK_WAKEUP", agent.Blocked)
-	t.prioBoost = !m.Deferrable
 	if t.home < 0 {
-		h.s.place(h.a, t, m)
+		s.place(a, t, m)
 		return
 	}
-	h.s.enqueue(h.a, t)
+	s.enqueue(a, t)
 }
 
-// TaskBlocked: usually on its CPU; queued when its agent's commit failed
-// as it blocked, or when discovery after an upgrade queued it while it
-// still ran: it leaves the runqueue then, as upstream's TaskBlocked erases
-// it (left there, every commit of it would fail TARGET_NOT_RUNNABLE until
-// it woke).
-func (h handler) TaskBlocked(t *task, m agent.Message) {
-	t.Expect("fifo-percpu", "TASK_BLOCKED", agent.OnCPU, agent.Queued)
-	h.s.remove(h.a, t)
-	t.State = agent.Blocked
-}
-
-func (h handler) TaskPreempted(t *task, m agent.Message) {
-	t.Expect("fifo-percpu", "TASK_PREEMPT", agent.OnCPU, agent.Queued)
-	h.s.cpus.Clear(t)
-	t.prioBoost = true
-	h.s.enqueue(h.a, t)
-}
-
-func (h handler) TaskYield(t *task, m agent.Message) {
-	t.Expect("fifo-percpu", "TASK_YIELD", agent.OnCPU, agent.Queued)
-	h.s.cpus.Clear(t)
-	h.s.enqueue(h.a, t)
-}
-
-// TaskDead: a dying task blocks first (its BLOCKED came before).
-func (h handler) TaskDead(t *task, m agent.Message) {
-	t.Expect("fifo-percpu", "TASK_DEAD", agent.Blocked)
-	h.s.remove(h.a, t)
-}
-
-func (h handler) TaskDeparted(t *task, m agent.Message) { h.s.remove(h.a, t) }
-
-// remove takes t off its CPU and out of its runqueue.
-func (s *scheduler) remove(a *agent.Agent, t *task) {
-	s.cpus.Clear(t)
-	if t.home >= 0 {
-		s.rq[t.home].Remove(a, t)
-	}
-}
-
-// enqueue puts t on its CPU's runqueue: boosted tasks (preempted, woken)
-// at the front; a queued task stays where it is.
+// enqueue puts t on its CPU's runqueue: boosted tasks at the front; a
+// queued task stays where it is.
 func (s *scheduler) enqueue(a *agent.Agent, t *task) {
 	if t.prioBoost {
 		s.rq[t.home].PushFront(a, t)
@@ -138,10 +98,10 @@ func (s *scheduler) place(a *agent.Agent, t *task, m agent.Message) {
 // task's TASK_NEW or TASK_WAKEUP, so they place a task whose placement
 // failed ESTALE. Without them it would never run: a runnable task gets no
 // wakeup.
-func (h handler) TaskAffinityChanged(t *task, m agent.Message) { h.s.retryPlace(h.a, t, m) }
+func (h handler) TaskAffinityChanged(t *task, m agent.Message) { h.s.retryPlace(h.Agent, t, m) }
 
 // TaskPriorityChanged: see TaskAffinityChanged.
-func (h handler) TaskPriorityChanged(t *task, m agent.Message) { h.s.retryPlace(h.a, t, m) }
+func (h handler) TaskPriorityChanged(t *task, m agent.Message) { h.s.retryPlace(h.Agent, t, m) }
 
 func (s *scheduler) retryPlace(a *agent.Agent, t *task, m agent.Message) {
 	if t.home < 0 && t.State == agent.Queued {

@@ -14,7 +14,7 @@ const retry = agent.Microsecond
 // drains the channel and schedules; the others yield until pinged into
 // the global role (hot handoff, when CFS wants the global agent's CPU).
 func (s *scheduler) Run(a *agent.Agent) {
-	s.loop.Run(a, &handler{s: s, a: a}, s)
+	s.loop.Run(a, &handler{agent.NewQueueing(a, "ghost-shinjuku", s, &s.cpus), s}, s)
 }
 
 // NextWake is when the agent must look again without a message: the

@@ -116,70 +116,36 @@ func (s *scheduler) classOf(nice int) int {
 	return classLC
 }
 
+// handler is the library's message handling (agent.Queueing) with the
+// class read from TASK_NEW and TASK_PRIORITY_CHANGED.
 type handler struct {
+	*agent.Queueing[task, *task]
 	s *scheduler
-	a *agent.Agent
 }
 
 func (h handler) TaskNew(t *task, m agent.Message) {
 	t.class = h.s.classOf(m.Nice)
-	if m.Runnable {
-		h.s.enqueue(h.a, t, false)
-	}
+	h.Queueing.TaskNew(t, m)
 }
-
-func (h handler) TaskRunnable(t *task, m agent.Message) {
-	t.Expect("ghost-shinjuku", "TASK_WAKEUP", agent.Blocked)
-	h.s.enqueue(h.a, t, false)
-}
-
-// TaskBlocked: off its CPU, and out of the runqueue if the agent had
-// already requeued it (it blocked just as its slice ran out).
-func (h handler) TaskBlocked(t *task, m agent.Message) {
-	t.Expect("ghost-shinjuku", "TASK_BLOCKED", agent.OnCPU, agent.Queued)
-	h.s.remove(h.a, t)
-	t.State = agent.Blocked
-}
-
-// TaskPreempted: a task the agent preempted is already at the back; one
-// that lost its CPU to something else (a CFS task, an agent) goes first,
-// as upstream does.
-func (h handler) TaskPreempted(t *task, m agent.Message) {
-	t.Expect("ghost-shinjuku", "TASK_PREEMPT", agent.OnCPU, agent.Queued)
-	h.s.cpus.Clear(t)
-	h.s.enqueue(h.a, t, true)
-}
-
-func (h handler) TaskYield(t *task, m agent.Message) {
-	t.Expect("ghost-shinjuku", "TASK_YIELD", agent.OnCPU, agent.Queued)
-	h.s.cpus.Clear(t)
-	h.s.enqueue(h.a, t, false)
-}
-
-// TaskDead: a dying task blocks first (its BLOCKED came before).
-func (h handler) TaskDead(t *task, m agent.Message) {
-	t.Expect("ghost-shinjuku", "TASK_DEAD", agent.Blocked)
-	h.s.remove(h.a, t)
-}
-
-func (h handler) TaskDeparted(t *task, m agent.Message) { h.s.remove(h.a, t) }
 
 func (h handler) TaskPriorityChanged(t *task, m agent.Message) {
 	c := h.s.classOf(m.Nice)
 	if c == t.class {
 		return
 	}
-	queued := h.s.rq[t.class].Remove(h.a, t)
+	queued := h.s.rq[t.class].Remove(h.Agent, t)
 	t.class = c
 	if queued {
-		h.s.enqueue(h.a, t, false)
+		h.s.enqueue(h.Agent, t, false)
 	}
 }
 
-// remove takes t off its CPU and out of its runqueue.
-func (s *scheduler) remove(a *agent.Agent, t *task) {
-	s.cpus.Clear(t)
-	s.rq[t.class].Remove(a, t)
+// Enqueue (agent.Queue): a task that lost its CPU to something else (a
+// CFS task, an agent) goes first, as upstream does; one the agent
+// preempted is already at the back and stays there. Every other task
+// goes to the back.
+func (s *scheduler) Enqueue(a *agent.Agent, t *task, m agent.Message, c agent.Cause) {
+	s.enqueue(a, t, c == agent.CausePreempt)
 }
 
 // enqueue puts t at the back of its class's FIFO, or at the front (a

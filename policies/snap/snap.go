@@ -86,8 +86,7 @@ func (s *scheduler) Stats() *agent.Stats { return s.stats }
 
 // Run is every agent thread's loop.
 func (s *scheduler) Run(a *agent.Agent) {
-	h := &handler{s: s, a: a} // a pointer: passing it as a TaskHandler does not allocate
-	s.loop.Run(a, h, s)
+	s.loop.Run(a, &handler{agent.NewQueueing(a, "snap", s, &s.cpus), s}, s)
 }
 
 // NextWake: look again soon when a round left work that CFS or an
@@ -99,68 +98,41 @@ func (s *scheduler) NextWake(now agent.Time) agent.Time {
 	return agent.Never
 }
 
+// handler is the library's message handling (agent.Queueing) with the
+// thread's kind read from TASK_NEW and its moves counted.
 type handler struct {
+	*agent.Queueing[task, *task]
 	s *scheduler
-	a *agent.Agent
 }
 
 func (h *handler) TaskNew(t *task, m agent.Message) {
 	t.worker = m.Nice < 0
-	if m.Runnable {
-		h.s.enqueue(h.a, t)
-	}
-}
-
-func (h *handler) TaskRunnable(t *task, m agent.Message) {
-	t.Expect("snap", "TASK_WAKEUP", agent.Blocked)
-	h.s.enqueue(h.a, t)
-}
-
-// TaskBlocked: usually on its CPU; queued when discovery after an upgrade
-// queued a thread that still ran (it leaves its queue then).
-func (h *handler) TaskBlocked(t *task, m agent.Message) {
-	t.Expect("snap", "TASK_BLOCKED", agent.OnCPU, agent.Queued)
-	h.s.remove(h.a, t)
-	t.State = agent.Blocked
+	h.Queueing.TaskNew(t, m)
 }
 
 // TaskPreempted: CFS (or a worker, for an antagonist) took its CPU; it
 // goes back at the front of its queue and is placed again this round. An
 // antagonist a worker displaced is still OnCPU until this message.
 func (h *handler) TaskPreempted(t *task, m agent.Message) {
-	t.Expect("snap", "TASK_PREEMPT", agent.OnCPU, agent.Queued)
-	if cpu := h.s.cpus.Clear(t); t.worker && cpu >= 0 {
+	if t.worker && t.CPU() >= 0 {
 		h.s.stats.Add(h.s.cMoved, 1)
 	}
-	t.preempted = true
-	h.s.enqueue(h.a, t)
+	h.Queueing.TaskPreempted(t, m)
 }
 
-func (h *handler) TaskYield(t *task, m agent.Message) {
-	t.Expect("snap", "TASK_YIELD", agent.OnCPU, agent.Queued)
-	h.s.cpus.Clear(t)
-	h.s.enqueue(h.a, t)
+// Enqueue (agent.Queue): a preempted thread goes to the front.
+func (s *scheduler) Enqueue(a *agent.Agent, t *task, m agent.Message, c agent.Cause) {
+	if c == agent.CausePreempt {
+		t.preempted = true
+	}
+	s.enqueue(a, t)
 }
-
-// TaskDead: a dying thread blocks first (its BLOCKED came before).
-func (h *handler) TaskDead(t *task, m agent.Message) {
-	t.Expect("snap", "TASK_DEAD", agent.Blocked)
-	h.s.remove(h.a, t)
-}
-
-func (h *handler) TaskDeparted(t *task, m agent.Message) { h.s.remove(h.a, t) }
 
 func (s *scheduler) queue(t *task) *agent.RunQueue[*task] {
 	if t.worker {
 		return &s.workers
 	}
 	return &s.ants
-}
-
-// remove takes t off its CPU and out of its queue.
-func (s *scheduler) remove(a *agent.Agent, t *task) {
-	s.cpus.Clear(t)
-	s.queue(t).Remove(a, t)
 }
 
 // enqueue: a preempted thread to the front of its queue, others to the
