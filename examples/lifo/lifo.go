@@ -41,61 +41,24 @@ func New(s *agent.Setup) (agent.Policy, error) {
 	return &policy{enc: s.Enclave, loop: loop, cpus: agent.NewCPUs[*task](s.Enclave.Topology().NumCPUs())}, nil
 }
 
-// Run is every agent thread's body: the library's global-agent loop.
-func (p *policy) Run(a *agent.Agent) { p.loop.Run(a, &handler{p: p, a: a}, p) }
-
-type handler struct {
-	p *policy
-	a *agent.Agent
+// Run is every agent thread's body: the library's global-agent loop, with
+// the library's message handling (agent.Queueing: each message checked
+// against the task's state, as upstream's FifoTaskState checks; the CPU
+// table kept; blocked, dead and departed tasks out of the stack).
+func (p *policy) Run(a *agent.Agent) {
+	p.loop.Run(a, agent.NewQueueing(a, "example-lifo", p, &p.cpus), p)
 }
 
-// Each handler first checks that the message fits the task's state, as
-// upstream's FifoTaskState checks: a message that does not is a bug, and
-// crashes the agent with the task and message named.
-
-func (h *handler) TaskNew(t *task, m agent.Message) {
-	if m.Runnable {
-		h.p.stack.PushFront(h.a, t)
+// Enqueue is where a task that became runnable goes (agent.Queue): on
+// top, except a task that yielded, which goes under all the others: a
+// yield asks to let them run (a LIFO that put it on top would starve the
+// rest, which ghosttest's churn scenario catches).
+func (p *policy) Enqueue(a *agent.Agent, t *task, m agent.Message, c agent.Cause) {
+	if c == agent.CauseYield {
+		p.stack.Push(a, t)
+	} else {
+		p.stack.PushFront(a, t)
 	}
-}
-
-func (h *handler) TaskRunnable(t *task, m agent.Message) {
-	t.Expect("example-lifo", "TASK_WAKEUP", agent.Blocked)
-	h.p.stack.PushFront(h.a, t)
-}
-
-func (h *handler) TaskBlocked(t *task, m agent.Message) {
-	t.Expect("example-lifo", "TASK_BLOCKED", agent.OnCPU, agent.Queued)
-	h.p.forget(h.a, t)
-	t.State = agent.Blocked
-}
-
-func (h *handler) TaskPreempted(t *task, m agent.Message) {
-	t.Expect("example-lifo", "TASK_PREEMPT", agent.OnCPU, agent.Queued)
-	h.p.cpus.Clear(t)
-	h.p.stack.PushFront(h.a, t)
-}
-
-// TaskYield queues a task that yielded under all the others: a yield asks
-// to let them run (a LIFO that put it on top would starve the rest, which
-// ghosttest's churn scenario catches).
-func (h *handler) TaskYield(t *task, m agent.Message) {
-	t.Expect("example-lifo", "TASK_YIELD", agent.OnCPU, agent.Queued)
-	h.p.cpus.Clear(t)
-	h.p.stack.Push(h.a, t)
-}
-
-func (h *handler) TaskDead(t *task, m agent.Message) {
-	t.Expect("example-lifo", "TASK_DEAD", agent.Blocked)
-	h.p.forget(h.a, t)
-}
-
-func (h *handler) TaskDeparted(t *task, m agent.Message) { h.p.forget(h.a, t) }
-
-// forget takes t off its CPU and out of the stack.
-func (p *policy) forget(a *agent.Agent, t *task) {
-	p.cpus.Clear(t)
-	p.stack.Remove(a, t)
 }
 
 // Schedule gives each idle CPU the newest runnable task, nearest its last

@@ -26,43 +26,25 @@ type task struct {
 	agent.Task
 }
 
-// handler turns messages into runqueue changes, checking each against the
-// task's state.
-type handler struct {
-	p *minimal
-	a *agent.Agent
-}
-
-func (h *handler) TaskNew(t *task, m agent.Message) {
-	if m.Runnable {
-		h.p.rq.Push(h.a, t)
+// Enqueue is the policy's one decision about messages (agent.Queue): a
+// task that became runnable goes to the back, one that lost its CPU to
+// the front. The library's handler (agent.Queueing) checks each message
+// against the task's state, keeps the CPU table and takes blocked, dead
+// and departed tasks out of the queue.
+func (p *minimal) Enqueue(a *agent.Agent, t *task, m agent.Message, c agent.Cause) {
+	if c == agent.CausePreempt {
+		p.rq.PushFront(a, t)
+	} else {
+		p.rq.Push(a, t)
 	}
-}
-func (h *handler) TaskRunnable(t *task, m agent.Message) {
-	t.Expect("example-minimal", "TASK_WAKEUP", agent.Blocked)
-	h.p.rq.Push(h.a, t)
-}
-func (h *handler) TaskBlocked(t *task, m agent.Message) {
-	h.p.forget(h.a, t)
-	t.State = agent.Blocked
-}
-func (h *handler) TaskPreempted(t *task, m agent.Message) {
-	h.p.cpus.Clear(t)
-	h.p.rq.PushFront(h.a, t)
-}
-func (h *handler) TaskYield(t *task, m agent.Message)    { h.p.cpus.Clear(t); h.p.rq.Push(h.a, t) }
-func (h *handler) TaskDead(t *task, m agent.Message)     { h.p.forget(h.a, t) }
-func (h *handler) TaskDeparted(t *task, m agent.Message) { h.p.forget(h.a, t) }
-
-func (p *minimal) forget(a *agent.Agent, t *task) {
-	p.cpus.Clear(t)
-	p.rq.Remove(a, t)
 }
 
 // Run is every agent thread's body: the library's global-agent loop
 // (drain the channel, Schedule, poll; the other agents sleep; hot handoff
 // and discovery included) around the policy's own decisions.
-func (p *minimal) Run(a *agent.Agent) { p.loop.Run(a, &handler{p: p, a: a}, p) }
+func (p *minimal) Run(a *agent.Agent) {
+	p.loop.Run(a, agent.NewQueueing(a, "example-minimal", p, &p.cpus), p)
+}
 
 // Schedule commits the head of the queue to each idle CPU in one group
 // commit.
@@ -97,7 +79,7 @@ var registerOnce sync.Once
 // agent.Register from its package's init function.
 func Example_registerPolicy() {
 	registerOnce.Do(func() {
-		agent.Register("example-minimal", "a global FIFO in 70 lines", func(s *agent.Setup) (agent.Policy, error) {
+		agent.Register("example-minimal", "a global FIFO in 50 lines", func(s *agent.Setup) (agent.Policy, error) {
 			// A polled channel, the enclave's default; the global role;
 			// the task table.
 			loop, err := agent.NewCentralLoop(s, func(agent.Gtid) *task { return &task{} })
