@@ -98,13 +98,11 @@ func (s *scheduler) place(a *agent.Agent, t *task, m agent.Message) {
 // task's TASK_NEW or TASK_WAKEUP, so they place a task whose placement
 // failed ESTALE. Without them it would never run: a runnable task gets no
 // wakeup.
-func (h handler) TaskAffinityChanged(t *task, m agent.Message) { h.s.retryPlace(h.Agent, t, m) }
+func (h handler) TaskAffinityChanged(t *task, m agent.Message) { h.retryPlace(t, m) }
+func (h handler) TaskPriorityChanged(t *task, m agent.Message) { h.retryPlace(t, m) }
 
-// TaskPriorityChanged: see TaskAffinityChanged.
-func (h handler) TaskPriorityChanged(t *task, m agent.Message) { h.s.retryPlace(h.Agent, t, m) }
-
-func (s *scheduler) retryPlace(a *agent.Agent, t *task, m agent.Message) {
+func (h handler) retryPlace(t *task, m agent.Message) {
 	if t.home < 0 && t.State == agent.Queued {
-		s.place(a, t, m)
+		h.s.place(h.Agent, t, m)
 	}
 }

@@ -11,14 +11,14 @@ import (
 // into Stats.Loop.
 func (s *scheduler) Run(a *agent.Agent) { s.loop.Run(a, &handler{s: s, a: a}, s) }
 
-// NextWake is when the agent must look again without a message: soon if
-// a thread sat out for a transient reason, at the earliest hold-back
-// expiry, or Never (only a message can free a CPU or make a thread
-// runnable).
+// NextWake is when the agent must look again without a message: soon
+// (agent.Retry) if a thread sat out for a transient reason, at the
+// earliest hold-back expiry, or Never (only a message can free a CPU or
+// make a thread runnable).
 func (s *scheduler) NextWake(now agent.Time) agent.Time {
 	at := s.holdUntil
-	if s.retry && now+retry < at {
-		at = now + retry
+	if s.retry && now+agent.Retry < at {
+		at = now + agent.Retry
 	}
 	return at
 }

@@ -14,14 +14,6 @@ func init() {
 // heuristics' size (57 lines), not their cost.
 const cyclesPerCPUConsidered = 4
 
-// retry is how soon the global agent looks again when a thread it could
-// place had to sit out (still getting off its last CPU, or a message in
-// flight) or a CPU it counts as idle is held by CFS, when no message is
-// bound to wake it first. The real agent spins and would look on its
-// next loop; a microsecond is a few loops (as ghost-shinjuku's; an
-// estimate).
-const retry = agent.Microsecond
-
 // thread is the policy's state of one ghOSt thread; agent.Task holds its
 // run state, the CPU it was committed to and its place in the heap.
 type thread struct {

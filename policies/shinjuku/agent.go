@@ -4,12 +4,6 @@ import (
 	"github.com/ghostsim/ghostsim/sim/agent"
 )
 
-// retry is how soon the global agent looks again at a task it had to skip
-// (still getting off its CPU, or with a message in flight) when no message
-// is bound to wake it first. The real agent spins and would see it on its
-// next loop; a microsecond is a few such loops (an estimate).
-const retry = agent.Microsecond
-
 // Run is every agent thread's loop (agent.CentralLoop): the global agent
 // drains the channel and schedules; the others yield until pinged into
 // the global role (hot handoff, when CFS wants the global agent's CPU).
@@ -19,10 +13,11 @@ func (s *scheduler) Run(a *agent.Agent) {
 
 // NextWake is when the agent must look again without a message: the
 // earliest slice expiry of a running task that a queued task of its class
-// could replace, or soon if a task was skipped; Never otherwise.
+// could replace, or soon (agent.Retry) if a task was skipped; Never
+// otherwise.
 func (s *scheduler) NextWake(now agent.Time) agent.Time {
 	if len(s.skipped) > 0 {
-		return now + retry
+		return now + agent.Retry
 	}
 	best := s.waiting()
 	if best < 0 || best == classBatch {

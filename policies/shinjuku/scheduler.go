@@ -1,34 +1,13 @@
 // Package shinjuku is the paper's ghOSt-Shinjuku policy (§4.2,
 // "ghost-shinjuku") and its Shenango extension
-// ("ghost-shinjuku-shenango").
-//
-// ghost-shinjuku: one global agent, starting on Params.GlobalCPU, polls
-// one channel and schedules every other CPU of the enclave from a FIFO of
-// runnable tasks, with group commits as fifo-central does. A task that
-// has run for Params.TimeSliceUs (30 µs in Fig 6) while others wait is
-// preempted and goes to the BACK of the FIFO, as the paper describes.
-// Upstream's agent (ghost-userspace schedulers/shinjuku) does not elide
-// the kernel's TASK_PREEMPT for its own preemptions and its TaskPreempted
-// moves the task to the front (docs/GHOST-SEMANTICS.md §7.4); here the agent
-// requeues the preempted task at the back itself and a later PREEMPT for
-// a task already queued leaves it where it is. New and woken tasks also go
-// to the back (a FIFO of requests, as in Shinjuku's dispatcher); upstream
-// puts wakeups in front.
-//
-// ghost-shinjuku-shenango adds the paper's Shenango-style sharing with a
-// batch app: tasks at nice 19 are batch (there is no PrioTable in the
-// simulator; nice is what a ghOSt agent learns of a task from TASK_NEW and
-// TASK_PRIORITY_CHANGED), every other task is latency-critical. Batch
-// tasks run only on CPUs no latency-critical task wants: a latency-
-// critical task that becomes runnable takes an idle CPU if there is one,
-// else displaces a batch task at once. Batch tasks run until they block
-// or are displaced (no slice among themselves: a batch app needs no µs
-// round robin, and rotating it would only load the agent).
-//
-// Upstream's PrioTable (work classes, QoS, idle sched items) and its
-// repeatable tasks are left out: the RocksDB harness marks a worker
-// runnable exactly when it has a request, which the kernel's own
-// BLOCKED/WAKEUP already tell.
+// ("ghost-shinjuku-shenango"): one global agent (agent.CentralLoop)
+// schedules every other CPU of the enclave from a FIFO of runnable tasks
+// with group commits. A task that has run for Params.TimeSliceUs (30 µs
+// in Fig 6) while others wait is preempted to the BACK of the FIFO, as
+// the paper describes; new and woken tasks go to the back too. The
+// Shenango variant makes nice-19 tasks a batch class that runs only on
+// CPUs no other task wants. README.md compares both with upstream's
+// schedulers/shinjuku point by point, with what is left out and why.
 package shinjuku
 
 import (

@@ -30,12 +30,6 @@ func init() {
 // each, as policies/search; an estimate).
 const cyclesPerCPUConsidered = 4
 
-// retry is how soon the agent looks again when a thread sat out a round
-// (still getting off its last CPU, or a message in flight) or CFS holds
-// CPUs it could use: a few loops of the real agent (an estimate, as
-// policies/search).
-const retry = agent.Microsecond
-
 // task is the policy's view of a thread; agent.Task holds its run state,
 // the CPU it was committed to and its place in its queue.
 type task struct {
@@ -93,7 +87,7 @@ func (s *scheduler) Run(a *agent.Agent) {
 // in-flight message held back; otherwise only a message can help.
 func (s *scheduler) NextWake(now agent.Time) agent.Time {
 	if s.retry {
-		return now + retry
+		return now + agent.Retry
 	}
 	return agent.Never
 }

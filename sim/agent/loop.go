@@ -20,6 +20,14 @@ func Drain[T any](a *Agent, ch *Channel, d *Dispatcher[T], h TaskHandler[T], msg
 	}
 }
 
+// Retry is how soon a centralized agent looks again, when no message is
+// bound to wake it first, at work a round had to leave: a task still
+// getting off its last CPU or with a message in flight, or a CPU it
+// counts as idle that CFS holds. The real agent spins and would look on
+// its next loop; a microsecond is a few such loops (an estimate). A
+// policy's NextWake returns now + Retry then.
+const Retry = Microsecond
+
 // CentralPolicy is what CentralLoop needs from a centralized policy: its
 // scheduling decisions and when it must look again.
 type CentralPolicy interface {
