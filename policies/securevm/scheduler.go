@@ -21,7 +21,8 @@
 // Runqueues span one NUMA node (a VM's vCPUs queue on its home node); an
 // idle core takes work from its node's runqueue first and spills to the
 // other node's when its own has nothing. Where upstream's policy is not
-// public, the choices are this package's (README.md).
+// public, the choices are this package's; docs/WORKLOADS.md §4 ("What
+// ghostsim chose") gives each with its reason.
 package securevm
 
 import (
