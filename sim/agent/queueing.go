@@ -62,7 +62,7 @@ type Queueing[T any, P interface {
 }
 
 // NewQueueing returns the handler of agent a for a policy named policy
-// whose runnable tasks go to q and whose CPUs table is cpus.
+// whose runnable tasks go to q and whose CPUs table is cpus (not nil).
 func NewQueueing[T any, P interface {
 	*T
 	TaskPtr
