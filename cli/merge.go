@@ -347,34 +347,55 @@ Flags:
 // readShard reads a shard file's JSON lines (an empty file is a shard
 // without points). Each must be a sweep point: a result with "sweep".
 func readShard(path string) ([]mergeLine, error) {
+	var out []mergeLine
+	err := eachLine(path, func(at string, n int, line []byte) error {
+		rs, err := results.DecodeAll(line)
+		if err != nil {
+			return fmt.Errorf("%s: %v", at, err)
+		}
+		if len(rs) != 1 {
+			return fmt.Errorf("%s: want one result per line, got %d", at, len(rs))
+		}
+		if rs[0].Sweep == nil {
+			return fmt.Errorf(`%s: not a sweep point (no "sweep" field): merge takes the JSON lines of a sweep run with -json or -shard`, at)
+		}
+		out = append(out, mergeLine{raw: append([]byte(nil), line...), r: rs[0], file: path, line: n})
+		return nil
+	})
+	return out, err
+}
+
+// eachLine calls fn with each non-blank line of the file at path (spaces
+// trimmed; the slice is reused after fn returns), its number n and
+// "path:n" for messages, and stops at fn's first error. A file larger
+// than results.MaxFileBytes is refused, as results.ReadFile refuses one,
+// rather than read in part.
+func eachLine(path string, fn func(at string, n int, line []byte) error) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(io.LimitReader(f, results.MaxFileBytes))
+	lim := &io.LimitedReader{R: f, N: results.MaxFileBytes + 1}
+	sc := bufio.NewScanner(lim)
 	sc.Buffer(nil, 16<<20)
-	var out []mergeLine
 	for n := 1; sc.Scan(); n++ {
+		if lim.N <= 0 {
+			break
+		}
 		line := bytes.TrimSpace(sc.Bytes())
 		if len(line) == 0 {
 			continue
 		}
-		at := fmt.Sprintf("%s:%d", path, n)
-		rs, err := results.DecodeAll(line)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", at, err)
+		if err := fn(fmt.Sprintf("%s:%d", path, n), n, line); err != nil {
+			return err
 		}
-		if len(rs) != 1 {
-			return nil, fmt.Errorf("%s: want one result per line, got %d", at, len(rs))
-		}
-		if rs[0].Sweep == nil {
-			return nil, fmt.Errorf(`%s: not a sweep point (no "sweep" field): merge takes the JSON lines of a sweep run with -json or -shard`, at)
-		}
-		out = append(out, mergeLine{raw: append([]byte(nil), line...), r: rs[0], file: path, line: n})
+	}
+	if lim.N <= 0 {
+		return fmt.Errorf("%s: larger than %d bytes (%d MiB), the limit for a results file", path, results.MaxFileBytes, results.MaxFileBytes>>20)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return fmt.Errorf("%s: %v", path, err)
 	}
-	return out, nil
+	return nil
 }

@@ -164,40 +164,26 @@ func (l reproLine) at() string { return l.file + ":" + strconv.Itoa(l.line) }
 // readReproShard reads a repro shard file's lines (an empty file is a
 // shard without runs).
 func readReproShard(path string) ([]reproLine, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(io.LimitReader(f, results.MaxFileBytes))
-	sc.Buffer(nil, 16<<20)
 	var out []reproLine
-	for n := 1; sc.Scan(); n++ {
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 {
-			continue
-		}
-		at := fmt.Sprintf("%s:%d", path, n)
+	err := eachLine(path, func(at string, n int, line []byte) error {
 		var l reproShardLine
 		if err := json.Unmarshal(line, &l); err != nil {
-			return nil, fmt.Errorf("%s: not a repro shard's line: %v", at, err)
+			return fmt.Errorf("%s: not a repro shard's line: %v", at, err)
 		}
 		if l.Repro.Part == "" || len(l.Result) == 0 {
-			return nil, fmt.Errorf(`%s: not a repro shard's line (no "repro" and "result"): merge takes the files ghostsim repro -shard writes, or a sweep's shards`, at)
+			return fmt.Errorf(`%s: not a repro shard's line (no "repro" and "result"): merge takes the files ghostsim repro -shard writes, or a sweep's shards`, at)
 		}
 		rs, err := results.DecodeAll(l.Result)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", at, err)
+			return fmt.Errorf("%s: %v", at, err)
 		}
 		if len(rs) != 1 {
-			return nil, fmt.Errorf("%s: want one result per line, got %d", at, len(rs))
+			return fmt.Errorf("%s: want one result per line, got %d", at, len(rs))
 		}
 		out = append(out, reproLine{place: l.Repro, r: rs[0], file: path, line: n})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 // mergeInputError is a problem with merge's input, not with the runs: exit 2.
