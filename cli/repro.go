@@ -301,11 +301,33 @@ func barFill(i, n int) color.Color {
 	return color.RGBA{R: mix(a.R, b.R), G: mix(a.G, b.G), B: mix(a.B, b.B), A: 0xff}
 }
 
-// styleBars gives bar series i of n its fill and outline.
-func styleBars(b *plotter.BarChart, i, n int) {
-	b.Color = barFill(i, n)
-	b.LineStyle.Width = vg.Points(0.4)
-	b.LineStyle.Color = color.Black
+// addGroupedBars draws a group of bars of width w at each of the x axis's
+// nominal positions 0 .. groups-1 (the paper's grouped bar charts): one
+// bar per series, value(series, group) high, side by side, each series
+// with its fill and outline and its legend entry. It sets the x range to
+// the groups and the y range from 0 to just above the tallest bar.
+func addGroupedBars(p *plot.Plot, leg *plot.Legend, series []string, groups int, w vg.Length, value func(series, group int) float64) error {
+	n, top := len(series), 0.0
+	for s, name := range series {
+		vals := make(plotter.Values, groups)
+		for g := range vals {
+			vals[g] = value(s, g)
+			top = max(top, vals[g])
+		}
+		b, err := plotter.NewBarChart(vals, w)
+		if err != nil {
+			return err
+		}
+		b.Color = barFill(s, n)
+		b.LineStyle.Width = vg.Points(0.4)
+		b.LineStyle.Color = color.Black
+		b.Offset = vg.Length(2*s-(n-1)) * w / 2
+		p.Add(b)
+		leg.Add(name, b)
+	}
+	p.X.Min, p.X.Max = -0.5, float64(groups)-0.5
+	p.Y.Min, p.Y.Max = 0, 1.05*top
+	return nil
 }
 
 var plotColors = []color.Color{

@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 
-	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
 	"github.com/ghostsim/ghostsim/experiment/repro"
@@ -31,26 +30,15 @@ func plotFig7Panels(dir string, cells [][][]repro.Fig7Cell, formats []string) ([
 func plotFig7(dir, name string, m, z int, cells [][][]repro.Fig7Cell, formats []string) error {
 	p, leg := newReproPlot(fmt.Sprintf("Fig 7 on skylake112: Snap, %s, %s messages,\nMicroQuanta vs ghOSt's snap policy", repro.Fig7Modes[m], repro.Fig7Sizes[z]),
 		"percentile", "round-trip latency (µs)")
-	w := vg.Points(12)
-	top := 0.0
-	n := len(repro.Fig7Systems)
-	for s, sys := range repro.Fig7Systems {
-		vals := make(plotter.Values, len(repro.Fig7Pcts))
-		for i := range repro.Fig7Pcts {
-			vals[i] = cells[m][s][z].US[i]
-			top = max(top, vals[i])
-		}
-		b, err := plotter.NewBarChart(vals, w)
-		if err != nil {
-			return err
-		}
-		styleBars(b, s, n)
-		b.Offset = vg.Length(2*s-(n-1)) * w / 2
-		p.Add(b)
-		leg.Add(sys.Name, b)
+	names := make([]string, len(repro.Fig7Systems))
+	for i, sys := range repro.Fig7Systems {
+		names[i] = sys.Name
+	}
+	if err := addGroupedBars(p, leg, names, len(repro.Fig7Pcts), vg.Points(12), func(s, i int) float64 {
+		return cells[m][s][z].US[i]
+	}); err != nil {
+		return err
 	}
 	p.NominalX(repro.Fig7Pcts...)
-	p.X.Min, p.X.Max = -0.5, float64(len(repro.Fig7Pcts))-0.5
-	p.Y.Min, p.Y.Max = 0, 1.05*top
 	return saveFigure(p, leg, dir, name, formats)
 }

@@ -31,23 +31,14 @@ func plotFig8Panels(dir string, rows []repro.Fig8Row, formats []string) ([]strin
 // system, of value(row, type), with a line at 1 (CFS).
 func plotFig8(dir, file, title, ylabel string, rows []repro.Fig8Row, value func(repro.Fig8Row, string) float64, formats []string) error {
 	p, leg := newReproPlot("Fig "+title+",\nCFS vs the search policy and its ablations", "query type", ylabel+" (ratio)")
-	n := len(repro.Fig8Systems)
-	w := vg.Points(6)
-	top := 0.0
-	for s, sys := range repro.Fig8Systems {
-		vals := make(plotter.Values, len(repro.Fig8Types))
-		for i, t := range repro.Fig8Types {
-			vals[i] = value(rows[s], t)
-			top = max(top, vals[i])
-		}
-		b, err := plotter.NewBarChart(vals, w)
-		if err != nil {
-			return err
-		}
-		styleBars(b, s, n)
-		b.Offset = vg.Length(2*s-(n-1)) * w / 2
-		p.Add(b)
-		leg.Add(sys.Name, b)
+	names := make([]string, len(repro.Fig8Systems))
+	for i, sys := range repro.Fig8Systems {
+		names[i] = sys.Name
+	}
+	if err := addGroupedBars(p, leg, names, len(repro.Fig8Types), vg.Points(6), func(s, i int) float64 {
+		return value(rows[s], repro.Fig8Types[i])
+	}); err != nil {
+		return err
 	}
 	one := plotter.NewFunction(func(float64) float64 { return 1 })
 	one.Dashes = []vg.Length{vg.Points(3), vg.Points(2)}
@@ -55,7 +46,5 @@ func plotFig8(dir, file, title, ylabel string, rows []repro.Fig8Row, value func(
 	one.Width = vg.Points(0.6)
 	p.Add(one)
 	p.NominalX(repro.Fig8Types...)
-	p.X.Min, p.X.Max = -0.5, float64(len(repro.Fig8Types))-0.5
-	p.Y.Min, p.Y.Max = 0, 1.05*top
 	return saveFigure(p, leg, dir, file, formats)
 }
