@@ -8,8 +8,10 @@
 // (BasicDispatchScheduler and the FIFO schedulers), so that a policy
 // writes only its decisions: the agents' loops (CentralLoop for a global
 // agent, the paper's Fig 4; PerCPULoop for per-CPU agents, Fig 3); the
-// per-task state every policy keeps (Task: State, a RunState checked with
-// Expect in every handler, as upstream's FifoTaskState); the per-CPU table
+// handling of the seven task messages every policy must handle (Queueing,
+// leaving the policy one decision, Queue.Enqueue); the per-task state
+// every policy keeps (Task: State, a RunState checked with Expect in
+// every handler, as upstream's FifoTaskState); the per-CPU table
 // (CPUs) and runqueues (RunQueue, a FIFO or a heap) that record it; the
 // pick of a task that can run now (RunQueue.PopRunnable, Agent.Readiness);
 // and the commits with their outcome checks (Round and Agent.CommitGroup
