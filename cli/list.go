@@ -22,7 +22,8 @@ deterministically: the same configs and seed give the same result.
 Usage:
   ghostsim [-config FILE]... [-workload NAME] [-policy NAME] [-seed N] [-duration D]
            [-set key=value]... [-sweep KEY=FROM:TO:STEP|KEY=V1,V2,...]... [-j N]
-           [-json] [-out DIR] [-q] [-check]
+           [-plot METRIC[:CLASS]] [-format LIST] [-shard I/N] [-shards N]
+           [-json] [-out DIR] [-q] [-check] [-trace FILE]
   ghostsim -list
   ghostsim repro [-out DIR] [-j N] [-format LIST] [-shard I/N] NAME|all
   ghostsim merge [-j N] [-format LIST] [-plot METRIC:CLASS] OUT_DIR SHARD_FILE...

@@ -560,9 +560,20 @@ func TestHelp(t *testing.T) {
 	if diff := cmp.Diff(want, flags); diff != "" {
 		t.Errorf("flags (-want +got):\n%s", diff)
 	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range flags {
 		if !strings.Contains(out, "\n  -"+f) {
 			t.Errorf("-h does not mention -%s:\n%s", f, out)
+		}
+		// README's usage block and flag table name every flag too.
+		if !strings.Contains(string(readme), "\n| `-"+f) {
+			t.Errorf("README.md's flag table has no row for -%s", f)
+		}
+		if !strings.Contains(string(readme), "[-"+f) && !strings.Contains(string(readme), "ghostsim -"+f+"\n") {
+			t.Errorf("README.md's usage block does not show -%s", f)
 		}
 	}
 	if n := strings.Count(out, "\n  ghostsim -config"); n < 3 {
