@@ -25,8 +25,8 @@ Usage:
            [-plot METRIC[:CLASS]] [-format LIST] [-shard I/N] [-shards N]
            [-json] [-out DIR] [-q] [-check] [-trace FILE]
   ghostsim -list
-  ghostsim repro [-out DIR] [-j N] [-format LIST] [-shard I/N] NAME|all
-  ghostsim merge [-j N] [-format LIST] [-plot METRIC:CLASS] OUT_DIR SHARD_FILE...
+  ghostsim repro [-out DIR] [-j N] [-q] [-format LIST] [-shard I/N] [-shards N] NAME|all
+  ghostsim merge [-j N] [-format LIST] [-plot METRIC:CLASS] [-q] OUT_DIR SHARD_FILE...
   ghostsim compare [-tolerance LIST] [-q] BASELINE CANDIDATE
 
 Subcommands (each has its own -h):
