@@ -217,7 +217,8 @@ func runCommand(args []string, stdout, stderr io.Writer) (code int) {
 		o.shard = sh
 	}
 	if info, _ := experiment.FindWorkload(o.workload); info.Systems != nil {
-		if _, err := info.GhostPolicy(o.policy); err != nil {
+		// A policy axis names the systems itself (parsePolicyAxis checks them).
+		if _, err := info.GhostPolicy(o.policy); err != nil && !(o.policy == "" && sweepsPolicy(o.sweeps)) {
 			fmt.Fprintf(stderr, "ghostsim: workload %s: %v\n", o.workload, err)
 			return exitUsage
 		}

@@ -522,6 +522,17 @@ func pointCell(r *results.Result, k string) string {
 	return cell(r.Point, k, plainNumber)
 }
 
+// sweepsPolicy reports whether one of the -sweep arguments is a policy
+// axis.
+func sweepsPolicy(sweeps []string) bool {
+	for _, arg := range sweeps {
+		if name, _, ok := strings.Cut(arg, "="); ok && strings.TrimSpace(name) == policyAxis {
+			return true
+		}
+	}
+	return false
+}
+
 // parsePolicyAxis parses -sweep policy=NAME,NAME,...: each a policy the
 // workload accepts, as -policy checks it. Its Values are the names'
 // positions; its Texts the names.

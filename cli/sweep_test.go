@@ -395,3 +395,22 @@ func TestPolicySweepPDF(t *testing.T) {
 	checkUsageError(t, append(args[:len(args):len(args)], "-policy", "fifo-central"), []string{"-sweep policy=fifo-central,fifo-percpu: -policy fifo-central is given too"})
 	checkUsageError(t, append(args[:len(args):len(args)], "-sweep", "policy=nosuch"), []string{"unknown policy"})
 }
+
+// TestPolicySweepRocksdb: rocksdb's systems (its fixed ones and any
+// registered policy) share one sweep without -policy, as Fig 6 compares
+// them; without a policy axis -policy is still required, and the message
+// names both kinds of system.
+func TestPolicySweepRocksdb(t *testing.T) {
+	code, stdout, stderr := ghostsim(t, "-workload", "rocksdb", "-duration", "10ms", "-q",
+		"-sweep", "policy=cfs-shinjuku,ghost-shinjuku,fifo-percpu", "-sweep", "load=50000")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	for _, sys := range []string{"cfs-shinjuku", "ghost-shinjuku", "fifo-percpu"} {
+		if !strings.Contains(stdout, "\n  "+sys+" ") {
+			t.Errorf("table has no row for %s:\n%s", sys, stdout)
+		}
+	}
+	checkUsageError(t, []string{"-workload", "rocksdb", "-duration", "10ms"},
+		[]string{"give -policy SYSTEM, one of: cfs-shinjuku", "or a registered ghOSt policy (fifo-central"})
+}

@@ -64,7 +64,7 @@ func (w WorkloadInfo) GhostPolicy(policy string) (string, error) {
 		if err != nil && policy != "" && knownPolicy(policy) {
 			return policy, nil
 		}
-		if err != nil && policy != "" {
+		if err != nil {
 			err = fmt.Errorf("%w, or a registered ghOSt policy (%s)", err, policyNames())
 		}
 		return g, err
