@@ -679,3 +679,20 @@ func shellFields(s string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// TestSummarySaysWhatIncludesWarmup: the text summary marks the counts
+// that run from time 0 (warm-up included) apart from the window's.
+func TestSummarySaysWhatIncludesWarmup(t *testing.T) {
+	code, stdout, stderr := ghostsim(t, "-config", "skylake112", "-config", "synthetic-requests.toml", "-workload", "synthetic",
+		"-set", `workload.group[0].class="ghost"`, "-set", "enclave.cpus=0-8", "-policy", "fifo-central",
+		"-duration", "10ms", "-set", "run.warmup_ms=5", "-q")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	for _, w := range []string{"agent crashes (run)", "watchdog destroys (run)", "(run): counted from time 0, warm-up included",
+		"*requests_*: from time 0, warm-up included; the latency counts are the window's"} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("summary lacks %q:\n%s", w, stdout)
+		}
+	}
+}

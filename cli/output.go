@@ -76,7 +76,9 @@ func printSummary(w io.Writer, spec *experiment.Spec, res *results.Result) {
 	}
 	row("ipis", "%d", res.Kernel.IPIs)
 	row("wakeups", "%d", res.Kernel.Wakeups)
+	ghost := false
 	if g := res.Ghost; g.Messages != 0 || len(g.Txns) != 0 || g.AgentCPUNs != 0 || g.AgentCrashes != 0 || g.WatchdogDestroys != 0 || g.IPIs != 0 {
+		ghost = true
 		row("ghost messages", "%d", g.Messages)
 		for _, k := range slices.Sorted(maps.Keys(g.Txns)) {
 			row("  txns "+k, "%d", g.Txns[k])
@@ -87,7 +89,7 @@ func printSummary(w io.Writer, spec *experiment.Spec, res *results.Result) {
 			row("agent loop", "p50 %v, p99 %v (%d loops)", sim.Time(l.P50)*sim.Nanosecond, sim.Time(l.P99)*sim.Nanosecond, l.Count)
 		}
 		row("ghost ipis", "%d", g.IPIs)
-		row("agent crashes", "%d", g.AgentCrashes)
+		row("agent crashes (run)", "%d", g.AgentCrashes)
 		for _, c := range g.AgentCrashReports {
 			what := "injected"
 			if !c.Injected {
@@ -95,11 +97,14 @@ func printSummary(w io.Writer, spec *experiment.Spec, res *results.Result) {
 			}
 			row("  crash", "at %v, %s; then %s", sim.Time(c.AtNs)*sim.Nanosecond, what, c.Outcome)
 		}
-		row("watchdog destroys", "%d", g.WatchdogDestroys)
-		row("queue overflows", "%d", g.QueueOverflows)
-		row("messages dropped", "%d", g.MessagesDropped)
+		row("watchdog destroys (run)", "%d", g.WatchdogDestroys)
+		row("queue overflows (run)", "%d", g.QueueOverflows)
+		row("messages dropped (run)", "%d", g.MessagesDropped)
 	}
 	tw.Flush()
+	if ghost {
+		fmt.Fprintln(w, "  (run): counted from time 0, warm-up included; the other counts are the window's")
+	}
 
 	if len(res.Throughput) > 0 {
 		fmt.Fprintln(w, "\nthroughput")
@@ -135,6 +140,9 @@ func printSummary(w io.Writer, spec *experiment.Spec, res *results.Result) {
 			rows = append(rows, []string{k, formatNumber(res.Metrics[k])})
 		}
 		writeTable(w, rows)
+		if _, ok := res.Metrics["requests_completed"]; ok {
+			fmt.Fprintln(w, "  *requests_*: from time 0, warm-up included; the latency counts are the window's")
+		}
 	}
 }
 
