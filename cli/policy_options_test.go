@@ -75,6 +75,12 @@ func TestPolicyOptionErrors(t *testing.T) {
 			checkUsageError(t, append(append([]string(nil), searchArgs...), tc.extra...), []string{tc.want})
 		})
 	}
+	// A policy that reads no options of its own: its table would do
+	// nothing, so it is refused at its first key.
+	fifo := []string{"-q", "-config", "skylake112", "-config", "synthetic-requests.toml", "-workload", "synthetic",
+		"-duration", "10ms", "-set", `workload.group[0].class="ghost"`, "-set", "enclave.cpus=0-8", "-policy", "fifo-central"}
+	checkUsageError(t, append(fifo, "-config", other),
+		[]string{other + ":3: policy.fifo-central.x: policy fifo-central takes no options of its own: remove [policy.fifo-central]"})
 	// In a sweep, the constructor's errors are located too.
 	checkUsageError(t, append(append([]string(nil), searchArgs...), "-config", typo, "-sweep", "run.seed=1,2"),
 		[]string{typo + ":3: policy.search.nmua: unknown key"})

@@ -2,6 +2,8 @@ package experiment
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/ghostsim/ghostsim/results"
 	"github.com/ghostsim/ghostsim/sim"
@@ -22,9 +24,17 @@ func startGhost(spec *Spec, k *kernel.Kernel, es *EnclaveSpec, cpus kernel.CPUSe
 		return nil, err
 	}
 	params, fault := spec.params(es, policy), spec.fault(es)
+	read := false
+	if opts := params.Options; opts != nil {
+		params.Options = func(v any) error { read = true; return opts(v) }
+	}
 	p, err := agent.Launch(k, e, policy, params)
 	if err != nil {
 		return nil, err
+	}
+	if params.Options != nil && !read {
+		// A table the policy never reads would do nothing, silently.
+		return nil, sim.KeyErrorf(ownTableKey(spec, policy), "policy %s takes no options of its own: remove [policy.%s]", policy, policy)
 	}
 	f := &faults{k: k, e: e, name: es.Name, policy: policy, params: params, proc: p, procs: []*agent.Process{p}, gap: sim.Ms(fault.UpgradeGapMs)}
 	id := k.Engine().Register(f)
@@ -41,6 +51,16 @@ func startGhost(spec *Spec, k *kernel.Kernel, es *EnclaveSpec, cpus kernel.CPUSe
 		}
 	}
 	return f, nil
+}
+
+// ownTableKey is the key at which an error about policy's [policy.NAME]
+// table is reported: its first key.
+func ownTableKey(spec *Spec, policy string) string {
+	key := "policy." + policy
+	if keys := slices.Sorted(maps.Keys(spec.Policy.Own[policy])); len(keys) > 0 {
+		key += "." + keys[0]
+	}
+	return key
 }
 
 // policyStats returns the live agent process's policy stats, or nil.

@@ -403,10 +403,7 @@ func checkPolicyTables(spec *Spec, ghostPolicy string, bad func(key, format stri
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(spec.Policy.Own)) {
-		key := "policy." + name
-		if keys := slices.Sorted(maps.Keys(spec.Policy.Own[name])); len(keys) > 0 {
-			key += "." + keys[0]
-		}
+		key := ownTableKey(spec, name)
 		switch {
 		case !knownPolicy(name):
 			bad(key, "no policy is called %q (a [policy.NAME] table holds policy NAME's own options; policies: %s)", name, policyNames())
