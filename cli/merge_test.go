@@ -24,15 +24,15 @@ var hostField = regexp.MustCompile(`"host":\{[^}]*\},?`)
 
 func withoutHost(b []byte) string { return hostField.ReplaceAllString(string(b), "") }
 
-// runShards runs sweepArgs as n shards, each a separate run seeing the
-// environment env(i) sets, writing into dir; it returns the shard files.
+// runShards runs sweepArgs as n shards, each a separate process seeing
+// only the environment env(i) sets (as a batch system starts it), writing
+// into dir; it returns the shard files.
 func runShards(t *testing.T, dir string, n int, extra []string, env func(i int) map[string]string) []string {
 	t.Helper()
 	var files []string
 	for i := 0; i < n; i++ {
-		withEnv(t, env(i))
 		args := append(append(append([]string(nil), sweepArgs...), extra...), "-out", dir, "-j", "1", "-format", "png,svg,pdf")
-		code, _, stderr := ghostsim(t, args...)
+		code, _, stderr := ghostsimProcess(t, env(i), args...)
 		if code != exitOK {
 			t.Fatalf("shard %d: exit %d\n%s", i, code, stderr)
 		}
