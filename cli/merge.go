@@ -332,14 +332,14 @@ Flags:
 		fmt.Fprintf(stderr, "ghostsim merge: %v\n", err)
 		return exitFailure
 	}
-	plotted, err := plotSweep(dir, out, cols, pf)
+	plotted, why, err := plotSweep(dir, out, cols, pf)
 	if err != nil {
 		fmt.Fprintf(stderr, "ghostsim merge: %v\n", err)
 		return exitFailure
 	}
 	if !*quiet {
 		fmt.Fprintf(stderr, "ghostsim merge: %d points from %d files; wrote %s, %s%s\n", len(out), len(files),
-			joinPath(dir, sweepJSONL), joinPath(dir, sweepCSV), figureNote(dir, plotted, pf.formats))
+			joinPath(dir, sweepJSONL), joinPath(dir, sweepCSV), figureNote(dir, plotted, why, pf.formats))
 	}
 	return exitOK
 }

@@ -241,12 +241,12 @@ func runPoints(o *options, points []experiment.Point, pointOrder []string, wrap 
 		if err := writeSweep(o.out, rs, cols); err != nil {
 			return fail(stderr, args, err)
 		}
-		plotted, err := plotSweep(o.out, rs, cols, o.plot)
+		plotted, why, err := plotSweep(o.out, rs, cols, o.plot)
 		if err != nil {
 			return fail(stderr, args, err)
 		}
 		if !o.quiet && !o.json {
-			fmt.Fprintf(stderr, "ghostsim: wrote %s, %s%s\n", joinPath(o.out, sweepJSONL), joinPath(o.out, sweepCSV), figureNote(o.out, plotted, o.plot.formats))
+			fmt.Fprintf(stderr, "ghostsim: wrote %s, %s%s\n", joinPath(o.out, sweepJSONL), joinPath(o.out, sweepCSV), figureNote(o.out, plotted, why, o.plot.formats))
 		}
 	}
 	if policyFailed {

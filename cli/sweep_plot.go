@@ -137,7 +137,10 @@ func parsePlot(s string) (stat, class string, err error) {
 }
 
 // figureNote names the figure files written, for the line on stderr.
-func figureNote(dir string, plotted bool, formats []string) string {
+func figureNote(dir string, plotted bool, why string, formats []string) string {
+	if !plotted && why != "" {
+		return "; no figure: " + why
+	}
 	if !plotted || len(formats) == 0 {
 		return ""
 	}
@@ -317,13 +320,17 @@ func figureTitle(rs []*results.Result) string {
 // ("8 threads") below the plot. A saturated point's latency is a lower
 // bound: it is ringed, with a legend entry saying so. It draws nothing for
 // fewer than two points.
-func plotSweep(dir string, rs []*results.Result, c sweepColumns, pf plotFlags) (bool, error) {
-	if len(rs) < 2 || len(c.point) == 0 || len(pf.formats) == 0 {
-		return false, nil
+// When it draws nothing for a reason the user may not expect, why says it.
+func plotSweep(dir string, rs []*results.Result, c sweepColumns, pf plotFlags) (plotted bool, why string, err error) {
+	switch {
+	case len(pf.formats) == 0 || len(c.point) == 0:
+		return false, "", nil
+	case len(rs) < 2:
+		return false, "the sweep has one point", nil
 	}
 	val, ok, err := choosePlot(c, pf)
 	if err != nil || !ok {
-		return false, err
+		return false, "its results have nothing to plot", err
 	}
 	// x is the first numeric point column; the others tell the lines apart.
 	x, others := "", []string(nil)
@@ -335,7 +342,7 @@ func plotSweep(dir string, rs []*results.Result, c sweepColumns, pf plotFlags) (
 		}
 	}
 	if x == "" {
-		return false, nil // only policies: no line to draw
+		return false, "a sweep over policies alone has no axis to plot along (add a numeric -sweep, such as load=...)", nil
 	}
 	xs := axisScale(x)
 	xval := func(r *results.Result) float64 { return r.Point[x] * xs }
@@ -361,7 +368,7 @@ func plotSweep(dir string, rs []*results.Result, c sweepColumns, pf plotFlags) (
 		}
 	}
 	if len(keys) == 0 {
-		return false, nil
+		return false, "no point has a value of " + val.label, nil
 	}
 	p := plot.New()
 	p.Title.Text = figureTitle(rs)
@@ -376,7 +383,7 @@ func plotSweep(dir string, rs []*results.Result, c sweepColumns, pf plotFlags) (
 	for i, key := range keys { // in the points' order: deterministic
 		ln, pts, err := plotter.NewLinePoints(series[key])
 		if err != nil {
-			return false, err
+			return false, "", err
 		}
 		styleSeries(i, ln, pts)
 		p.Add(ln, pts)
@@ -387,7 +394,7 @@ func plotSweep(dir string, rs []*results.Result, c sweepColumns, pf plotFlags) (
 	if len(saturated) > 0 {
 		sc, err := plotter.NewScatter(saturated)
 		if err != nil {
-			return false, err
+			return false, "", err
 		}
 		sc.GlyphStyle = draw.GlyphStyle{Color: color.Black, Radius: vg.Points(4.5), Shape: draw.RingGlyph{}}
 		p.Add(sc)
@@ -395,9 +402,9 @@ func plotSweep(dir string, rs []*results.Result, c sweepColumns, pf plotFlags) (
 	}
 	paperStyle(p)
 	if err := saveFigure(p, &leg, dir, sweepPlot, pf.formats); err != nil {
-		return false, fmt.Errorf("-out: %w", err)
+		return false, "", fmt.Errorf("-out: %w", err)
 	}
-	return true, nil
+	return true, "", nil
 }
 
 // seriesGlyphs and seriesDashes tell a figure's lines apart in grayscale:

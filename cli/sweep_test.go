@@ -414,3 +414,23 @@ func TestPolicySweepRocksdb(t *testing.T) {
 	checkUsageError(t, []string{"-workload", "rocksdb", "-duration", "10ms"},
 		[]string{"give -policy SYSTEM, one of: cfs-shinjuku", "or a registered ghOSt policy (fifo-central"})
 }
+
+// TestNoFigureSaysWhy: a sweep whose figure cannot be drawn says why on
+// stderr instead of leaving the figure out silently.
+func TestNoFigureSaysWhy(t *testing.T) {
+	base := []string{"-config", "skylake112", "-config", "synthetic-requests.toml", "-workload", "synthetic", "-duration", "10ms"}
+	for _, tc := range []struct {
+		extra []string
+		want  string
+	}{
+		{[]string{"-set", `workload.group[0].class="ghost"`, "-set", "enclave.cpus=0-8", "-sweep", "policy=fifo-central,fifo-percpu"},
+			"; no figure: a sweep over policies alone has no axis to plot along"},
+		{[]string{"-sweep", "load=50000"}, "; no figure: the sweep has one point"},
+	} {
+		dir := t.TempDir()
+		code, _, stderr := ghostsim(t, append(append(append([]string(nil), base...), tc.extra...), "-out", dir)...)
+		if code != exitOK || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr lacks %q:\n%s", tc.extra, code, tc.want, stderr)
+		}
+	}
+}
