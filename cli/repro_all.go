@@ -131,9 +131,11 @@ type reportPart struct {
 
 type reportFig struct {
 	Name string
-	// File is the figure's file beside the report: its PNG, else its SVG
-	// (repro -format decides which exist), "" if neither.
+	// File is the figure's file beside the report: its PNG, else its SVG,
+	// else its PDF (repro -format decides which exist), "" if none.
 	File string
+	// PDF says File is a PDF, which Markdown links rather than shows.
+	PDF bool
 	// DataURI is File inline, for the self-contained HTML report.
 	DataURI template.URL
 }
@@ -174,7 +176,7 @@ func (rep *reproReport) write(dir string) error {
 	for i := range rep.Parts {
 		for j := range rep.Parts[i].Figs {
 			f := &rep.Parts[i].Figs[j]
-			for _, format := range []struct{ ext, mime string }{{"png", "image/png"}, {"svg", "image/svg+xml"}} {
+			for _, format := range []struct{ ext, mime string }{{"png", "image/png"}, {"svg", "image/svg+xml"}, {"pdf", "application/pdf"}} {
 				data, err := os.ReadFile(filepath.Join(dir, f.Name+"."+format.ext))
 				if errors.Is(err, fs.ErrNotExist) {
 					continue
@@ -182,7 +184,7 @@ func (rep *reproReport) write(dir string) error {
 				if err != nil {
 					return err
 				}
-				f.File = f.Name + "." + format.ext
+				f.File, f.PDF = f.Name+"."+format.ext, format.ext == "pdf"
 				f.DataURI = template.URL("data:" + format.mime + ";base64," + base64.StdEncoding.EncodeToString(data))
 				break
 			}
@@ -241,7 +243,10 @@ func (rep *reproReport) markdown() string {
 			fmt.Fprintf(&b, "| %s | %s | %s |\n", status, mdCell(c.What), mdCell(c.Measured))
 		}
 		for _, f := range p.Figs {
-			if f.File != "" {
+			switch {
+			case f.PDF:
+				fmt.Fprintf(&b, "\n[%s (PDF)](%s)\n", f.Name, f.File)
+			case f.File != "":
 				fmt.Fprintf(&b, "\n![%s](%s)\n", f.Name, f.File)
 			}
 		}
@@ -286,7 +291,8 @@ code { font-size: 85%; }
 <tr><th></th><th>claim</th><th>measured</th></tr>
 {{range .Claims}}<tr><td class="{{if .OK}}pass">PASS{{else}}fail">FAIL{{end}}</td><td>{{.What}}</td><td>{{.Measured}}</td></tr>
 {{end}}</table>{{end}}
-{{range .Figs}}{{if .File}}<img alt="{{.Name}}" src="{{.DataURI}}">
+{{range .Figs}}{{if .PDF}}<object data="{{.DataURI}}" type="application/pdf" width="480" height="360">{{.File}}</object>
+{{else if .File}}<img alt="{{.Name}}" src="{{.DataURI}}">
 {{end}}{{end}}{{end}}
 </body>
 </html>

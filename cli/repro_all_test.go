@@ -136,6 +136,20 @@ func TestReproAllPasses(t *testing.T) {
 	if !strings.Contains(string(html), "data:image/svg") || !strings.Contains(string(html), "every claim passes") {
 		t.Errorf("report.html does not inline the SVG figure or say every claim passes:\n%s", html)
 	}
+
+	// With PDF figures only, the report links each (Markdown) and embeds
+	// it (HTML) rather than leaving the figures out.
+	dir = t.TempDir()
+	stdout.Reset()
+	stderr.Reset()
+	if code := runReproParts([]string{"-q", "-format", "pdf", "-out", dir, "all"}, parts, &stdout, &stderr); code != exitOK {
+		t.Fatalf("-format pdf: exit %d\n%s", code, stderr.String())
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	html, _ = os.ReadFile(filepath.Join(dir, "report.html"))
+	if !strings.Contains(string(md), "[fig5 (PDF)](fig5.pdf)") || !strings.Contains(string(html), `data="data:application/pdf;base64,`) {
+		t.Errorf("-format pdf: the report has no PDF figure:\n%s", md)
+	}
 }
 
 // TestReproRegistry: every part the paper's repro has is registered, the
