@@ -253,6 +253,13 @@ Flags:
 		return bad("%v", err)
 	}
 	dir, files := pos[0], pos[1:]
+	seen := map[string]string{}
+	for _, f := range files {
+		if prev, dup := seen[filepath.Clean(f)]; dup {
+			return bad("%s is given twice (as %s and %s): give each shard file once", f, prev, f)
+		}
+		seen[filepath.Clean(f)] = f
+	}
 	if isReproShard(files) {
 		if pf.plotArg != "" {
 			return bad("-plot chooses a sweep's figure; a repro part draws its own")

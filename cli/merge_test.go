@@ -137,6 +137,10 @@ func TestMergeRejects(t *testing.T) {
 	data, _ := os.ReadFile(s2)
 	oldVersion := filepath.Join(dir, "old")
 	os.WriteFile(oldVersion, bytes.ReplaceAll(data, []byte(`"version":"`+ghostsimVersion()+`"`), []byte(`"version":"v0.0.1"`)), 0o644)
+	s1again := filepath.Join(dir, "s1-again") // another run of shard 1
+	if d, err := os.ReadFile(s1); err != nil || os.WriteFile(s1again, d, 0o644) != nil {
+		t.Fatal(err)
+	}
 	notSweep := filepath.Join(dir, "single")
 	os.WriteFile(notSweep, []byte(strings.Replace(strings.SplitAfter(string(data), "\n")[0], `"sweep":`, `"x":`, 1)), 0o644)
 
@@ -146,7 +150,8 @@ func TestMergeRejects(t *testing.T) {
 		want  string
 	}{
 		{"missing", []string{s0, s1}, "missing 2 of 6 points: 2, 5"},
-		{"duplicate", []string{s0, s1, s2, s1}, "duplicate point 1 of 6: at " + s1 + ":1 and " + s1 + ":1"},
+		{"duplicate", []string{s0, s1, s2, s1again}, "duplicate point 1 of 6: at " + s1 + ":1 and " + s1again + ":1"},
+		{"same file twice", []string{s0, s1, s2, s1}, s1 + " is given twice"},
 		{"config mismatch", []string{s0, s1, other}, "config mismatch: sweep config hash"},
 		{"version mismatch", []string{s0, s1, oldVersion}, "version mismatch: ghostsim v0.0.1 ran it"},
 		{"not a sweep", []string{s0, notSweep}, `not a sweep point (no "sweep" field)`},
