@@ -256,7 +256,10 @@ Flags:
 	seen := map[string]string{}
 	for _, f := range files {
 		if prev, dup := seen[filepath.Clean(f)]; dup {
-			return bad("%s is given twice (as %s and %s): give each shard file once", f, prev, f)
+			if prev != f {
+				return bad("%s is given twice (as %s and %s): give each shard file once", f, prev, f)
+			}
+			return bad("%s is given twice: give each shard file once", f)
 		}
 		seen[filepath.Clean(f)] = f
 	}

@@ -253,13 +253,18 @@ func TestReproMergeRejects(t *testing.T) {
 	other0 := filepath.Join(dir, "otherpart0")
 	os.WriteFile(other0, bytes.ReplaceAll(d0, []byte(`"part":"twostep"`), []byte(`"part":"fig99"`)), 0o644)
 
+	s1again := filepath.Join(dir, "s1-again") // another run of shard 1
+	d1, _ := os.ReadFile(s1)
+	os.WriteFile(s1again, d1, 0o644)
+
 	tests := []struct {
 		name  string
 		files []string
 		want  string
 	}{
 		{"missing", []string{s0}, "missing 2 of twostep's 5 runs: 1, 3"},
-		{"duplicate", []string{s0, s1, s1}, "duplicate run 1 of 5: at " + s1 + ":1 and " + s1 + ":1"},
+		{"duplicate", []string{s0, s1, s1again}, "duplicate run 1 of 5: at " + s1 + ":1 and " + s1again + ":1"},
+		{"same file twice", []string{s0, s1, s1}, s1 + " is given twice: give each shard file once"},
 		{"config mismatch between shards", []string{s0, otherHash}, "config mismatch: twostep's config hash abababababab"},
 		{"config mismatch with this build", []string{rehashed0, rehashed}, "config mismatch: the shards ran twostep's 5 runs with config hash abababababab, this build's are"},
 		{"version mismatch", []string{oldVersion, s0}, "version mismatch: ghostsim v0.0.1 ran the shards, this is ghostsim"},
