@@ -60,7 +60,7 @@ func TestInputLimits(t *testing.T) {
 		{"arrival rate 1e12", with(syn, "-set", "workload.group[0].arrival.rate_per_s=1e12"),
 			"-set #1: workload.group[0].arrival.rate_per_s: must be in 0.001..1e+09 (a mean gap of 1000 s to 1 ns), got 1e+12"},
 		{"requests over the run", with(syn, "-set", "workload.group[0].arrival.rate_per_s=1e9"),
-			"-set #1: workload.group[0].arrival.rate_per_s: 1e+09 per s over the run's 0.22 s (warm-up and window) offers 2.2e+08 requests, more than 33554432 (memory: a waiting request holds 16-32 bytes); lower the rate or run.duration_ms"},
+			"-set #1: workload.group[0].arrival.rate_per_s: 1e+09 per s over the run's 0.22 s (warm-up and window) offers 2.2e+08 requests, more than 16777216 (memory: about 80 bytes per waiting request); lower the rate or run.duration_ms"},
 		{"threads 1e9", with(syn, "-set", "workload.group[0].threads=1000000000"),
 			"-set #1: workload.group[0].threads: must be in 1..50000 (memory: about 4 KB per thread), got 1000000000"},
 		{"hold pending 1e9", with(hold, "-set", "workload.hold.pending=1000000000"),
@@ -71,6 +71,8 @@ func TestInputLimits(t *testing.T) {
 			"-set #3: policy.queue_elems: must be at least 8 (a TASK_NEW message takes 7 slots), got 1"},
 		{"-policy without a ghOSt group", with(syn, "-policy", "fifo-central"),
 			`synthetic-requests.toml:14: workload.group: -policy fifo-central schedules no thread: no group has class = "ghost" (set workload.group[N].class)`},
+		{"enclave of the global agent's CPU only", with(ghostSyn, "-set", "enclave.cpus=0", "-set", "workload.group[0].cpus=0"),
+			`-set #3: enclave.cpus: "0": policy fifo-central: no CPU for tasks: the global agent spins on CPU 0, the enclave's only one: give the enclave a CPU for its tasks as well`},
 		{"global CPU outside the enclave", with(ghostSyn, "-set", "policy.global_cpu=20"),
 			`-set #3: policy.global_cpu: CPU 20 is not in the enclave (enclave.cpus "0-8")`},
 		{"-trace with -sweep", with(syn, "-sweep", "load=1000,2000", "-trace", filepath.Join(t.TempDir(), "t.json")),
@@ -125,10 +127,12 @@ func TestConfigErrorsAfterLoadExit2(t *testing.T) {
 	}
 }
 
-// TestServedNothingWarns: a run whose requests all stay unserved (the
-// enclave holds only the global agent's CPU) says so on stderr.
+// TestServedNothingWarns: a run whose requests all stay unserved (each
+// takes longer than the window) says so on stderr.
 func TestServedNothingWarns(t *testing.T) {
-	code, _, stderr := ghostsim(t, with(ghostSyn, "-set", "enclave.cpus=0", "-set", "workload.group[0].cpus=0", "-duration", "10ms", "-json")...)
+	// Requests of 100 ms in a 10 ms window: none can complete.
+	code, _, stderr := ghostsim(t, with(syn, "-set", "workload.group[0].service.mean_us=100000", "-set", `workload.group[0].service.dist="constant"`,
+		"-set", "run.warmup_ms=0", "-duration", "10ms", "-json")...)
 	if code != exitOK || !regexp.MustCompile(`^ghostsim: warning: the run served nothing: \d+ requests arrived and none completed\n$`).MatchString(stderr) {
 		t.Errorf("exit %d, stderr %q; want 0 and the served-nothing warning", code, stderr)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/ghostsim/ghostsim/configs"
 	"github.com/ghostsim/ghostsim/results"
 	"github.com/ghostsim/ghostsim/sim"
+	"github.com/ghostsim/ghostsim/sim/agent"
 	"github.com/ghostsim/ghostsim/sim/hw"
 	"github.com/ghostsim/ghostsim/sim/kernel"
 	"github.com/ghostsim/ghostsim/workloads"
@@ -102,6 +103,9 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 			return nil, setupError(err)
 		}
 		gh, err := startGhost(spec, k, es, cpus, policy)
+		if errors.Is(err, agent.ErrNoTaskCPU) {
+			return nil, sim.KeyErrorf(spec.enclaveKey(i, "cpus"), "%q: %v: give the enclave a CPU for its tasks as well", es.CPUs, err)
+		}
 		if err != nil {
 			return nil, setupError(fmt.Errorf("enclave %q: %w", es.Name, err))
 		}
@@ -451,7 +455,7 @@ func CheckRun(spec *Spec, workload, policy string) error {
 	requests := func(key string, rate float64) {
 		if n := rate * runS; n > MaxRequests {
 			bad(key, "%v per s over the run's %v s (warm-up and window) offers %.3g requests, more than %d "+
-				"(memory: a waiting request holds 16-32 bytes); lower the rate or run.duration_ms", rate, runS, n, MaxRequests)
+				"(memory: about 80 bytes per waiting request); lower the rate or run.duration_ms", rate, runS, n, MaxRequests)
 		}
 	}
 	info, _ := FindWorkload(workload)

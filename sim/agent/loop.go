@@ -1,5 +1,10 @@
 package agent
 
+import (
+	"errors"
+	"fmt"
+)
+
 // Drain consumes every message waiting on ch for agent a and hands each to
 // h through d, as the first step of every scheduling loop in
 // ghost-userspace (BasicDispatchScheduler's message loop). msgCycles, when
@@ -27,6 +32,10 @@ func Drain[T any](a *Agent, ch *Channel, d *Dispatcher[T], h TaskHandler[T], msg
 // its next loop; a microsecond is a few such loops (an estimate). A
 // policy's NextWake returns now + Retry then.
 const Retry = Microsecond
+
+// ErrNoTaskCPU is NewCentralLoop's error for an enclave of one CPU: the
+// global agent would spin there and no task could ever run.
+var ErrNoTaskCPU = errors.New("no CPU for tasks")
 
 // CentralPolicy is what CentralLoop needs from a centralized policy: its
 // scheduling decisions and when it must look again.
@@ -110,13 +119,17 @@ func NewCentralLoop[T any, P interface {
 	*T
 	TaskPtr
 }](s *Setup, newTask func(Gtid) *T) (*CentralLoop[T], error) {
+	global := NewGlobal(s.Enclave, s.Params.GlobalCPU)
+	if rest := s.Enclave.CPUs(); rest.Len() <= 1 {
+		return nil, fmt.Errorf("%w: the global agent spins on CPU %d, the enclave's only one", ErrNoTaskCPU, global.CPU())
+	}
 	ch, err := s.Enclave.MakeChannel(s.Params.QueueElems)
 	if err != nil {
 		return nil, err
 	}
 	ch.SetEnclaveDefault()
 	return &CentralLoop[T]{
-		Global:     NewGlobal(s.Enclave, s.Params.GlobalCPU),
+		Global:     global,
 		Channel:    ch,
 		Dispatcher: NewDispatcher(newTask, func(t *T) *Task { return P(t).base() }),
 	}, nil
