@@ -294,7 +294,7 @@ func runCommand(args []string, stdout, stderr io.Writer) (code int) {
 			window = "runs until its work is done (run.duration_ms unused)"
 		}
 		fmt.Fprintf(stderr, "ghostsim: seed %d, machine %s (%d CPUs, %g GHz), workload %s, policy %s, %s; configs: %s\n",
-			spec.Run.Seed, spec.Machine.Name, spec.Machine.CPUs, spec.Machine.GHz, o.workload, policyName(o.policy),
+			spec.Run.Seed, spec.Machine.Name, spec.Machine.CPUs, spec.Machine.GHz, o.workload, spec.PolicyLabel(o.policy),
 			window, strings.Join(meta.Files(), " "))
 	}
 	opts := experiment.Options{Workload: o.workload, Policy: o.policy, Check: o.check}

@@ -41,7 +41,7 @@ func runSweep(o *options, info experiment.WorkloadInfo, spec *experiment.Spec, m
 	if !o.quiet && !o.json && len(points) > 0 {
 		p := points[0]
 		fmt.Fprintf(stderr, "ghostsim: seed %d, machine %s (%d CPUs, %g GHz), workload %s: %d points, policy %s, each %v measured after %v warm-up; configs: %s\n",
-			spec.Run.Seed, spec.Machine.Name, spec.Machine.CPUs, spec.Machine.GHz, o.workload, len(points), policyName(p.Policy),
+			spec.Run.Seed, spec.Machine.Name, spec.Machine.CPUs, spec.Machine.GHz, o.workload, len(points), p.Spec.PolicyLabel(p.Policy),
 			sim.Ms(p.Spec.Run.DurationMs), sim.Ms(p.Spec.Run.WarmupMs), strings.Join(meta.Files(), " "))
 	}
 	return runPoints(o, points, nil, func(err error) error { return relabel(meta.Wrap(err), labels) }, args, stdout, stderr)
@@ -155,7 +155,7 @@ func runGrid(o *options, info experiment.WorkloadInfo, files, sets []string, lab
 		for _, a := range axes {
 			dims = append(dims, fmt.Sprintf("%s (%d values)", a.Name, len(a.Values)))
 		}
-		policies := "policy " + policyName(points[0].Policy)
+		policies := "policy " + first.PolicyLabel(points[0].Policy)
 		if policyAt >= 0 {
 			policies = "policies " + strings.Join(axes[policyAt].Texts, ", ")
 		}

@@ -70,3 +70,31 @@ func TestEnclaveConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestPolicyFlagWithOwnPolicies: -policy with enclaves that all name
+// their own policy would schedule nothing, so it is refused at the first
+// enclave's policy; the label names the enclaves' policies, -policy
+// filling an enclave that names none.
+func TestPolicyFlagWithOwnPolicies(t *testing.T) {
+	spec, meta, err := experiment.Load([]string{"skylake112", "two-enclaves.toml"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = meta.Wrap(experiment.CheckRun(spec, "synthetic", "search"))
+	if err == nil || !strings.Contains(err.Error(), "enclave[0].policy: every enclave names its own policy, so -policy search would schedule nothing") {
+		t.Errorf("-policy search over two enclaves with their own policies: %v", err)
+	}
+	if got := spec.PolicyLabel(""); got != "fifo-central+fifo-percpu" {
+		t.Errorf("label %q, want fifo-central+fifo-percpu", got)
+	}
+	spec, meta, err = experiment.Load([]string{"skylake112", "two-enclaves.toml"}, []string{`enclave[1].policy=""`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := meta.Wrap(experiment.CheckRun(spec, "synthetic", "fifo-central")); err != nil {
+		t.Errorf("-policy filling enclave[1]: %v", err)
+	}
+	if got := spec.PolicyLabel("fifo-percpu"); got != "fifo-central+fifo-percpu" {
+		t.Errorf("label with -policy filling enclave[1]: %q", got)
+	}
+}

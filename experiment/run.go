@@ -172,7 +172,8 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 	r.Machine = m.Name()
 	r.Workload = opts.Workload
 	r.Policy = opts.Policy
-	if r.Policy == "" {
+	if r.Policy == "" || countOwnPolicies(spec.enclaves()) > 0 {
+		// Enclaves with policies of their own: name what ran.
 		r.Policy = enclavePolicies(ghs)
 	}
 	r.Seed = spec.Run.Seed
@@ -227,6 +228,39 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 		r.Host.EventsPerWallSecond = float64(e.Executed()) / wall
 	}
 	return r, nil
+}
+
+// PolicyLabel is what a run of spec with -policy policy names as its
+// policy (results' policy): policy, or "none"; where enclaves name
+// policies of their own, theirs (policy filling those that do not),
+// distinct and in config order, joined by "+".
+func (s *Spec) PolicyLabel(policy string) string {
+	ens := s.enclaves()
+	if countOwnPolicies(ens) == 0 {
+		if policy == "" {
+			return "none"
+		}
+		return policy
+	}
+	var names []string
+	for _, es := range ens {
+		p := cmp.Or(es.Policy, policy)
+		if p != "" && !slices.Contains(names, p) {
+			names = append(names, p)
+		}
+	}
+	return strings.Join(names, "+")
+}
+
+// countOwnPolicies counts the enclaves that name their own policy.
+func countOwnPolicies(ens []EnclaveSpec) int {
+	n := 0
+	for _, es := range ens {
+		if es.Policy != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // enclavePolicies names the policies of the enclaves made, distinct and
@@ -520,6 +554,9 @@ func CheckRun(spec *Spec, workload, policy string) error {
 	}
 	ens := spec.enclaves()
 	checkPolicyTables(spec, ghostPolicy, bad)
+	if own := countOwnPolicies(ens); policy != "" && info.Systems == nil && own > 0 && own == len(ens) {
+		bad(spec.enclaveKey(0, "policy"), "every enclave names its own policy, so -policy %s would schedule nothing: remove -policy (or an enclave's policy, for -policy to fill)", policy)
+	}
 	for i := range ens {
 		es := &ens[i]
 		if (es.Policy == "" && ghostPolicy == "") || spec.Machine.CPUs == 0 {
