@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/ghostsim/ghostsim/sim"
@@ -117,5 +118,100 @@ func TestStatusWordTimes(t *testing.T) {
 	}
 	if agOut < 0 || s.k.Current(1) == ag || asw.Runtime != ag.Runtime() {
 		t.Errorf("agent of cpu1 (last out at %v): runtime %v, want %v", agOut, asw.Runtime, ag.Runtime())
+	}
+}
+
+// TestStatusWordLifecycleFlags pins the status word's lifecycle flags to
+// what ghOSt's kernel sets, as the agent sees them when it reads the word
+// while handling each message:
+//
+//   - INUSE from TASK_NEW on (the word is set up before the message is
+//     produced); CANFREE, IS_AGENT and MSG_GATED clear on a task's word;
+//   - CANFREE when TASK_DEAD is visible (set before the message);
+//   - CANFREE and MSG_GATED when TASK_DEPARTED is visible (the task left
+//     ghOSt: a class change from outside, here);
+//   - an agent's word: INUSE and IS_AGENT; CANFREE once its agent thread
+//     has exited.
+//
+// Reference: google/ghost-kernel kernel/sched/ghost.c ghost_sw_set_flag
+// uses in _ghost_task_new (INUSE), task_dead_ghost (CANFREE), the
+// departed path of switched_from_ghost (CANFREE | TASK_MSG_GATED),
+// ghost_prep_agent (TASK_IS_AGENT); docs/GHOST-SEMANTICS.md §1.2, §2.2.
+func TestStatusWordLifecycleFlags(t *testing.T) {
+	s := newScenario(t, "skylake112", SetOf(0, 1), EnclaveConfig{})
+	q, _ := s.e.CreateQueue(64)
+	q.SetDefault()
+	type seen struct {
+		msg   MsgType
+		flags uint32
+		ok    bool
+	}
+	got := map[Gtid][]seen{}
+	f := newFIFO()
+	f.onMsg = func(a *sagent, m Message) {
+		if !m.Type.IsTaskMsg() {
+			return
+		}
+		sw, ok := a.StatusWord(m.Gtid)
+		got[m.Gtid] = append(got[m.Gtid], seen{m.Type, sw.Flags, ok})
+	}
+	procs := s.agents("ag", func(a *sagent) {
+		if a.CPU() == 1 {
+			a.idle()
+			return
+		}
+		f.global(a, q, SetOf(1))
+	})
+	us := sim.Microsecond
+	A := s.ghost("A", 0, func(th *Thread) { th.Run(5 * us) })
+	B := s.ghost("B", 0, func(th *Thread) { th.Sleep(100 * us); th.Run(5 * us) })
+	s.at(50*us, "CFS task Z moves the sleeping B to CFS", func() {
+		spawn(t, s.k, TaskSpec{Name: "Z", Class: ClassCFS, Affinity: SetOf(2), CPU: 2, NUMAHome: -1, Program: func(th *Thread) {
+			th.SetClassOf(B, ClassCFS)
+		}})
+	})
+	var agentWord StatusWord
+	s.at(300*us, "read cpu0's agent word, then kill the agent process", func() {
+		agentWord = s.e.AgentStatusWord(0)
+		procs.Kill(false, nil)
+	})
+	s.run(400 * us)
+
+	const lifecycle = SWInUse | SWCanFree | SWTaskIsAgent | SWMsgGated
+	// The word is read as the agent handles the message, so it holds what
+	// the kernel wrote up to then: A's BLOCKED and DEAD are posted
+	// together as it exits, so CANFREE is already set at its BLOCKED.
+	for _, x := range []struct {
+		task  *Task
+		types []MsgType
+		want  map[MsgType]uint32
+	}{
+		{A, []MsgType{MsgTaskNew, MsgTaskBlocked, MsgTaskDead}, map[MsgType]uint32{
+			MsgTaskNew: SWInUse, MsgTaskBlocked: SWInUse | SWCanFree, MsgTaskDead: SWInUse | SWCanFree}},
+		{B, []MsgType{MsgTaskNew, MsgTaskBlocked, MsgTaskDeparted}, map[MsgType]uint32{
+			MsgTaskNew: SWInUse, MsgTaskBlocked: SWInUse, MsgTaskDeparted: SWInUse | SWCanFree | SWMsgGated}},
+	} {
+		var types []MsgType
+		for _, sn := range got[x.task.gtid()] {
+			types = append(types, sn.msg)
+			if !sn.ok {
+				t.Errorf("%s at %v: the agent cannot read its status word", x.task.Name(), sn.msg)
+				continue
+			}
+			if w, ok := x.want[sn.msg]; ok && sn.flags&lifecycle != w {
+				t.Errorf("%s at %v: lifecycle flags %#x, want %#x", x.task.Name(), sn.msg, sn.flags&lifecycle, w)
+			}
+		}
+		if fmt.Sprint(types) != fmt.Sprint(x.types) {
+			t.Errorf("%s: the agent handled %v, want %v", x.task.Name(), types, x.types)
+		}
+	}
+	if agentWord.Flags&lifecycle != SWInUse|SWTaskIsAgent {
+		t.Errorf("cpu0's agent word: lifecycle flags %#x, want INUSE|IS_AGENT %#x", agentWord.Flags&lifecycle, SWInUse|SWTaskIsAgent)
+	}
+	for _, ag := range procs.Agents() {
+		if ag.g.sw.Flags&(SWInUse|SWTaskIsAgent|SWCanFree) != SWInUse|SWTaskIsAgent|SWCanFree {
+			t.Errorf("agent %s after its process was killed: flags %#x, want INUSE|IS_AGENT|CANFREE", ag.Name(), ag.g.sw.Flags)
+		}
 	}
 }

@@ -32,6 +32,8 @@ type fifoAgent struct {
 	cpus   []int
 	next   int
 	log    *[]string
+	// onMsg, when set, sees each message before it is handled.
+	onMsg func(a *sagent, m Message)
 }
 
 func newFIFO() *fifoAgent {
@@ -107,6 +109,9 @@ func (f *fifoAgent) consume(a *sagent, q *Queue) {
 			a.note("got %s", a.s.msg(m))
 		} else if f.log != nil {
 			*f.log = append(*f.log, fmt.Sprintf("%v cpu%d got %v", a.Now(), a.CPU(), m))
+		}
+		if f.onMsg != nil {
+			f.onMsg(a, m)
 		}
 		f.handle(a, m)
 	}
