@@ -241,7 +241,8 @@ func TestInjectedCrashReported(t *testing.T) {
 // fit the policy's channel at launch (7 slots each, before any agent
 // runs) are refused up front, naming policy.queue_elems and the limit,
 // instead of a run whose agent dies at once: 8 threads in 8 or 16 slots,
-// and 9363 threads in the largest channel, 65536 slots (9362 run).
+// and 9363 threads in the largest channel, 65536 slots (9362 run), which
+// names the group's threads, since the channel cannot grow.
 func TestLaunchOverflowRefused(t *testing.T) {
 	for _, tt := range []struct {
 		sets []string
@@ -267,8 +268,11 @@ func TestLaunchOverflowRefused(t *testing.T) {
 		_, err = experiment.Run(spec, experiment.Options{Workload: "synthetic", Policy: "fifo-central"})
 		var ke *sim.KeyError
 		key := "policy.queue_elems"
-		if strings.HasPrefix(tt.sets[0], "enclave=") {
+		switch {
+		case strings.HasPrefix(tt.sets[0], "enclave="):
 			key = "enclave[0].policy_params.queue_elems"
+		case strings.HasPrefix(tt.sets[0], "workload.group[0].threads="):
+			key = "workload.group[0].threads" // the channel cannot grow
 		}
 		if !errors.As(err, &ke) || ke.Key != key || !strings.Contains(ke.Msg, tt.want) {
 			t.Errorf("%v: error %v; want %s: ...%s...", tt.sets, err, key, tt.want)

@@ -93,6 +93,10 @@ type faults struct {
 	// queueKey is the config key of the policy's channel size, for
 	// launchOverflow's error.
 	queueKey string
+	// threadsKey, when set, is the key of the synthetic group with the
+	// most ghOSt threads in the enclave: what to change when the channel
+	// is already the largest.
+	threadsKey string
 	// procs are every agent process launched on the enclave, in order
 	// (an upgrade adds one), for the crash reports.
 	procs []*agent.Process
@@ -157,8 +161,12 @@ func (f *faults) launchOverflow() error {
 		"to the agent (as in ghost-userspace)", len(f.e.Tasks()), slots, q.Elems(), q.Elems()/slots)
 	if q.Elems() < kernel.MaxQueueElems {
 		msg += fmt.Sprintf(": raise it (a power of two up to %d, which holds %d) or run fewer ghOSt threads", kernel.MaxQueueElems, kernel.MaxQueueElems/slots)
-	} else {
-		msg += fmt.Sprintf(": %d is the kernel's largest channel (GHOST_MAX_QUEUE_ELEMS); run at most %d ghOSt threads in the enclave", q.Elems(), q.Elems()/slots)
+		return sim.KeyErrorf(f.queueKey, "%s", msg)
+	}
+	msg += fmt.Sprintf(": %d is the kernel's largest channel (GHOST_MAX_QUEUE_ELEMS); run at most %d ghOSt threads in the enclave", q.Elems(), q.Elems()/slots)
+	if f.threadsKey != "" {
+		// The channel cannot grow: the threads are what to change.
+		return sim.KeyErrorf(f.threadsKey, "%s", msg)
 	}
 	return sim.KeyErrorf(f.queueKey, "%s", msg)
 }

@@ -113,6 +113,14 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 		if es.PolicyParams != nil {
 			gh.queueKey = spec.enclaveKey(i, "policy_params.queue_elems")
 		}
+		if opts.Workload == "synthetic" {
+			most := 0
+			for j, g := range spec.Workload.Group {
+				if g.Class == "ghost" && spec.enclaveNamed(g.Enclave) == i && g.Threads > most {
+					most, gh.threadsKey = g.Threads, fmt.Sprintf("workload.group[%d].threads", j)
+				}
+			}
+		}
 		if env.Ghost == nil && i == 0 {
 			env.Ghost = gh.e
 		}
