@@ -88,8 +88,8 @@ func TestReproFigureStyle(t *testing.T) {
 			t.Errorf("%s.png is %d px wide, want 2100 (7 in, a page's width, at 300 dpi)", name, w)
 		}
 		pdf, err := os.ReadFile(filepath.Join(dir, name+".pdf"))
-		if err != nil || !strings.HasPrefix(string(pdf), "%PDF-") || !strings.Contains(string(pdf[max(0, len(pdf)-32):]), "%%EOF") {
-			t.Errorf("%s.pdf is not a valid PDF (%v)", name, err)
+		if p := pdfProblem(pdf); err != nil || p != "" {
+			t.Errorf("%s.pdf is not a valid PDF (%v): %s", name, err, p)
 		}
 		svg, err := os.ReadFile(filepath.Join(dir, name+".svg"))
 		if err != nil {

@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/csv"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -376,8 +379,8 @@ func TestPolicySweepPDF(t *testing.T) {
 		t.Errorf("table:\n%s", stdout)
 	}
 	pdf, err := os.ReadFile(filepath.Join(dir, "sweep.pdf"))
-	if err != nil || !strings.HasPrefix(string(pdf), "%PDF-") || !strings.Contains(string(pdf[max(0, len(pdf)-32):]), "%%EOF") {
-		t.Errorf("sweep.pdf is not a valid PDF (err %v, %d bytes)", err, len(pdf))
+	if p := pdfProblem(pdf); err != nil || p != "" {
+		t.Errorf("sweep.pdf is not a valid PDF (err %v, %d bytes): %s", err, len(pdf), p)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "sweep.png")); err == nil {
 		t.Errorf("sweep.png written, though -format asked for pdf,svg")
@@ -432,5 +435,83 @@ func TestNoFigureSaysWhy(t *testing.T) {
 		if code != exitOK || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr lacks %q:\n%s", tc.extra, code, tc.want, stderr)
 		}
+	}
+}
+
+// pdfProblem says what makes data not a well-formed PDF file, "" if
+// nothing: it checks the header, a startxref offset that points at the
+// cross-reference table, every in-use entry of that table pointing at its
+// object ("N G obj"), a trailer naming the root, and %%EOF at the end.
+func pdfProblem(data []byte) string {
+	if !bytes.HasPrefix(data, []byte("%PDF-1.")) {
+		return "no %PDF-1.x header"
+	}
+	if !bytes.HasSuffix(bytes.TrimRight(data, "\r\n"), []byte("%%EOF")) {
+		return "does not end with %%EOF"
+	}
+	i := bytes.LastIndex(data, []byte("startxref"))
+	if i < 0 {
+		return "no startxref"
+	}
+	var off int
+	if _, err := fmt.Sscan(string(data[i+len("startxref"):]), &off); err != nil || off <= 0 || off >= len(data) || !bytes.HasPrefix(data[off:], []byte("xref")) {
+		return fmt.Sprintf("startxref does not point at an xref table (offset %d)", off)
+	}
+	lines := strings.Split(string(data[off:]), "\n")
+	var first, count int
+	if len(lines) < 2 {
+		return "empty xref table"
+	}
+	if _, err := fmt.Sscan(lines[1], &first, &count); err != nil || count < 2 || len(lines) < 2+count {
+		return fmt.Sprintf("xref subsection header %q", lines[1])
+	}
+	for k := 0; k < count; k++ {
+		// Ten-digit offsets with leading zeros, decimal (Sscan would
+		// read them as octal).
+		f := strings.Fields(lines[2+k])
+		if len(f) != 3 {
+			return fmt.Sprintf("xref entry %q", lines[2+k])
+		}
+		at, err1 := strconv.Atoi(f[0])
+		gen, err2 := strconv.Atoi(f[1])
+		kind := f[2]
+		if err1 != nil || err2 != nil {
+			return fmt.Sprintf("xref entry %q", lines[2+k])
+		}
+		if want := fmt.Sprintf("%d %d obj", first+k, gen); kind == "n" && (at >= len(data) || !bytes.HasPrefix(data[at:], []byte(want))) {
+			return fmt.Sprintf("xref entry %d points at byte %d, which is not %q", first+k, at, want)
+		}
+	}
+	if tr := string(data[off:]); !strings.Contains(tr, "trailer") || !strings.Contains(tr, "/Root") {
+		return "no trailer with /Root"
+	}
+	return ""
+}
+
+// TestPDFProblem: pdfProblem passes the PDF a sweep writes and finds a
+// damaged one.
+func TestPDFProblem(t *testing.T) {
+	dir := t.TempDir()
+	code, _, stderr := ghostsim(t, append(append([]string(nil), sweepArgs...), "-format", "pdf", "-out", dir)...)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	pdf, err := os.ReadFile(filepath.Join(dir, "sweep.pdf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := pdfProblem(pdf); p != "" {
+		t.Errorf("sweep.pdf: %s", p)
+	}
+	// An object moved by one byte: the table no longer points at it.
+	i := bytes.Index(pdf, []byte("\n3 0 obj"))
+	if i < 0 {
+		t.Fatalf("sweep.pdf has no object 3")
+	}
+	if p := pdfProblem(slices.Insert(append([]byte(nil), pdf...), i+1, ' ')); p == "" {
+		t.Errorf("a PDF with an object moved passes")
+	}
+	if p := pdfProblem(pdf[:len(pdf)/2]); p == "" {
+		t.Errorf("half a PDF passes")
 	}
 }
