@@ -115,6 +115,11 @@ func TestEveryScenario(t *testing.T) {
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Run(); err != nil {
+			if strings.Contains(out.String(), "module lookup disabled by GOPROXY=off") {
+				// Offline, and the module cache lacks a module the user's
+				// module resolves: nothing to say about the guide.
+				t.Skipf("the module cache lacks a dependency (GOPROXY=off):\n%s", out.String())
+			}
 			t.Fatalf("go test %v of docs/POLICIES.md's policy: %v\n%s\npolicy source:\n%s", args, err, out.String(), policy)
 		}
 	}
