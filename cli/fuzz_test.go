@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -25,10 +26,14 @@ var fuzzRuns = [][]string{
 var located = regexp.MustCompile(`(^|[\s(])(machine|costs|kernel|run|enclave|fault|policy|workload)([.\[:\s]|$)|-set #\d|-duration|-seed|\.toml|no machine`)
 
 // fuzzBudget bounds what one fuzzed run may simulate, so that no input can
-// make an exec slow: 1 ms of simulated time (forced by the last -set and
-// -duration), and a spec whose threads, pending events, ticks or arrivals
-// exceed these is only loaded and checked, not run.
+// make an exec slow: a budget of engine events (fuzzEvents: past it the
+// run stops with an error, which the target accepts as not a hang), 1 ms
+// of simulated time (forced by the last -set and -duration), and a spec
+// whose threads, pending events, ticks or arrivals exceed these is only
+// loaded and checked, not run. fuzzWall catches a hang the event budget
+// cannot: work that never returns to the engine.
 const (
+	fuzzEvents     = 2_000_000
 	fuzzMaxThreads = 512
 	fuzzMaxPending = 10000
 	fuzzMaxHZ      = 1000
@@ -37,8 +42,9 @@ const (
 )
 
 // FuzzConfig feeds config text and -set values through the whole command:
-// it must never panic, hang or exit with a model failure, and every error
-// line names a key, the file or the flag that caused it.
+// it must never panic, hang (a budget of fuzzEvents engine events, and a
+// wall-clock guard) or exit with a model failure, and every error line
+// names a key, the file or the flag that caused it.
 func FuzzConfig(f *testing.F) {
 	f.Add("[run]\nseed = 3\n", "run.seed=4", uint8(0))
 	f.Add("[[workload.group]]\nname = \"a\"\nthreads = 2\nprogram = \"hog\"\n", "workload.group[0].threads=3", uint8(1))
@@ -87,7 +93,9 @@ func FuzzConfig(f *testing.F) {
 		var stdout, stderr string
 		go func() {
 			defer close(done)
-			code, stdout, stderr = ghostsim(t, args...)
+			var out, errOut bytes.Buffer
+			code = runBudget(args, &out, &errOut, fuzzEvents)
+			stdout, stderr = out.String(), errOut.String()
 		}()
 		select {
 		case <-done:
@@ -99,12 +107,14 @@ func FuzzConfig(f *testing.F) {
 				t.Fatalf("ghostsim %s: %q in stderr:\n%s", commandLine(args), bad, stderr)
 			}
 		}
-		switch code {
-		case exitOK:
+		switch {
+		case code == exitFailure && strings.Contains(stderr, "events at simulated time"):
+			// The event budget ran out: bounded, not a hang.
+		case code == exitOK:
 			if !strings.HasPrefix(stdout, "{") {
 				t.Fatalf("ghostsim %s: exit 0 without a result:\n%s", commandLine(args), stdout)
 			}
-		case exitUsage:
+		case code == exitUsage:
 			for _, line := range strings.Split(strings.TrimRight(stderr, "\n"), "\n") {
 				if !strings.HasPrefix(line, "ghostsim: ") || !located.MatchString(line) && !strings.Contains(line, file) {
 					t.Fatalf("ghostsim %s: error line names no key, file or flag: %q\n(config: %q)", commandLine(args), line, text)
@@ -126,4 +136,17 @@ func overBudget(s *experiment.Spec) bool {
 	}
 	return threads > fuzzMaxThreads || s.Workload.Hold.Pending > fuzzMaxPending || s.Kernel.HZ > fuzzMaxHZ ||
 		arrivals > fuzzMaxRate || s.Machine.CPUs > 512
+}
+
+// TestEventBudget: a run past its budget of engine events stops with one
+// line saying so, exit 1, as the fuzz target relies on.
+func TestEventBudget(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := runBudget([]string{"-config", "skylake112", "-workload", "hold", "-duration", "100ms", "-q"}, &out, &errOut, 1000)
+	if code != exitFailure || !strings.Contains(errOut.String(), "ghostsim: the run used its budget of 1000 events at simulated time ") {
+		t.Errorf("exit %d, stderr %q; want 1 and the budget's message", code, errOut.String())
+	}
+	if code := runBudget([]string{"-config", "skylake112", "-workload", "hold", "-duration", "1ms", "-q"}, &out, &errOut, 0); code != exitOK {
+		t.Errorf("without a budget: exit %d", code)
+	}
 }

@@ -51,20 +51,23 @@ func (l *stringList) Set(s string) error {
 
 // options are the parsed flags.
 type options struct {
-	trace    string
-	jobs     int
-	configs  stringList
-	sets     stringList
-	sweeps   stringList
-	workload string
-	policy   string
-	seed     string // "" when not given
-	duration string // "" when not given
-	json     bool
-	out      string
-	quiet    bool
-	list     bool
-	check    bool
+	// maxEvents is a single run's budget of engine events (0: none); no
+	// flag sets it, the fuzz target does (runBudget).
+	maxEvents uint64
+	trace     string
+	jobs      int
+	configs   stringList
+	sets      stringList
+	sweeps    stringList
+	workload  string
+	policy    string
+	seed      string // "" when not given
+	duration  string // "" when not given
+	json      bool
+	out       string
+	quiet     bool
+	list      bool
+	check     bool
 	// shardArg and shards are -shard and -shards; shard is the part of a
 	// sweep to run (resolveShard).
 	shardArg string
@@ -119,9 +122,13 @@ func newFlagSet(o *options) *flag.FlagSet {
 // one or more lines "ghostsim: ..." on stderr, never a Go trace. A failed
 // write to stdout (a full disk, a closed pipe) is an error too: the output
 // is lost, so the exit status is not 0.
-func run(args []string, stdout, stderr io.Writer) int {
+func run(args []string, stdout, stderr io.Writer) int { return runBudget(args, stdout, stderr, 0) }
+
+// runBudget is run with a budget of engine events for a single run
+// (experiment.Options.MaxEvents; 0: none), as the fuzz target runs it.
+func runBudget(args []string, stdout, stderr io.Writer, maxEvents uint64) int {
 	out := &checkedWriter{w: stdout}
-	code := runCommand(args, out, stderr)
+	code := runCommand(args, out, stderr, maxEvents)
 	if out.err != nil {
 		fmt.Fprintf(stderr, "ghostsim: writing the output: %v\n", out.err)
 		if code == exitOK {
@@ -149,7 +156,7 @@ func (c *checkedWriter) Write(p []byte) (int, error) {
 }
 
 // runCommand is run without the check of stdout's writes.
-func runCommand(args []string, stdout, stderr io.Writer) (code int) {
+func runCommand(args []string, stdout, stderr io.Writer, maxEvents uint64) (code int) {
 	if len(args) > 0 && args[0] == "repro" {
 		return runRepro(args[1:], stdout, stderr)
 	}
@@ -167,7 +174,7 @@ func runCommand(args []string, stdout, stderr io.Writer) (code int) {
 		}
 	}()
 
-	var o options
+	o := options{maxEvents: maxEvents}
 	fs := newFlagSet(&o)
 	fs.SetOutput(io.Discard) // run prints errors and usage itself
 	if err := fs.Parse(args); err != nil {
@@ -297,7 +304,7 @@ func runCommand(args []string, stdout, stderr io.Writer) (code int) {
 			spec.Run.Seed, spec.Machine.Name, spec.Machine.CPUs, spec.Machine.GHz, o.workload, spec.PolicyLabel(o.policy),
 			window, strings.Join(meta.Files(), " "))
 	}
-	opts := experiment.Options{Workload: o.workload, Policy: o.policy, Check: o.check}
+	opts := experiment.Options{Workload: o.workload, Policy: o.policy, Check: o.check, MaxEvents: o.maxEvents}
 	if o.trace != "" {
 		f, err := os.Create(o.trace)
 		if err != nil {

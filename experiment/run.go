@@ -36,6 +36,20 @@ type Options struct {
 	// (per-CPU tracks of what ran, and ghOSt events), for Perfetto. It
 	// keeps every switch in memory: use it on short runs.
 	Trace io.Writer
+	// MaxEvents, when positive, is the run's budget of engine events:
+	// past it Run stops and returns an *EventBudgetError. A guard for
+	// fuzzing and CI against a run that would take too long.
+	MaxEvents uint64
+}
+
+// EventBudgetError is Run's error when Options.MaxEvents ran out.
+type EventBudgetError struct {
+	Events   uint64   // the budget
+	At, Want sim.Time // the simulated time reached, and the run's end
+}
+
+func (e *EventBudgetError) Error() string {
+	return fmt.Sprintf("the run used its budget of %d events at simulated time %v of %v", e.Events, e.At, e.Want)
 }
 
 // progressChunk is how much simulated time runs between Progress calls.
@@ -143,9 +157,15 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 	}
 	warm := sim.Ms(spec.Run.WarmupMs)
 	total := warm + sim.Ms(spec.Run.DurationMs)
+	if opts.MaxEvents > 0 {
+		e.SetEventLimit(opts.MaxEvents)
+	}
 	advance := func(to sim.Time) error {
 		for e.Now() < to {
 			e.Run(min(e.Now()+progressChunk, to))
+			if e.LimitReached() {
+				return &EventBudgetError{Events: opts.MaxEvents, At: e.Now(), Want: total}
+			}
 			if err := k.Err(); err != nil {
 				return fmt.Errorf("thread program failed at %v: %w", e.Now(), err)
 			}

@@ -47,6 +47,8 @@ type Engine struct {
 	handlers []Handler
 	executed uint64
 	stopped  bool
+	limit    uint64 // SetEventLimit's budget, 0 for none
+	limited  bool   // the budget ran out
 
 	rng  rngSet
 	coro coroSet
@@ -120,6 +122,10 @@ func (e *Engine) Run(until Time) uint64 {
 	start := e.executed
 	e.stopped = false
 	for !e.stopped && e.heap.len() > 0 && e.heap.peek().at <= until {
+		if e.limit != 0 && e.executed >= e.limit {
+			e.limited = true
+			return e.executed - start
+		}
 		e.Step()
 	}
 	if !e.stopped && until > e.now {
@@ -127,6 +133,16 @@ func (e *Engine) Run(until Time) uint64 {
 	}
 	return e.executed - start
 }
+
+// SetEventLimit makes Run deliver at most n events in all (0: no limit):
+// once n have run, Run returns at once, leaving the clock at the last
+// event, and LimitReached reports true. A guard against a run that would
+// take too long, for fuzzing and for CI.
+func (e *Engine) SetEventLimit(n uint64) { e.limit = n }
+
+// LimitReached reports whether Run stopped because SetEventLimit's budget
+// ran out.
+func (e *Engine) LimitReached() bool { return e.limited }
 
 // Stop ends the current Run after the event being delivered.
 func (e *Engine) Stop() { e.stopped = true }

@@ -54,6 +54,28 @@ func TestRunStopsAtHorizon(t *testing.T) {
 	}
 }
 
+// TestEventLimit: with a budget of n events Run delivers n in all, over
+// several calls, then returns at once with the clock at the last event
+// delivered, and LimitReached says why.
+func TestEventLimit(t *testing.T) {
+	e := NewEngine(1)
+	r := &recorder{e: e}
+	id := e.Register(r)
+	for i := 1; i <= 5; i++ {
+		e.Schedule(Ns(int64(i)), id, Event{A: int32(i)})
+	}
+	e.SetEventLimit(3)
+	if n := e.Run(Ns(2)); n != 2 || e.LimitReached() {
+		t.Fatalf("Run(2ns) delivered %d, limit reached %v; want 2 and false", n, e.LimitReached())
+	}
+	if n := e.Run(Ns(10)); n != 1 || !e.LimitReached() || e.Now() != Ns(3) || e.Pending() != 2 {
+		t.Fatalf("Run(10ns) delivered %d, limit reached %v, clock %v, pending %d; want 1, true, 3ns, 2", n, e.LimitReached(), e.Now(), e.Pending())
+	}
+	if n := e.Run(Ns(20)); n != 0 || e.Now() != Ns(3) {
+		t.Fatalf("after the budget: Run delivered %d, clock %v; want 0 and 3ns", n, e.Now())
+	}
+}
+
 func TestSchedulingInThePastPanics(t *testing.T) {
 	e := NewEngine(1)
 	id := e.Register(HandlerFunc(func(Time, Event) {}))
