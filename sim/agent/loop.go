@@ -120,7 +120,7 @@ func NewCentralLoop[T any, P interface {
 	TaskPtr
 }](s *Setup, newTask func(Gtid) *T) (*CentralLoop[T], error) {
 	global := NewGlobal(s.Enclave, s.Params.GlobalCPU)
-	if rest := s.Enclave.CPUs(); rest.Len() <= 1 {
+	if s.Enclave.CPUs().Len() <= 1 {
 		return nil, fmt.Errorf("%w: the global agent spins on CPU %d, the enclave's only one", ErrNoTaskCPU, global.CPU())
 	}
 	ch, err := s.Enclave.MakeChannel(s.Params.QueueElems)
