@@ -60,7 +60,7 @@ func runGrid(o *options, info experiment.WorkloadInfo, files, sets []string, lab
 	policyAt := -1 // the policy axis's position, if swept
 	for _, arg := range o.sweeps {
 		a, err := experiment.ParseAxis(arg, info.SweepAliases)
-		if name, list, ok := strings.Cut(arg, "="); ok && strings.TrimSpace(name) == policyAxis {
+		if list, ok := policyAxisList(arg); ok {
 			a, err = parsePolicyAxis(o, list)
 			policyAt = len(axes)
 		}
@@ -522,15 +522,17 @@ func pointCell(r *results.Result, k string) string {
 	return cell(r.Point, k, plainNumber)
 }
 
+// policyAxisList returns the NAME,NAME list of a -sweep policy=...
+// argument; ok is false for any other axis.
+func policyAxisList(arg string) (list string, ok bool) {
+	name, list, ok := strings.Cut(arg, "=")
+	return list, ok && strings.TrimSpace(name) == policyAxis
+}
+
 // sweepsPolicy reports whether one of the -sweep arguments is a policy
 // axis.
 func sweepsPolicy(sweeps []string) bool {
-	for _, arg := range sweeps {
-		if name, _, ok := strings.Cut(arg, "="); ok && strings.TrimSpace(name) == policyAxis {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(sweeps, func(arg string) bool { _, ok := policyAxisList(arg); return ok })
 }
 
 // parsePolicyAxis parses -sweep policy=NAME,NAME,...: each a policy the

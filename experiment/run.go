@@ -199,11 +199,7 @@ func Run(spec *Spec, opts Options) (res *results.Result, err error) {
 	r := results.New()
 	r.Machine = m.Name()
 	r.Workload = opts.Workload
-	r.Policy = opts.Policy
-	if r.Policy == "" || countOwnPolicies(spec.enclaves()) > 0 {
-		// Enclaves with policies of their own: name what ran.
-		r.Policy = enclavePolicies(ghs)
-	}
+	r.Policy = spec.PolicyLabel(opts.Policy)
 	r.Seed = spec.Run.Seed
 	r.ConfigSHA256 = hex.EncodeToString(sum[:])
 	window := total - warm
@@ -289,21 +285,6 @@ func countOwnPolicies(ens []EnclaveSpec) int {
 		}
 	}
 	return n
-}
-
-// enclavePolicies names the policies of the enclaves made, distinct and
-// in config order, joined by "+"; "none" when there is none.
-func enclavePolicies(ghs []*faults) string {
-	var names []string
-	for _, gh := range ghs {
-		if !slices.Contains(names, gh.policy) {
-			names = append(names, gh.policy)
-		}
-	}
-	if len(names) == 0 {
-		return "none"
-	}
-	return strings.Join(names, "+")
 }
 
 // kernelSnapshot holds the counters at the end of warm-up.
