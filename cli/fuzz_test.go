@@ -146,7 +146,9 @@ func TestEventBudget(t *testing.T) {
 	if code != exitFailure || !strings.Contains(errOut.String(), "ghostsim: the run used its budget of 1000 events at simulated time ") {
 		t.Errorf("exit %d, stderr %q; want 1 and the budget's message", code, errOut.String())
 	}
+	out.Reset()
+	errOut.Reset()
 	if code := runBudget([]string{"-config", "skylake112", "-workload", "hold", "-duration", "1ms", "-q"}, &out, &errOut, 0); code != exitOK {
-		t.Errorf("without a budget: exit %d", code)
+		t.Errorf("without a budget: exit %d, stderr %q", code, errOut.String())
 	}
 }
